@@ -1,0 +1,18 @@
+// Package target is the debuggee behind an interface: threads, registers
+// (with the register layout that target.xml and the g packet are built
+// from), memory, run control, per-thread debug registers and events.
+//
+// It knows processes, not packets: thread ids are kernel tids, signals are
+// Linux signal numbers, and debug registers cross as plain values whose bits
+// only the hwbp package interprets. The server translates all of these to
+// and from the wire.
+//
+// A small required interface (Process) is extended by one small interface
+// per optional capability (HardwareDebug, Breakpoints, SyscallTracer, ...),
+// which the server checks once when it wires a target. A wrapper around a
+// Process must forward each capability explicitly.
+//
+// target/linux implements Process with ptrace. Its tracer goroutine, locked
+// to one OS thread for life, owns every ptrace call, every wait4, the thread
+// table and the per-thread debug-register record.
+package target

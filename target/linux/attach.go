@@ -1,0 +1,207 @@
+package linux
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"gdbserverx/target"
+)
+
+// Attach seizes every thread of a running process and stops them all. No
+// event is sent for this first stop. A signal that a thread was about to
+// receive while it was being stopped is delivered at its first resume
+// (unless that resume names a signal itself).
+//
+// The debug registers of attached threads are unknown: the first resume
+// clears DR7 in each (one write per thread) unless an image is set.
+func Attach(pid int) (*Process, error) {
+	if pid <= 0 {
+		return nil, fmt.Errorf("attach %d: %w", pid, unix.ESRCH)
+	}
+	if pid == os.Getpid() {
+		return nil, fmt.Errorf("attach %d: this is the server itself", pid)
+	}
+	p := newProcess()
+	tr := newTracer(p)
+	if err := tr.start(func() error { return tr.attach(pid) }); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// attachedDR is the record of an attached thread: its debug registers
+// may hold anything (a debugger before us), so DR7 counts as "all slots
+// enabled" and the first resume clears or rewrites it.
+var attachedDR = target.DebugRegisters{Addr: unknownDR.Addr, Control: ^uint64(0)}
+
+func (tr *tracer) attach(pid int) (err error) {
+	tr.p.pid = pid
+	if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err != nil {
+		return fmt.Errorf("attach %d: no such process: %w", pid, unix.ESRCH)
+	}
+	defer func() {
+		if err != nil {
+			for _, th := range tr.order {
+				if !th.gone {
+					tr.c.ptrace(unix.PTRACE_DETACH, th.tid, 0, 0)
+				}
+			}
+		}
+	}()
+	// Seize every thread, listing /proc/PID/task again until no new one
+	// appears (threads created meanwhile by seized threads are attached by
+	// PTRACE_O_TRACECLONE and answer EPERM: they are ours already).
+	for {
+		tids, err := tasks(pid)
+		if err != nil {
+			if len(tr.order) == 0 {
+				return fmt.Errorf("attach %d: no such process: %w", pid, unix.ESRCH)
+			}
+			return fmt.Errorf("attach %d: %w", pid, err)
+		}
+		added := 0
+		for _, tid := range tids {
+			if tr.threads[tid] != nil {
+				continue
+			}
+			err := tr.c.ptrace(unix.PTRACE_SEIZE, tid, 0, seizeOptions)
+			switch {
+			case err == nil:
+			case errors.Is(err, unix.ESRCH):
+				continue // exited meanwhile
+			case errors.Is(err, unix.EPERM):
+				tp := tracerTid(pid, tid)
+				if tp == unix.Gettid() {
+					break // auto-attached child of a seized thread
+				}
+				if tp > 0 {
+					tp = tgidOf(tp)
+					return fmt.Errorf("attach %d: already traced by process %d%s", pid, tp, commOf(tp))
+				}
+				if zombie(pid, tid) {
+					continue // an exited main thread whose process lives on
+				}
+				return fmt.Errorf("attach %d: %w", pid, err)
+			default:
+				return fmt.Errorf("attach %d: thread %d: %w", pid, tid, err)
+			}
+			tr.addThread(tid, running, attachedDR)
+			added++
+		}
+		if added == 0 {
+			break
+		}
+	}
+	if len(tr.threads) == 0 {
+		return fmt.Errorf("attach %d: no thread to attach: %w", pid, unix.ESRCH)
+	}
+	mem, err := openMemory(pid)
+	if err != nil {
+		return fmt.Errorf("attach %d: %w", pid, err)
+	}
+	h, _ := os.FindProcess(pid)
+	tr.p.mem, tr.p.handle = mem, h
+	// Stop them all, as after an event.
+	tr.stopWorld()
+	if tr.over {
+		return fmt.Errorf("attach %d: the process exited: %w", pid, target.ErrExited)
+	}
+	for _, st := range tr.stops {
+		if th := tr.threads[int(st.Tid)]; th != nil && st.Reason == target.StopSignal && st.Signal != target.SIGSTOP {
+			th.requeue = int(st.Signal)
+		}
+	}
+	for _, th := range tr.order {
+		if !th.gone {
+			th.regs.invalidate()
+		}
+	}
+	tr.stops = nil
+	tr.stopping = false
+	return nil
+}
+
+// tasks lists the thread ids of a process.
+func tasks(pid int) ([]int, error) {
+	d, err := os.Open(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(-1)
+	if err != nil {
+		return nil, err
+	}
+	tids := make([]int, 0, len(names))
+	for _, n := range names {
+		if tid, err := strconv.Atoi(n); err == nil {
+			tids = append(tids, tid)
+		}
+	}
+	// Main thread first, then by tid (creation order, but for recycled
+	// ids).
+	slices.SortFunc(tids, func(a, b int) int {
+		switch {
+		case a == b:
+			return 0
+		case a == pid:
+			return -1
+		case b == pid:
+			return 1
+		}
+		return a - b
+	})
+	return tids, nil
+}
+
+// statusField returns a field of /proc/PID/task/TID/status.
+func statusField(pid, tid int, field string) string {
+	return fileField(fmt.Sprintf("/proc/%d/task/%d/status", pid, tid), field)
+}
+
+// fileField returns the value of a "Name:\tvalue" line of a /proc file.
+func fileField(path, field string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// tracerTid returns the tracer of thread tid: TracerPid names the
+// tracer's thread, not its process.
+func tracerTid(pid, tid int) int {
+	n, _ := strconv.Atoi(statusField(pid, tid, "TracerPid"))
+	return n
+}
+
+// tgidOf returns the process of thread tid.
+func tgidOf(tid int) int {
+	if g, err := strconv.Atoi(fileField(fmt.Sprintf("/proc/%d/status", tid), "Tgid")); err == nil && g > 0 {
+		return g
+	}
+	return tid
+}
+
+func zombie(pid, tid int) bool {
+	return strings.HasPrefix(statusField(pid, tid, "State"), "Z")
+}
+
+func commOf(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	if err != nil {
+		return ""
+	}
+	return " (" + strings.TrimSpace(string(b)) + ")"
+}

@@ -1,0 +1,60 @@
+// Package linux implements target.Process for x86-64 Linux with ptrace.
+//
+// It knows processes, not packets: it must not import the server, rsp,
+// hwbp or arbiter packages. Debug registers arrive as plain words.
+//
+// # Ownership
+//
+// One tracer goroutine per process, locked to its OS thread for life,
+// makes every ptrace call and every wait4, and owns the thread table, the
+// register caches and each thread's record of its debug registers. Other
+// goroutines talk to it with typed requests on a channel, served while the
+// process is stopped. While the process runs the tracer blocks in wait4
+// (__WALL|__WNOTHREAD: its own tracees only, so several processes can be
+// traced at once), and the only things other goroutines do then are
+// goroutine-safe and ptrace-free: Interrupt, Kill (SIGKILL through a
+// pidfd), and memory access (process_vm_readv and /proc/PID/mem, with the
+// breakpoint table, in the memory type under its own lock).
+//
+// # Launch
+//
+// PTRACE_SEIZE needs the process to exist, stopped, before the program's
+// execve. Launch starts a copy of the running binary (/proc/self/exe) with
+// an environment variable that makes this package's init run a
+// trampoline: it takes its settings from a memfd, disables address
+// randomization if asked, stops itself with SIGSTOP, and once seized
+// resets signal dispositions and calls execve (of `$SHELL -c "exec PROG
+// ARGS"` with startup-with-shell; the shell's own exec event passes by).
+// It runs in a process group of its own and shares the server's stdin,
+// stdout and stderr; the terminal's foreground goes to it when the server
+// had it, as with gdbserver. The program's PTRACE_EVENT_EXEC stop is the
+// first stop.
+//
+// # Stops
+//
+// The process is all-stop. After an event in one thread the tracer stops
+// the others with PTRACE_INTERRUPT. A thread that reports a real event
+// instead adds a stop to the event; the interrupt trap it may still report
+// later is swallowed. Before an interrupted thread is counted as stopped
+// for no reason, a debug trap already queued for it (an int3, a
+// watchpoint, a step that completed as the interrupt came) is collected,
+// so that it is not reported a run late.
+//
+// Interrupt rings a doorbell: a SIGSTOP (which cannot be blocked) to the
+// process, which the kernel gives to a thread that can take it; it is
+// counted so that the tracer recognises it, never delivers it, and
+// swallows one that arrives after another event stopped the world.
+//
+// A group-stop (a stop signal delivered to the program) is not an event:
+// the thread is restarted with PTRACE_LISTEN, so the program stays stopped
+// by job control until SIGCONT, as it would without a debugger. While
+// every resumed thread is listening no thread can take a doorbell, so the
+// tracer waits on SIGCHLD and a token Interrupt leaves instead. Resuming a
+// group-stopped thread with Step or with a signal runs it anyway.
+//
+// Fork and vfork children are detached at once, without the parent's
+// breakpoints (a vfork child shares the memory: the int3s are lifted until
+// the vfork is done). Debug registers are not inherited by a fork child.
+//
+// Kernel facts the code depends on are in docs/x86-debug-registers.md.
+package linux

@@ -1,0 +1,350 @@
+package linux
+
+import (
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+
+	"gdbserverx/target"
+)
+
+// This file classifies what wait4 reports: events to report, stops that
+// are not events (clone, exit, interrupt traps, group-stops, doorbells),
+// and the end of the process. All of it runs on the tracer goroutine.
+
+// report records a thread's reason to stop; during a run it starts the
+// stop of the world.
+func (tr *tracer) report(st target.ThreadStop) {
+	tr.stops = append(tr.stops, st)
+	tr.stopping = true
+}
+
+// dispatch handles one wait status.
+func (tr *tracer) dispatch(wpid int, ws unix.WaitStatus) {
+	if ws.Exited() || ws.Signaled() {
+		if wpid == tr.p.pid {
+			// The main thread's status comes after every other thread
+			// has been reaped: the process is gone.
+			tr.processEnded(ws)
+			return
+		}
+		if th := tr.threads[wpid]; th != nil {
+			tr.removeThread(th)
+		}
+		delete(tr.orphans, wpid)
+		return
+	}
+	if !ws.Stopped() {
+		return
+	}
+	ev := stopEvent(ws)
+	if ev == unix.PTRACE_EVENT_EXEC {
+		tr.onExec(wpid)
+		return
+	}
+	th := tr.threads[wpid]
+	if th == nil {
+		if ev == unix.PTRACE_EVENT_STOP {
+			// A new thread or fork child reporting its first stop before
+			// its parent's clone/fork event: kept for onNewChild.
+			tr.orphans[wpid] = ws
+			return
+		}
+		// A thread already taken out of the table: a ptrace call found
+		// it dying (ESRCH: SIGKILL pending, from exit_group or an exec in
+		// another thread) and it now reports its PTRACE_EVENT_EXIT. Let
+		// it go, or the exec or exit waiting for it would wait for ever.
+		tr.c.ptrace(unix.PTRACE_CONT, wpid, 0, 0)
+		return
+	}
+	tr.leaveState(th)
+	switch ev {
+	case unix.PTRACE_EVENT_CLONE, unix.PTRACE_EVENT_FORK, unix.PTRACE_EVENT_VFORK:
+		tr.onNewChild(th, ev)
+	case unix.PTRACE_EVENT_VFORK_DONE:
+		// The vfork child has exec'd or exited: memory is ours again.
+		if tr.vforks[th.tid] {
+			delete(tr.vforks, th.tid)
+			if len(tr.vforks) == 0 {
+				tr.p.mem.unlift()
+			}
+		}
+		tr.quiet(th)
+	case unix.PTRACE_EVENT_EXIT:
+		// The thread is exiting: let it, and forget it now, so that no
+		// stop of the world waits for it.
+		tr.c.ptrace(unix.PTRACE_CONT, th.tid, 0, 0)
+		tr.removeThread(th)
+	case unix.PTRACE_EVENT_STOP:
+		tr.onEventStop(th, int(ws>>8)&0xff)
+	case 0:
+		if sig := int(ws.StopSignal()); sig == int(unix.SIGTRAP)|0x80 {
+			tr.onSyscallStop(th)
+		} else {
+			tr.onSignal(th, sig)
+		}
+	default:
+		tr.quiet(th) // PTRACE_EVENT_SECCOMP and others we did not ask for
+	}
+}
+
+func isStopSignal(sig int) bool {
+	switch unix.Signal(sig) {
+	case unix.SIGSTOP, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU:
+		return true
+	}
+	return false
+}
+
+// onEventStop handles PTRACE_EVENT_STOP: a group-stop (its signal is a
+// stop signal), or a trap from PTRACE_INTERRUPT or from SIGCONT waking a
+// listening thread (SIGTRAP).
+func (tr *tracer) onEventStop(th *thread, sig int) {
+	th.groupStop = isStopSignal(sig)
+	if !tr.stopping {
+		// During a run this is not an event: a group-stop goes on with
+		// PTRACE_LISTEN; a trap is the leftover of an interrupt sent while
+		// the thread was reporting something else, or SIGCONT ending a
+		// group-stop.
+		tr.restart(th)
+		return
+	}
+	tr.collectTrap(th)
+}
+
+// collectTrap looks, after a thread stopped for our PTRACE_INTERRUPT, for
+// a debug trap that is already queued for it: the kernel reports the
+// interrupt before a pending signal, so an int3, a watchpoint or a single
+// step that completed just as the interrupt came would otherwise be
+// reported one run late, after the client may have removed the breakpoint
+// (and a moved PC would go unexplained). The thread is resumed to collect
+// it: a synchronous SIGTRAP is dequeued before anything runs. Only done
+// when such a trap is possible.
+func (tr *tracer) collectTrap(th *thread) {
+	if !tr.p.mem.hasBreakpoints() && tr.want.Control == 0 && th.kind != target.Step {
+		return
+	}
+	var q [4][siginfoSize]byte
+	n, err := tr.c.pendingSignals(th.tid, false, q[:])
+	if err != nil {
+		return
+	}
+	for i := 0; i < n; i++ {
+		if siSigno(q[i][:]) != int(unix.SIGTRAP) {
+			continue
+		}
+		switch siCode(q[i][:]) {
+		case siKernel, trapBrkpt, trapTrace, trapHwbkpt:
+			if tr.c.ptrace(unix.PTRACE_CONT, th.tid, 0, 0) == nil {
+				th.state = running
+				tr.nRunning++
+			}
+			return
+		}
+	}
+}
+
+// onSyscallStop handles a syscall stop (SIGTRAP|0x80): an exit is an
+// event while syscall stops are on; an entry only goes on (or stays
+// stopped at the entry while the world stops).
+func (tr *tracer) onSyscallStop(th *thread) {
+	op, err := tr.c.syscallOp(th.tid)
+	if isGone(err) {
+		tr.removeThread(th)
+		return
+	}
+	if err != nil || op != unix.PTRACE_SYSCALL_INFO_EXIT || !tr.syscalls {
+		tr.quiet(th)
+		return
+	}
+	if err := tr.loadGP(th); err != nil {
+		tr.removeThread(th)
+		return
+	}
+	tr.report(target.ThreadStop{
+		Tid:     target.Tid(th.tid),
+		Reason:  target.StopSyscallExit,
+		Signal:  target.SIGTRAP,
+		Syscall: int(th.regs.gp.Orig_rax),
+	})
+}
+
+// onSignal handles a signal-delivery-stop.
+func (tr *tracer) onSignal(th *thread, sig int) {
+	var info [siginfoSize]byte
+	if err := tr.c.getSiginfo(th.tid, &info); err != nil {
+		if isGone(err) {
+			tr.removeThread(th)
+		} else {
+			tr.quiet(th)
+		}
+		return
+	}
+	code := siCode(info[:])
+	if sig == int(unix.SIGSTOP) && (code == siTkill || code == siUser) &&
+		int(siPid(info[:])) == os.Getpid() && tr.p.doorbells.Load() > 0 {
+		// Our doorbell: never delivered. During a run that Interrupt
+		// asked to stop, it stops the world; otherwise it is stale (it
+		// came after another event had stopped the world) and the thread
+		// just goes on.
+		tr.p.doorbells.Add(-1)
+		if !tr.stopping && tr.p.run.Load()&runInterrupted != 0 {
+			tr.stopping = true
+			return
+		}
+		tr.quiet(th)
+		return
+	}
+	st := target.ThreadStop{
+		Tid:     target.Tid(th.tid),
+		Reason:  target.StopSignal,
+		Signal:  target.Signal(sig),
+		SigInfo: append([]byte(nil), info[:]...),
+		SigCode: code,
+	}
+	if sig == int(unix.SIGTRAP) {
+		switch code {
+		case siKernel:
+			// An int3. If it is one of ours, the PC is moved back onto it.
+			if err := tr.loadGP(th); err != nil {
+				tr.removeThread(th)
+				return
+			}
+			if pc := th.regs.gp.Rip - 1; tr.p.mem.isBreakpoint(pc) {
+				st.Reason = target.StopBreakpoint
+				th.regs.gp.Rip = pc
+				th.regs.gpDirty = true
+			}
+		case trapHwbkpt, trapTrace:
+			// A debug exception: DR6 says which slots fired and whether a
+			// single step completed. Only here is DR6 meaningful.
+			dr6, err := tr.c.peekDebugReg(th.tid, 6)
+			if isGone(err) {
+				tr.removeThread(th)
+				return
+			}
+			st.Reason = target.StopDebug
+			st.DR6 = dr6
+		case trapBrkpt:
+			// A step that ends at the return of a system call (the thread
+			// stepped a syscall instruction, or was stopped inside one)
+			// is reported by the kernel at the syscall exit with
+			// TRAP_BRKPT and no debug exception, so DR6 is not updated
+			// (arch/x86/kernel/step.c user_single_step_report). It is a
+			// completed step all the same.
+			if th.kind == target.Step {
+				st.Reason = target.StopDebug
+				st.DR6 = dr6SingleStep
+			}
+		}
+	}
+	tr.report(st)
+}
+
+// onNewChild handles a clone, fork or vfork event of parent: the new
+// thread joins the table; a new process is detached, without our
+// breakpoints.
+func (tr *tracer) onNewChild(parent *thread, ev int) {
+	msg, err := tr.c.eventMsg(parent.tid)
+	if err != nil {
+		if isGone(err) {
+			tr.removeThread(parent)
+		}
+		return
+	}
+	child := int(msg)
+	isThread := ev == unix.PTRACE_EVENT_CLONE && isTaskOf(tr.p.pid, child)
+	if isThread && tr.threads[child] != nil {
+		// Already known (Attach seized it from /proc before this event).
+		tr.quiet(parent)
+		return
+	}
+	// The child starts in a PTRACE_EVENT_STOP; wait for it unless it came
+	// first.
+	ws, ok := tr.orphans[child]
+	delete(tr.orphans, child)
+	if !ok {
+		var err error
+		if _, ws, err = tr.c.wait4(child, true); err != nil {
+			tr.quiet(parent)
+			return
+		}
+	}
+	if ws.Exited() || ws.Signaled() {
+		tr.quiet(parent)
+		return
+	}
+	if !isThread {
+		if ev == unix.PTRACE_EVENT_VFORK {
+			// The child shares our memory and runs untraced: take the
+			// int3s out until the vfork ends (PTRACE_EVENT_VFORK_DONE in
+			// the parent), even when there are none yet (one inserted
+			// meanwhile would wait too).
+			tr.p.mem.lift()
+			tr.vforks[parent.tid] = true
+		} else {
+			tr.p.mem.restoreIn(child)
+		}
+		tr.c.ptrace(unix.PTRACE_DETACH, child, 0, 0)
+		tr.quiet(parent)
+		return
+	}
+	th := tr.addThread(child, stopped, unknownDR)
+	th.groupStop = stopEvent(ws) == unix.PTRACE_EVENT_STOP && isStopSignal(int(ws>>8)&0xff)
+	if tr.stopping {
+		return // stays stopped with the rest of the world
+	}
+	// Program the new thread before its first instruction.
+	if err := tr.applyDR(th); err != nil {
+		if isGone(err) {
+			tr.removeThread(th)
+		} else {
+			// It cannot hold the image: keep it stopped and say so; the
+			// next Resume returns the error before anything runs.
+			tr.report(target.ThreadStop{Tid: target.Tid(th.tid), Reason: target.StopSignal})
+		}
+		tr.quiet(parent)
+		return
+	}
+	tr.resumeThread(th, target.Continue, 0)
+	tr.quiet(parent)
+}
+
+// isTaskOf says whether tid is a thread of process pid (a clone without
+// CLONE_THREAD makes a new process and is handled as a fork).
+func isTaskOf(pid, tid int) bool {
+	_, err := os.Stat(fmt.Sprintf("/proc/%d/task/%d", pid, tid))
+	return err == nil
+}
+
+// onExec handles PTRACE_EVENT_EXEC: the process has a new image and one
+// thread, whose tid is the pid (whichever thread called execve). Every
+// other thread is gone, breakpoints are gone, and the kernel has flushed
+// the debug registers.
+func (tr *tracer) onExec(wpid int) {
+	for _, th := range tr.order {
+		if !th.gone {
+			tr.removeThread(th)
+		}
+	}
+	tr.order = tr.order[:0]
+	tr.nGone = 0
+	clear(tr.orphans)
+	th := tr.addThread(wpid, stopped, unknownDR)
+	th.dr.Control = 0 // exec flushed them: nothing is armed
+	tr.p.mem.reset()
+	// The stops collected so far belong to the old image.
+	tr.stops = tr.stops[:0]
+	tr.report(target.ThreadStop{Tid: target.Tid(wpid), Reason: target.StopExec, Signal: target.SIGTRAP})
+}
+
+// processEnded queues the final event.
+func (tr *tracer) processEnded(ws unix.WaitStatus) {
+	ev := target.Event{Kind: target.EventExited, ExitCode: ws.ExitStatus()}
+	if ws.Signaled() {
+		ev = target.Event{Kind: target.EventSignaled, Signal: target.Signal(ws.Signal())}
+	}
+	tr.end(target.ErrExited)
+	tr.queue = append(tr.queue, ev)
+}

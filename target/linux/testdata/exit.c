@@ -1,0 +1,19 @@
+/* exit: "code" exits 42; "signal" kills itself with SIGTERM; "env"
+   exits 0 if GDBSERVERX_TRAMPOLINE is unset and FOO=bar, else 1; "args"
+   exits with argc. */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int main(int argc, char **argv) {
+	if (argc > 1 && strcmp(argv[1], "signal") == 0)
+		kill(getpid(), SIGTERM);
+	if (argc > 1 && strcmp(argv[1], "env") == 0) {
+		const char *foo = getenv("FOO");
+		return getenv("GDBSERVERX_TRAMPOLINE") == 0 && foo && strcmp(foo, "bar") == 0 ? 0 : 1;
+	}
+	if (argc > 1 && strcmp(argv[1], "args") == 0)
+		return argc;
+	return 42;
+}

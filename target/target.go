@@ -1,0 +1,313 @@
+package target
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Tid is a kernel thread id. For the main thread of a process it equals
+// the process id. It is not a wire thread id: the server translates.
+type Tid int
+
+// Signal is a Linux signal number (SIGTRAP is 5, SIGSEGV 11, SIGUSR1 10).
+// It is not a GDB signal number: the server translates.
+type Signal int
+
+// Common Linux signals the server and the target name explicitly.
+const (
+	SIGINT  Signal = 2
+	SIGTRAP Signal = 5
+	SIGKILL Signal = 9
+	SIGSEGV Signal = 11
+	SIGSTOP Signal = 19
+)
+
+// Process is the debuggee: one traced process and its threads. Its methods
+// may be called from any goroutine; an implementation serialises what must
+// be serialised (all ptrace calls of a tracee come from one OS thread).
+//
+// The process is either stopped (every thread is stopped; registers and
+// debug registers may be read and written) or running (between Resume and
+// the next Event). Memory may be read and written in both states.
+type Process interface {
+	// Pid is the process id.
+	Pid() int
+
+	// Description is the register layout, fixed for the life of the process.
+	Description() *Description
+
+	// Threads lists the live threads, main thread first, then by creation.
+	// Only valid while stopped.
+	Threads() ([]Thread, error)
+
+	// ReadRegisters fills buf (Description().Size() bytes) with every
+	// register of the thread, in description order, little-endian. Only
+	// while stopped. Values are cached until the next resume.
+	ReadRegisters(tid Tid, buf []byte) error
+
+	// WriteRegisters stores the register file given in description order.
+	// Only while stopped.
+	WriteRegisters(tid Tid, buf []byte) error
+
+	// ReadMemory reads len(buf) bytes at addr. It returns the number of
+	// bytes read; n < len(buf) comes with an error saying why (an unmapped
+	// page, say). Software breakpoints inserted with InsertBreakpoint are
+	// shown with the original bytes.
+	ReadMemory(addr uint64, buf []byte) (n int, err error)
+
+	// WriteMemory writes data at addr, read-only (code) pages included.
+	// Writes over an inserted breakpoint update the saved original byte.
+	WriteMemory(addr uint64, data []byte) (n int, err error)
+
+	// Resume lets the stopped process run. Every thread gets the action
+	// its tid names in actions, or else the action with Tid 0, or else
+	// stays stopped. Resume returns as soon as the threads run; what
+	// follows arrives on Events. Debug registers set with
+	// SetDebugRegisters are written into each thread before it runs.
+	Resume(actions []Action) error
+
+	// Events delivers one Event per stop (all threads stopped when it is
+	// sent) or end of the process. It is closed after the final event
+	// (EventExited or EventSignaled) or after Detach.
+	Events() <-chan Event
+
+	// Interrupt asks a running process to stop. The stop arrives on
+	// Events with Interrupted set, unless another event stopped the process
+	// first (then that event comes, and Interrupted is set as well). Calling
+	// it while stopped or twice is harmless.
+	Interrupt() error
+
+	// Kill ends the process with SIGKILL. Its final event still arrives on
+	// Events.
+	Kill() error
+
+	// Detach lets the process go on untraced, with breakpoints and debug
+	// registers removed. Only while stopped. Events is closed after it.
+	Detach() error
+}
+
+// Thread is one thread of the process.
+type Thread struct {
+	Tid  Tid
+	Name string // from /proc/PID/task/TID/comm, "" if unknown
+}
+
+// ResumeKind says how one thread resumes.
+type ResumeKind int
+
+// Resume kinds.
+const (
+	Continue ResumeKind = iota // run until an event
+	Step                       // execute one instruction, then stop
+)
+
+func (k ResumeKind) String() string {
+	switch k {
+	case Continue:
+		return "continue"
+	case Step:
+		return "step"
+	}
+	return fmt.Sprintf("ResumeKind(%d)", int(k))
+}
+
+// Action is what one thread (or, with Tid 0, every thread not named by
+// another action) does when the process resumes.
+type Action struct {
+	Tid    Tid // 0: the default for threads no other action names
+	Kind   ResumeKind
+	Signal Signal // 0, or a signal delivered as the thread resumes
+}
+
+// EventKind says what an Event reports.
+type EventKind int
+
+// Event kinds.
+const (
+	EventStopped  EventKind = iota // every thread is stopped; Stops says why
+	EventExited                    // the process exited; ExitCode holds the status
+	EventSignaled                  // the process was killed by Signal
+)
+
+func (k EventKind) String() string {
+	switch k {
+	case EventStopped:
+		return "stopped"
+	case EventExited:
+		return "exited"
+	case EventSignaled:
+		return "signaled"
+	}
+	return fmt.Sprintf("EventKind(%d)", int(k))
+}
+
+// Event is one stop of the whole process (all-stop), or its end.
+type Event struct {
+	Kind EventKind
+
+	// Stops lists the threads that stopped for a reason of their own,
+	// in the order the kernel reported them. Threads the target stopped
+	// only to stop the world are not listed. Empty for an Interrupt that
+	// stopped nothing else.
+	Stops []ThreadStop
+
+	// Interrupted is set when Interrupt was called during this run.
+	Interrupted bool
+
+	// Threads lists the live threads at this stop, main thread first, then
+	// by creation (Threads adds their names).
+	Threads []Tid
+
+	ExitCode int    // EventExited
+	Signal   Signal // EventSignaled: the fatal signal
+}
+
+// StopReason classifies why a thread stopped.
+type StopReason int
+
+// Stop reasons.
+const (
+	// StopSignal: the thread is about to receive Signal. Resuming it with
+	// that signal delivers it; resuming with 0 discards it.
+	StopSignal StopReason = iota
+	// StopBreakpoint: the thread executed an int3 inserted with
+	// InsertBreakpoint. The PC has been moved back to the breakpoint's
+	// address.
+	StopBreakpoint
+	// StopDebug: a debug exception (SIGTRAP with si_code TRAP_HWBKPT or
+	// TRAP_TRACE): a hardware breakpoint or watchpoint fired, or a single
+	// step finished, or both. DR6 holds the debug status; only this
+	// reason makes DR6 meaningful (see docs/x86-debug-registers.md).
+	StopDebug
+	// StopSyscallExit: the thread returned from system call Syscall
+	// (only while syscall stops are enabled with TraceSyscalls).
+	StopSyscallExit
+	// StopExec: the thread called execve successfully; the process image
+	// is new. Breakpoints are gone; debug registers are rewritten on
+	// resume.
+	StopExec
+)
+
+func (r StopReason) String() string {
+	switch r {
+	case StopSignal:
+		return "signal"
+	case StopBreakpoint:
+		return "breakpoint"
+	case StopDebug:
+		return "debug"
+	case StopSyscallExit:
+		return "syscall-exit"
+	case StopExec:
+		return "exec"
+	}
+	return fmt.Sprintf("StopReason(%d)", int(r))
+}
+
+// ThreadStop is one thread's reason to stop.
+type ThreadStop struct {
+	Tid    Tid
+	Reason StopReason
+	Signal Signal // the pending signal (StopSignal), SIGTRAP for the traps
+
+	// SigInfo is the raw 128-byte siginfo_t of the stop, when there is
+	// one (qXfer:siginfo:read serves it).
+	SigInfo []byte
+	// SigCode is si_code from SigInfo, for convenience.
+	SigCode int32
+	// DR6 is the debug status register at a StopDebug stop; 0 otherwise.
+	DR6 uint64
+	// PC is the program counter after any adjustment (see StopBreakpoint).
+	PC uint64
+	// Syscall is the system call number at StopSyscallExit.
+	Syscall int
+}
+
+// DebugRegisters is the debug-register image every thread should hold:
+// addresses for DR0-DR3 and the DR7 control word. The meaning of the bits
+// is the hwbp package's business; the target writes them as given.
+type DebugRegisters struct {
+	Addr    [4]uint64
+	Control uint64 // DR7
+}
+
+// HardwareDebug is the optional capability of targets with debug registers.
+type HardwareDebug interface {
+	// SetDebugRegisters sets the image every thread must hold when it next
+	// runs. Nothing is written at once: each thread is brought to the image
+	// just before it resumes, and only the registers that differ from what
+	// that thread holds are written (none on an ordinary stop and resume).
+	// New threads are programmed before their first instruction.
+	//
+	// Only while stopped. A kernel refusal surfaces from Resume as a
+	// *DebugRegisterError, before any thread runs.
+	SetDebugRegisters(img DebugRegisters) error
+}
+
+// Breakpoints is the optional capability of inserting software breakpoints
+// (int3). One insertion per address: the server counts owners.
+type Breakpoints interface {
+	// InsertBreakpoint patches an int3 at addr, saving the original byte.
+	InsertBreakpoint(addr uint64) error
+	// RemoveBreakpoint restores the original byte at addr.
+	RemoveBreakpoint(addr uint64) error
+}
+
+// SyscallTracer is the optional capability of stopping at system call exits.
+type SyscallTracer interface {
+	// TraceSyscalls turns syscall-exit stops (StopSyscallExit) on or off
+	// for the following resumes. Only while stopped.
+	TraceSyscalls(on bool) error
+}
+
+// AuxvReader is the optional capability of reading the auxiliary vector.
+type AuxvReader interface {
+	Auxv() ([]byte, error)
+}
+
+// ExecFile is the optional capability of naming the program's executable.
+type ExecFile interface {
+	ExecPath() (string, error)
+}
+
+// DebugRegisterError reports that the kernel refused a debug-register write
+// for a thread. Errors.Is(err, ErrNoSpace) says the kernel had no capacity
+// (ENOSPC: another perf user holds a slot); the caller should plan with one
+// slot less and try again.
+type DebugRegisterError struct {
+	Tid Tid
+	Reg int // 0-3 address registers, 7 control
+	Err error
+}
+
+func (e *DebugRegisterError) Error() string {
+	return fmt.Sprintf("write debug register %d of thread %d: %v", e.Reg, e.Tid, e.Err)
+}
+
+func (e *DebugRegisterError) Unwrap() error { return e.Err }
+
+// Sentinel errors the server acts on.
+var (
+	// ErrNoSpace: the kernel has no debug-register capacity left (ENOSPC).
+	ErrNoSpace = errors.New("no debug-register capacity")
+	// ErrRunning: the call needs a stopped process.
+	ErrRunning = errors.New("process is running")
+	// ErrExited: the process is gone.
+	ErrExited = errors.New("process has exited")
+	// ErrNoThread: no such thread (it may have just exited).
+	ErrNoThread = errors.New("no such thread")
+)
+
+// Counter is the optional capability of reporting the target's own work,
+// for `monitor stats`, benchmarks and tests that check no work is wasted.
+type Counter interface {
+	Counts() Counts
+}
+
+// Counts are running totals since the process was started or attached.
+type Counts struct {
+	PtraceCalls         uint64 // every ptrace(2) request made
+	DebugRegisterWrites uint64 // PTRACE_POKEUSER writes of DR0-DR3 and DR7
+	Waits               uint64 // wait4 calls that returned a status
+	Stops               uint64 // events of kind EventStopped delivered
+}
