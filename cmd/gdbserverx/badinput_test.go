@@ -1,0 +1,141 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"gdbserverx/internal/gdbtest"
+	"gdbserverx/rsp"
+)
+
+// dial connects a typed RSP client to a server.
+func dial(t *testing.T, srv *gdbtest.Proc) (*rsp.Client, net.Conn) {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", srv.Addr(), gdbtest.Timeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.SetDeadline(time.Now().Add(gdbtest.Timeout))
+	t.Cleanup(func() { conn.Close() })
+	return rsp.NewClient(conn), conn
+}
+
+// call sends a raw payload and returns the reply payload.
+func call(t *testing.T, c *rsp.Client, payload string) string {
+	t.Helper()
+	if err := c.SendPayload([]byte(payload)); err != nil {
+		t.Fatalf("send %q: %v", payload, err)
+	}
+	r, err := c.Wait()
+	if err != nil {
+		t.Fatalf("reply to %q: %v", payload, err)
+	}
+	return string(r.Payload)
+}
+
+// TestMalformedPackets sends what gdb never would: each gets its
+// documented reply and the connection lives on.
+func TestMalformedPackets(t *testing.T) {
+	srv := serve(t, gdbtest.Program(t, "spin"))
+	c, conn := dial(t, srv)
+	for _, tc := range []struct{ send, want string }{
+		{"qSupported:multiprocess+;swbreak+", "PacketSize="},
+		{"mzz,4", "E16"},
+		{"m10", "E16"},
+		{"M0,2:zz", "E16"},
+		{"Z0,notanaddress,1", "E16"},
+		{"Z9,1000,1", ""},
+		{"vCont;x", "E16"},
+		{"Hgpzz.1", "E16"},
+		{"p99999", "E02"},
+		{"m0,4", "E0e"},
+		{"qDefinitelyNotAPacket", ""},
+		{"vFile:pread:99,10,0", "F-1,9"},
+		{"qXfer:features:read:nosuch.xml:0,100", "E02"},
+		{"?", "T05"},
+	} {
+		got := call(t, c, tc.send)
+		if tc.want == "" && got != "" || !strings.HasPrefix(got, tc.want) {
+			t.Errorf("%q: got %q, want %q...", tc.send, got, tc.want)
+		}
+	}
+
+	// A bad checksum gets '-' and the retransmission is served.
+	if _, err := conn.Write([]byte("$g#00")); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	if b, err := br.ReadByte(); err != nil || b != '-' {
+		t.Fatalf("after a bad checksum: %q, %v; want '-'", b, err)
+	}
+	c = rsp.NewClient(struct {
+		io.Reader
+		io.Writer
+	}{br, conn})
+	if got := call(t, c, "g"); !regexp.MustCompile(`^[0-9a-fx]+$`).MatchString(got) {
+		t.Errorf("g after retransmission: %q", got)
+	}
+
+	// An oversized packet is refused without buffering it, and the
+	// connection lives on.
+	big := "X0," + fmt.Sprint(0x30000) + ":" + strings.Repeat("a", 0x30000)
+	if got := call(t, c, big); got != "E5a" {
+		t.Errorf("oversized packet: %q, want E5a", got)
+	}
+	if got := call(t, c, "?"); !strings.HasPrefix(got, "T05") {
+		t.Errorf("after an oversized packet: %q", got)
+	}
+}
+
+// TestBadCommandLines checks what a user sees for mistakes on the command
+// line: a message naming the problem, and exit status 1, without a
+// process left behind.
+func TestBadCommandLines(t *testing.T) {
+	bin := gdbtest.Server(t)
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"127.0.0.1:0", "/no/such/program"}, `/no/such/program.*no such file or directory`},
+		{[]string{"127.0.0.1:0", "/etc/passwd"}, `/etc/passwd.*permission denied|not executable`},
+		{[]string{"--attach", "127.0.0.1:0", "999999999"}, `999999999`},
+		{[]string{"--attach", "127.0.0.1:0", "1"}, `attach 1|process 1`},
+		{[]string{busy.Addr().String(), "/bin/true"}, `address already in use`},
+		{[]string{"--bogus", ":1", "/bin/true"}, `flag provided but not defined: -bogus`},
+		{[]string{}, `missing COMM`},
+	} {
+		out, err := exec.Command(bin, tc.args...).CombinedOutput()
+		ee, ok := err.(*exec.ExitError)
+		if !ok || ee.ExitCode() != 1 {
+			t.Errorf("gdbserverx %s: %v, want exit status 1\n%s", strings.Join(tc.args, " "), err, out)
+		}
+		if !regexp.MustCompile(`(?i)` + tc.want).Match(out) {
+			t.Errorf("gdbserverx %s: output lacks %q:\n%s", strings.Join(tc.args, " "), tc.want, out)
+		}
+	}
+}
+
+// TestAttachAlreadyTraced attaches to a process another server traces.
+func TestAttachAlreadyTraced(t *testing.T) {
+	first := serve(t, gdbtest.Program(t, "spin"))
+	_, m, err := first.Stderr.Wait(0, regexp.MustCompile(`created; pid = (\d+)$`), gdbtest.Timeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(gdbtest.Server(t), "--attach", "127.0.0.1:0", m[1]).CombinedOutput()
+	if err == nil || !regexp.MustCompile(`already traced by (process )?\d+`).Match(out) {
+		t.Errorf("attach to a traced process: %v\n%s", err, out)
+	}
+}

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"io"
+	"reflect"
+	"strings"
+	"testing"
+
+	"gdbserverx/internal/comm"
+)
+
+func TestParseArgs(t *testing.T) {
+	tcp := func(a string) comm.Spec { return comm.Spec{Kind: comm.TCP, Addr: a} }
+	for _, tc := range []struct {
+		args  string
+		check func(*options) bool
+		err   string
+	}{
+		{args: ":2345 /bin/true a b", check: func(o *options) bool {
+			return o.comm == tcp("127.0.0.1:2345") && o.program == "/bin/true" && reflect.DeepEqual(o.args, []string{"/bin/true", "a", "b"}) && o.startupWithShell && o.disableRandomization
+		}},
+		{args: "--once --no-startup-with-shell --no-disable-randomization :1 prog", check: func(o *options) bool {
+			return o.once && !o.startupWithShell && !o.disableRandomization
+		}},
+		{args: "--attach :1 1234", check: func(o *options) bool { return o.attach && o.pid == 1234 }},
+		{args: "--multi - ", check: func(o *options) bool { return o.multi && o.comm.Kind == comm.Stdio && o.program == "" }},
+		{args: "--disable-packet=threads :1 p", check: func(o *options) bool {
+			return o.disablePackets["vCont"] && o.disablePackets["qC"] && o.disablePackets["threads"]
+		}},
+		{args: "--priority 10 --listen :2,priority=50,max-priority=60,allow-pin :1 p", check: func(o *options) bool {
+			return len(o.listens) == 2 && o.listens[0].priority == 10 && o.listens[0].maxPriority == 100 &&
+				o.listens[1] == listenSpec{comm: tcp("127.0.0.1:2"), priority: 50, maxPriority: 60, allowPin: true}
+		}},
+		{args: "--help", check: func(o *options) bool { return o.help }},
+		{args: "--version", check: func(o *options) bool { return o.version }},
+		{args: "", err: "missing COMM"},
+		{args: ":1", err: "missing PROG"},
+		{args: "--attach :1", err: "exactly one PID"},
+		{args: "--attach :1 abc", err: "not a process id"},
+		{args: "--attach --multi :1 1", err: "cannot be used together"},
+		{args: "--bogus :1 p", err: "flag provided but not defined: -bogus"},
+		{args: "--disable-packet=vFoo :1 p", err: `unknown packet "vFoo"`},
+		{args: "--policy loud :1 p", err: `--policy "loud"`},
+		{args: "--clients 0 :1 p", err: "want at least 1"},
+		{args: "--priority 200 :1 p", err: "above --max-priority"},
+		{args: "--priority x :1 p", err: `"x" is not a number`},
+		{args: "--listen :2,color=red :1 p", err: `unknown setting "color=red"`},
+		{args: "prog", err: "is not [HOST]:PORT"},
+	} {
+		o, err := parseArgs(strings.Fields(tc.args), io.Discard)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%q: error %v, want one containing %q", tc.args, err, tc.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%q: %v", tc.args, err)
+			continue
+		}
+		if !tc.check(o) {
+			t.Errorf("%q: unexpected options %+v", tc.args, o)
+		}
+	}
+}

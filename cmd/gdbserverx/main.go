@@ -1,0 +1,135 @@
+// Command gdbserverx is a gdb remote-serial-protocol server for x86-64
+// Linux that several debuggers can use at once. Its command line is
+// gdbserver's:
+//
+//	gdbserverx [OPTIONS] COMM PROG [ARGS ...]
+//	gdbserverx [OPTIONS] --attach COMM PID
+//	gdbserverx [OPTIONS] --multi COMM
+//
+// This package parses the command line, opens the transports and wires the
+// server to the Linux target; nothing else.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"syscall"
+
+	"gdbserverx/internal/comm"
+	"gdbserverx/server"
+)
+
+// version is printed by --version.
+const version = "0.1"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stderr))
+}
+
+func run(args []string, stderr io.Writer) int {
+	o, err := parseArgs(args, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "gdbserverx: %v\n\n%s", err, usageText)
+		return 1
+	}
+	if o.help {
+		fmt.Fprint(os.Stdout, usageText)
+		return 0
+	}
+	if o.version {
+		fmt.Fprintf(os.Stdout, "gdbserverx %s\nA gdb remote server for x86-64 Linux that several debuggers can share.\n", version)
+		return 0
+	}
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "gdbserverx: --cpuprofile: %v\n", err)
+			return 1
+		}
+		pprof.StartCPUProfile(f)
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
+
+	cfg := server.Config{
+		Backend:         linuxBackend{},
+		Multi:           o.multi,
+		Once:            o.once,
+		MaxClients:      o.clients,
+		Policy:          o.policy,
+		DisabledPackets: o.disablePackets,
+		Log:             stderr,
+		Debug:           o.debug,
+		RemoteDebug:     o.remoteDebug,
+	}
+	if o.eventLog != "" {
+		f, err := os.OpenFile(o.eventLog, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		if err != nil {
+			fmt.Fprintf(stderr, "gdbserverx: --event-log: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		cfg.EventLog = f
+	}
+	stdioIsRSP := false
+	for _, ls := range o.listens {
+		if ls.comm.Kind == comm.Stdio {
+			stdioIsRSP = true
+		}
+	}
+	if o.program != "" {
+		cfg.Program = &server.LaunchSpec{
+			Path:                 o.program,
+			Args:                 o.args,
+			StartupWithShell:     o.startupWithShell,
+			DisableRandomization: o.disableRandomization,
+			StdioIsRSP:           stdioIsRSP,
+		}
+	}
+	cfg.AttachPID = o.pid
+	cfg.DefaultLaunch = server.LaunchSpec{StartupWithShell: o.startupWithShell, DisableRandomization: o.disableRandomization, StdioIsRSP: stdioIsRSP}
+
+	// Listen before starting the program: a port in use is reported
+	// without leaving a process behind.
+	for _, ls := range o.listens {
+		l, err := comm.Listen(ls.comm)
+		if err != nil {
+			fmt.Fprintf(stderr, "gdbserverx: %v\n", err)
+			closeAll(cfg.Listeners)
+			return 1
+		}
+		cfg.Listeners = append(cfg.Listeners, server.ListenerConfig{Listener: l, Priority: ls.priority, MaxPriority: ls.maxPriority, AllowPin: ls.allowPin})
+	}
+	defer closeAll(cfg.Listeners)
+
+	s, err := server.New(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "gdbserverx: %v\nExiting\n", err)
+		return 1
+	}
+	for _, l := range cfg.Listeners {
+		fmt.Fprintln(stderr, l.Listener.Ready())
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	// Ctrl-C typed at the server's terminal goes to the inferior's
+	// process group as well; the server itself must survive it, as
+	// gdbserver does.
+	signal.Ignore(syscall.SIGINT, syscall.SIGPIPE, syscall.SIGTTOU, syscall.SIGTTIN)
+	if err := s.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		fmt.Fprintf(stderr, "gdbserverx: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func closeAll(ls []server.ListenerConfig) {
+	for _, l := range ls {
+		l.Listener.Close()
+	}
+}

@@ -1,0 +1,253 @@
+// Package comm opens the transports a COMM argument names, as gdbserver
+// understands them: [HOST]:PORT (TCP), unix:PATH (a unix stream socket),
+// '-' or 'stdio' (the server's stdin/stdout), and a serial tty (/dev/...).
+//
+// Every transport is a Listener that yields Conns, so the server serves them
+// all alike. Stdio and tty carry one connection for the life of the server.
+package comm
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// Kind names a transport.
+type Kind int
+
+// Transports.
+const (
+	TCP Kind = iota
+	Unix
+	Stdio
+	Serial
+)
+
+func (k Kind) String() string {
+	switch k {
+	case TCP:
+		return "tcp"
+	case Unix:
+		return "unix"
+	case Stdio:
+		return "stdio"
+	case Serial:
+		return "serial"
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
+
+// Spec is a parsed COMM argument.
+type Spec struct {
+	Kind Kind
+	Addr string // TCP: host:port; Unix: socket path; Serial: device path
+}
+
+func (s Spec) String() string {
+	switch s.Kind {
+	case Stdio:
+		return "stdio"
+	case Unix:
+		return "unix:" + s.Addr
+	}
+	return s.Addr
+}
+
+// Parse reads a COMM argument. An empty host means 127.0.0.1: listening on
+// every interface must be asked for (0.0.0.0:PORT or [::]:PORT).
+func Parse(s string) (Spec, error) {
+	switch {
+	case s == "-" || s == "stdio":
+		return Spec{Kind: Stdio}, nil
+	case strings.HasPrefix(s, "unix:"):
+		p := strings.TrimPrefix(s, "unix:")
+		if p == "" {
+			return Spec{}, fmt.Errorf("COMM %q: unix: needs a socket path", s)
+		}
+		return Spec{Kind: Unix, Addr: p}, nil
+	case strings.HasPrefix(s, "/dev/"):
+		return Spec{Kind: Serial, Addr: s}, nil
+	}
+	hp := strings.TrimPrefix(strings.TrimPrefix(s, "tcp:"), "tcp4:")
+	host, port, err := net.SplitHostPort(hp)
+	if err != nil {
+		return Spec{}, fmt.Errorf("COMM %q is not [HOST]:PORT, unix:PATH, a /dev/ tty, or '-'", s)
+	}
+	n, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		return Spec{}, fmt.Errorf("COMM %q: port %q is not a number from 0 to 65535", s, port)
+	}
+	if host == "" || host == "localhost" {
+		host = "127.0.0.1"
+	}
+	return Spec{Kind: TCP, Addr: net.JoinHostPort(host, strconv.Itoa(int(n)))}, nil
+}
+
+// Conn is one client's byte stream.
+type Conn interface {
+	io.ReadWriteCloser
+	// Peer names the other end: "127.0.0.1:PORT", a socket path, "stdio"
+	// or the tty's path.
+	Peer() string
+}
+
+// Listener yields connections.
+type Listener interface {
+	// Accept waits for the next connection. After Close it returns
+	// ErrClosed.
+	Accept() (Conn, error)
+	Close() error
+	// Ready is the line the server prints once it listens, as gdbserver
+	// does ("Listening on port N"), for people and scripts waiting on it.
+	Ready() string
+	// Single says the transport carries one connection only (stdio, tty).
+	Single() bool
+}
+
+// ErrClosed is returned by Accept after Close.
+var ErrClosed = errors.New("listener closed")
+
+// Listen opens the transport.
+func Listen(s Spec) (Listener, error) {
+	switch s.Kind {
+	case TCP:
+		l, err := net.Listen("tcp", s.Addr)
+		if err != nil {
+			return nil, fmt.Errorf("listen on %s: %w", s.Addr, err)
+		}
+		return &netListener{l: l, ready: fmt.Sprintf("Listening on port %d", l.Addr().(*net.TCPAddr).Port)}, nil
+	case Unix:
+		l, err := net.Listen("unix", s.Addr)
+		if err != nil {
+			return nil, fmt.Errorf("listen on unix socket %s: %w", s.Addr, err)
+		}
+		l.(*net.UnixListener).SetUnlinkOnClose(true)
+		return &netListener{l: l, path: s.Addr, ready: "Listening on unix socket " + s.Addr}, nil
+	case Stdio:
+		return newSingle(stdio{}, "Remote debugging using stdio"), nil
+	case Serial:
+		f, err := openTTY(s.Addr)
+		if err != nil {
+			return nil, err
+		}
+		return newSingle(&tty{File: f}, "Remote debugging using "+s.Addr), nil
+	}
+	return nil, fmt.Errorf("unknown transport %v", s.Kind)
+}
+
+type netListener struct {
+	l     net.Listener
+	path  string // unix socket path
+	ready string
+}
+
+func (n *netListener) Accept() (Conn, error) {
+	c, err := n.l.Accept()
+	if errors.Is(err, net.ErrClosed) {
+		return nil, ErrClosed
+	}
+	if err != nil {
+		return nil, err
+	}
+	if tc, ok := c.(*net.TCPConn); ok {
+		// Packets are small and answered one at a time: never wait to
+		// coalesce them.
+		tc.SetNoDelay(true)
+	}
+	peer := c.RemoteAddr().String()
+	if n.path != "" {
+		peer = n.path
+	}
+	return netConn{Conn: c, peer: peer}, nil
+}
+
+func (n *netListener) Close() error  { return n.l.Close() }
+func (n *netListener) Ready() string { return n.ready }
+func (n *netListener) Single() bool  { return false }
+
+type netConn struct {
+	net.Conn
+	peer string
+}
+
+func (c netConn) Peer() string { return c.peer }
+
+// single hands out its one connection once; later Accepts wait for Close.
+type single struct {
+	mu     sync.Mutex
+	conn   Conn
+	ready  string
+	closed chan struct{}
+	once   sync.Once
+}
+
+func newSingle(c Conn, ready string) *single {
+	return &single{conn: c, ready: ready, closed: make(chan struct{})}
+}
+
+func (s *single) Accept() (Conn, error) {
+	s.mu.Lock()
+	c := s.conn
+	s.conn = nil
+	s.mu.Unlock()
+	if c != nil {
+		return c, nil
+	}
+	<-s.closed
+	return nil, ErrClosed
+}
+
+func (s *single) Close() error {
+	s.once.Do(func() { close(s.closed) })
+	return nil
+}
+
+func (s *single) Ready() string { return s.ready }
+func (s *single) Single() bool  { return true }
+
+type stdio struct{}
+
+func (stdio) Read(p []byte) (int, error)  { return os.Stdin.Read(p) }
+func (stdio) Write(p []byte) (int, error) { return os.Stdout.Write(p) }
+func (stdio) Close() error                { return nil }
+func (stdio) Peer() string                { return "stdio" }
+
+type tty struct{ *os.File }
+
+func (t *tty) Peer() string { return t.Name() }
+
+// openTTY opens a serial device in raw mode: no echo, no line editing, no
+// translation of bytes, 8 data bits; what gdb expects on the other end.
+func openTTY(path string) (*os.File, error) {
+	fd, err := unix.Open(path, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open tty %s: %w", path, err)
+	}
+	t, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	if err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("tty %s: %w", path, err)
+	}
+	// cfmakeraw(3). O_NONBLOCK lets the runtime poll the fd, so Close
+	// interrupts a blocked Read.
+	// cfmakeraw(3)
+	t.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON
+	t.Oflag &^= unix.OPOST
+	t.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
+	t.Cflag &^= unix.CSIZE | unix.PARENB
+	t.Cflag |= unix.CS8 | unix.CREAD | unix.CLOCAL
+	t.Cc[unix.VMIN] = 1
+	t.Cc[unix.VTIME] = 0
+	if err := unix.IoctlSetTermios(fd, unix.TCSETS, t); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("tty %s: set raw mode: %w", path, err)
+	}
+	return os.NewFile(uintptr(fd), path), nil
+}

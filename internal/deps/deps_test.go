@@ -1,0 +1,75 @@
+package deps
+
+import (
+	"os/exec"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// allowed lists, for each package of the module, the module's packages it
+// may import. Imports point down: cmd -> server -> {rsp, arbiter, hwbp,
+// swwatch, target}; rsp, arbiter and hwbp import none of the others; target
+// knows processes, not packets. Changing this list is a design change
+// (STYLE.md section 1), not a build fix. Test files are not checked.
+var allowed = map[string][]string{
+	"rsp":              {},
+	"hwbp":             {},
+	"arbiter":          {},
+	"target":           {},
+	"target/linux":     {"target"},
+	"swwatch/insn":     {},
+	"swwatch":          {"target", "swwatch/insn"},
+	"internal/comm":    {},
+	"internal/deps":    {},
+	"internal/gdbtest": {},
+	"server":           {"rsp", "hwbp", "arbiter", "target", "swwatch", "swwatch/insn", "internal/comm"},
+	"cmd/gdbserverx":   {"server", "target", "target/linux", "internal/comm"},
+}
+
+func TestLayering(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", "gdbserverx/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	const mod = "gdbserverx/"
+	seen := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		pkg := strings.TrimPrefix(f[0], mod)
+		seen[pkg] = true
+		ok, known := allowed[pkg]
+		if !known {
+			t.Errorf("package %s is not in the layering table: add it, with what it may import", pkg)
+			continue
+		}
+		for _, imp := range f[1:] {
+			if !strings.HasPrefix(imp, mod) {
+				continue
+			}
+			dep := strings.TrimPrefix(imp, mod)
+			if !contains(ok, dep) {
+				t.Errorf("%s imports %s; it may import only %v", pkg, dep, ok)
+			}
+		}
+	}
+	var missing []string
+	for pkg := range allowed {
+		if !seen[pkg] {
+			missing = append(missing, pkg)
+		}
+	}
+	sort.Strings(missing)
+	for _, pkg := range missing {
+		t.Logf("no package %s yet", pkg)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package gdbtest
+
+const raceEnabled = false

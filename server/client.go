@@ -1,0 +1,218 @@
+package server
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"gdbserverx/internal/comm"
+	"gdbserverx/rsp"
+)
+
+// clientState is where a client stands in the all-stop model.
+type clientState int
+
+const (
+	// clientStopped: the client holds the process (or there is none)
+	// and is served packet by packet.
+	clientStopped clientState = iota
+	// clientRunning: the client resumed and waits for a stop reply;
+	// the process runs when every client is running.
+	clientRunning
+	// clientWaiting: the client connected while the process ran; it has
+	// asked the process to stop and its packets wait until it has.
+	clientWaiting
+	// clientIdle: connected, but not debugging the process (it
+	// detached while others debug it): it holds nothing, is told no stop.
+	clientIdle
+	// clientGone: disconnected; its reader has not necessarily ended yet.
+	clientGone
+)
+
+func (s clientState) String() string {
+	switch s {
+	case clientStopped:
+		return "stopped"
+	case clientRunning:
+		return "running"
+	case clientWaiting:
+		return "waiting"
+	case clientIdle:
+		return "idle"
+	case clientGone:
+		return "gone"
+	}
+	return fmt.Sprintf("clientState(%d)", int(s))
+}
+
+// client is one connected debugger. Every field but io is owned by the
+// core loop.
+type client struct {
+	s    *Server
+	id   int
+	peer string
+	lc   *ListenerConfig
+	conn comm.Conn
+	io   *connIO
+
+	state     clientState
+	outClosed bool
+	buf       []byte // reply scratch, reused
+
+	// Negotiated in qSupported, !, QStartNoAckMode.
+	extended     bool
+	multiprocess bool
+	swbreak      bool
+	hwbreak      bool
+	execEvents   bool
+	noAck        bool
+
+	// Thread selection (Hg, Hc).
+	gThread, cThread rsp.ThreadID
+
+	// Signals: pass[g] says GDB signal g goes to the program without a
+	// stop (QPassSignals); program, when set, lists the signals the
+	// client lets through on resume (QProgramSignals).
+	pass    map[rsp.GDBSignal]bool
+	program map[rsp.GDBSignal]bool
+
+	// What the client asked for while running: its resume request, and
+	// whether it sent Ctrl-C.
+	resume      *rsp.Resume
+	interrupted bool
+
+	// Packets that arrived while clientWaiting, served once it holds the
+	// process.
+	queued []rsp.Request
+
+	// Host I/O: open files by the fd the client was given, and the
+	// process whose filesystem paths refer to (vFile:setfs).
+	files   map[int]*os.File
+	nextFD  int
+	fsPid   int
+	fileBuf []byte
+
+	// Settings for vRun, from Q packets (extended mode).
+	launch LaunchSpec
+
+	// Output (notices) waiting for a moment the client can show it.
+	notices []string
+}
+
+func newClient(s *Server, id int, conn comm.Conn, lc *ListenerConfig) *client {
+	c := &client{
+		s:      s,
+		id:     id,
+		peer:   conn.Peer(),
+		lc:     lc,
+		conn:   conn,
+		files:  map[int]*os.File{},
+		nextFD: 1,
+		launch: s.defLaunch,
+	}
+	c.io = &connIO{conn: conn, out: make(chan outMsg, writerQueue), done: make(chan struct{}), maxRead: PacketSize}
+	if s.cfg.RemoteDebug {
+		c.io.debug = s.logf
+	}
+	return c
+}
+
+// setState moves the client through its state machine, logging the
+// transition with --debug.
+func (c *client) setState(st clientState) {
+	if c.state != st {
+		c.s.debugf("client #%d: %v -> %v", c.id, c.state, st)
+	}
+	c.state = st
+}
+
+// scratch returns the client's reply buffer, emptied.
+func (c *client) scratch() []byte { return c.buf[:0] }
+
+// reply frames payload and queues it for the writer. payload is usually
+// built in scratch(); it is copied before it leaves the core loop.
+func (c *client) reply(payload []byte) {
+	c.buf = payload[:0]
+	if c.state == clientGone || c.outClosed {
+		return
+	}
+	if c.io.debug != nil {
+		c.io.debug("client #%d: putpkt (\"%s\");", c.id, printable(payload))
+	}
+	bp := bufPool.Get().(*[]byte)
+	*bp = rsp.AppendFrame((*bp)[:0], payload)
+	select {
+	case c.io.out <- outMsg{frame: *bp, packet: true, buf: bp}:
+	default:
+		// The client does not read its replies: drop it rather than
+		// let it block everyone.
+		c.s.logf("Client #%d (%s) does not read its replies; disconnecting it", c.id, c.peer)
+		c.s.release(c)
+	}
+}
+
+// replyOK, replyEmpty and replyError are the common replies.
+func (c *client) replyOK()                      { c.reply(rsp.AppendOK(c.scratch())) }
+func (c *client) replyEmpty()                   { c.reply(c.scratch()) }
+func (c *client) replyError(code rsp.ErrorCode) { c.reply(rsp.AppendError(c.scratch(), code)) }
+
+// output sends console output (an O packet). Only valid while the client
+// waits for a stop reply or a monitor reply: at any other time gdb takes
+// it for the reply to its packet.
+func (c *client) output(text string) {
+	c.reply(rsp.AppendConsoleOutput(c.scratch(), text))
+}
+
+// closeOut ends the writer once the reader has ended; the writer flushes
+// what is queued first.
+func (c *client) closeOut() {
+	if !c.outClosed {
+		c.outClosed = true
+		close(c.io.out)
+	}
+}
+
+func (c *client) closeFiles() {
+	for fd, f := range c.files {
+		f.Close()
+		delete(c.files, fd)
+	}
+}
+
+// name is how notices and tables name the client.
+func (c *client) name() string { return fmt.Sprintf("client #%d", c.id) }
+
+// setEnv and unsetEnv edit the environment vRun starts programs with
+// (QEnvironmentHexEncoded, QEnvironmentUnset), starting from the server's.
+func (c *client) setEnv(name, value string) {
+	c.unsetEnv(name)
+	c.launch.Env = append(c.launch.Env, name+"="+value)
+}
+
+func (c *client) unsetEnv(name string) {
+	if c.launch.Env == nil {
+		c.launch.Env = os.Environ()
+	}
+	out := c.launch.Env[:0]
+	for _, kv := range c.launch.Env {
+		if k, _, _ := strings.Cut(kv, "="); k != name {
+			out = append(out, kv)
+		}
+	}
+	c.launch.Env = out
+}
+
+// notify queues a notice; it is sent as console output at the next moment
+// the client can show it (DESIGN.md, "Notices").
+func (c *client) notify(text string) {
+	c.notices = append(c.notices, text)
+}
+
+// flushNotices sends the queued notices; call it only while the client
+// waits for a stop reply or a monitor reply.
+func (c *client) flushNotices() {
+	for _, n := range c.notices {
+		c.output(n + "\n")
+	}
+	c.notices = c.notices[:0]
+}

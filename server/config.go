@@ -1,0 +1,82 @@
+package server
+
+import (
+	"io"
+
+	"gdbserverx/internal/comm"
+	"gdbserverx/target"
+)
+
+// Backend starts and attaches processes. cmd wires it to target/linux;
+// tests may wire a fake.
+type Backend interface {
+	Launch(spec LaunchSpec) (target.Process, error)
+	Attach(pid int) (target.Process, error)
+}
+
+// LaunchSpec says how to start a program, as gdbserver's command line or
+// gdb's `run` (vRun and the Q packets before it) say.
+type LaunchSpec struct {
+	Path                 string
+	Args                 []string // argv, argv[0] included
+	Env                  []string // nil: the server's environment
+	Dir                  string   // "": the server's working directory
+	StartupWithShell     bool
+	DisableRandomization bool
+	// StdioIsRSP says the server's stdin and stdout carry the protocol
+	// (COMM '-'), so the program must not use them: its stdin is
+	// /dev/null and its stdout goes to the server's stderr.
+	StdioIsRSP bool
+}
+
+// ListenerConfig is one listening transport and the priorities of the
+// clients it accepts.
+type ListenerConfig struct {
+	Listener comm.Listener
+	// Priority is the default priority of its clients; MaxPriority the
+	// ceiling `monitor priority N` may raise a client to.
+	Priority    int
+	MaxPriority int
+	// AllowPin lets its clients use `monitor pin on`.
+	AllowPin bool
+}
+
+// Config is everything the server needs, made by cmd from the command line.
+type Config struct {
+	Backend   Backend
+	Listeners []ListenerConfig
+
+	// Program, when set, is launched before the server listens
+	// (gdbserver COMM PROG ARGS). AttachPID, when nonzero, is attached
+	// instead (gdbserver --attach COMM PID). With neither, Multi must
+	// be set (gdbserver --multi COMM).
+	Program   *LaunchSpec
+	AttachPID int
+	// DefaultLaunch holds the settings (shell, randomization, stdio) for
+	// programs that clients start with vRun (gdb's `run`).
+	DefaultLaunch LaunchSpec
+
+	// Multi keeps the server alive without a process, until `monitor
+	// exit` (gdbserver --multi).
+	Multi bool
+	// Once: exit after the first connection closes (gdbserver --once).
+	Once bool
+	// MaxClients is the number of simultaneous clients (--clients);
+	// a client over the limit is refused at once with a message.
+	MaxClients int
+	// Policy is the default policy of every client (--policy).
+	Policy string
+
+	// DisabledPackets are gdbserver's --disable-packet names: vCont, T,
+	// Tthread, qC, qfThreadInfo, threads.
+	DisabledPackets map[string]bool
+
+	// Log receives the server's messages for people (stderr).
+	Log io.Writer
+	// Debug adds the server's own debugging output to Log; RemoteDebug
+	// adds every packet.
+	Debug, RemoteDebug bool
+	// EventLog, when set, receives one JSON object per line per arbiter
+	// event (--event-log).
+	EventLog io.Writer
+}

@@ -1,0 +1,246 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"gdbserverx/target"
+)
+
+// process is the server's view of the one target process: the target,
+// its optional capabilities (checked once, at wiring), its run state and
+// what the clients have inserted into it. Owned by the core loop.
+type process struct {
+	t        target.Process
+	pid      int
+	events   <-chan target.Event
+	attached bool // attached to (detach at the end), not started (kill)
+	path     string
+
+	// Capabilities; nil when the target lacks one.
+	hw    target.HardwareDebug
+	bps   target.Breakpoints
+	sys   target.SyscallTracer
+	auxvR target.AuxvReader
+	exe   target.ExecFile
+	count target.Counter
+
+	desc *target.Description
+	xml  []byte // target.xml
+
+	running     bool
+	interrupted bool         // Interrupt was called during this run
+	threads     []target.Tid // at the last stop
+	lastTid     target.Tid   // the thread of the last reported stop
+
+	// Stops not yet told to every client they concern, and the last one
+	// told (for '?' and qXfer:siginfo).
+	pending  []*stop
+	lastStop *stop
+
+	expedited []int  // register numbers sent with every stop
+	regBuf    []byte // register file scratch
+	memBuf    []byte // memory read scratch
+
+	// Software breakpoints: owners per address. An address is inserted
+	// in the target while it has an owner; removals wait for the next
+	// resume (gdb removes every breakpoint at each stop and inserts them
+	// again before it resumes: the pair then costs nothing).
+	breaks map[uint64]*swBreak
+
+	// Caches valid while stopped: the library list and thread list
+	// documents (gdb reads them in chunks), cleared at resume.
+	libsDoc    []byte
+	threadsDoc []byte
+}
+
+// swBreak is one software breakpoint address.
+type swBreak struct {
+	owners   map[*client]bool
+	inserted bool // in the target's memory
+}
+
+// caps checks the target's optional capabilities once.
+func newProcess(t target.Process, attached bool, path string) *process {
+	p := &process{t: t, pid: t.Pid(), events: t.Events(), attached: attached, path: path, breaks: map[uint64]*swBreak{}}
+	p.hw, _ = t.(target.HardwareDebug)
+	p.bps, _ = t.(target.Breakpoints)
+	p.sys, _ = t.(target.SyscallTracer)
+	p.auxvR, _ = t.(target.AuxvReader)
+	p.exe, _ = t.(target.ExecFile)
+	p.count, _ = t.(target.Counter)
+	p.desc = t.Description()
+	p.xml = targetXML(p.desc)
+	return p
+}
+
+// launch starts a program, as gdbserver's command line or vRun asks.
+func (s *Server) launch(spec LaunchSpec) error {
+	if spec.Path == "" {
+		return errors.New("no program to run")
+	}
+	if len(spec.Args) == 0 {
+		spec.Args = []string{spec.Path}
+	}
+	t, err := s.cfg.Backend.Launch(spec)
+	if err != nil {
+		return err
+	}
+	s.proc = newProcess(t, false, spec.Path)
+	s.logf("Process %s created; pid = %d", spec.Path, s.proc.pid)
+	return s.proc.afterStart()
+}
+
+// attach attaches to a running process.
+func (s *Server) attach(pid int) error {
+	t, err := s.cfg.Backend.Attach(pid)
+	if err != nil {
+		return err
+	}
+	path, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+	s.proc = newProcess(t, true, path)
+	s.logf("Attached; pid = %d", pid)
+	return s.proc.afterStart()
+}
+
+// afterStart records the thread list of the first stop.
+func (p *process) afterStart() error {
+	th, err := p.t.Threads()
+	if err != nil {
+		return err
+	}
+	p.threads = p.threads[:0]
+	for _, t := range th {
+		p.threads = append(p.threads, t.Tid)
+	}
+	if len(p.threads) > 0 {
+		p.lastTid = p.threads[0]
+	}
+	return nil
+}
+
+// interrupt asks a running process to stop.
+func (p *process) interrupt() {
+	if p.running && !p.interrupted {
+		p.interrupted = true
+		if err := p.t.Interrupt(); err != nil && !errors.Is(err, target.ErrExited) {
+			// The process is going away; its last event comes anyway.
+			p.interrupted = false
+		}
+	}
+}
+
+// abandon ends the server's relation with the process as gdbserver does
+// when it exits: kill what it started, detach from what it attached to.
+func (p *process) abandon() {
+	if p.running {
+		p.interrupt()
+		for ev := range p.events {
+			if ev.Kind != target.EventStopped {
+				return
+			}
+			break
+		}
+		p.running = false
+	}
+	if p.attached {
+		p.removeAllBreakpoints()
+		if err := p.t.Detach(); err == nil {
+			for range p.events {
+			}
+			return
+		}
+	}
+	p.t.Kill()
+	for range p.events {
+	}
+}
+
+// dropOwner releases everything a client owned in the process.
+func (p *process) dropOwner(c *client) {
+	for addr, b := range p.breaks {
+		if b.owners[c] {
+			delete(b.owners, c)
+			if len(b.owners) == 0 && !b.inserted {
+				delete(p.breaks, addr)
+			}
+		}
+	}
+	// Stops pending for it are for nobody now.
+	for _, st := range p.pending {
+		delete(st.to, c)
+	}
+}
+
+// removeAllBreakpoints takes every int3 out of memory (before a detach).
+func (p *process) removeAllBreakpoints() {
+	for addr, b := range p.breaks {
+		if b.inserted && p.bps != nil {
+			p.bps.RemoveBreakpoint(addr)
+		}
+		delete(p.breaks, addr)
+	}
+}
+
+// applyBreakpoints brings memory to what the owners want, just before a
+// resume: insertions first, then removals of addresses nobody owns.
+func (p *process) applyBreakpoints() error {
+	if p.bps == nil {
+		return nil
+	}
+	for addr, b := range p.breaks {
+		switch {
+		case len(b.owners) > 0 && !b.inserted:
+			if err := p.bps.InsertBreakpoint(addr); err != nil {
+				return fmt.Errorf("insert breakpoint at %#x: %w", addr, err)
+			}
+			b.inserted = true
+		case len(b.owners) == 0:
+			if b.inserted {
+				if err := p.bps.RemoveBreakpoint(addr); err != nil && !errors.Is(err, target.ErrExited) {
+					return fmt.Errorf("remove breakpoint at %#x: %w", addr, err)
+				}
+			}
+			delete(p.breaks, addr)
+		}
+	}
+	return nil
+}
+
+// execName is the program's path for qXfer:exec-file and messages.
+func (p *process) execName() string {
+	if p.exe != nil {
+		if path, err := p.exe.ExecPath(); err == nil {
+			return path
+		}
+	}
+	if p.path != "" {
+		if abs, err := filepath.Abs(p.path); err == nil {
+			return abs
+		}
+	}
+	return p.path
+}
+
+// describeExit is gdbserver's line for the end of a process.
+func describeExit(ev target.Event) string {
+	switch ev.Kind {
+	case target.EventExited:
+		return fmt.Sprintf("Child exited with status %d", ev.ExitCode)
+	case target.EventSignaled:
+		return fmt.Sprintf("Child terminated with signal = %d (%s)", ev.Signal, strings.ToUpper(signalName(ev.Signal)))
+	}
+	return ev.Kind.String()
+}
+
+// signalName names a Linux signal for messages.
+func signalName(s target.Signal) string {
+	names := map[target.Signal]string{1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 4: "SIGILL", 5: "SIGTRAP", 6: "SIGABRT", 7: "SIGBUS", 8: "SIGFPE", 9: "SIGKILL", 10: "SIGUSR1", 11: "SIGSEGV", 12: "SIGUSR2", 13: "SIGPIPE", 14: "SIGALRM", 15: "SIGTERM"}
+	if n, ok := names[s]; ok {
+		return n
+	}
+	return fmt.Sprintf("signal %d", int(s))
+}

@@ -1,0 +1,368 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+
+	"gdbserverx/rsp"
+	"gdbserverx/target"
+)
+
+// stopKind classifies a stop for routing (DESIGN.md, "Several clients,
+// one target"): who is told depends on the kind.
+type stopKind int
+
+const (
+	stopSignal    stopKind = iota // a signal for the program: every client
+	stopBreak                     // a software breakpoint: its owners
+	stopStep                      // a single step finished: the steppers
+	stopInterrupt                 // Ctrl-C or a new client: who asked
+	stopExec                      // the program called exec: every client
+)
+
+func (k stopKind) String() string {
+	switch k {
+	case stopSignal:
+		return "signal"
+	case stopBreak:
+		return "breakpoint"
+	case stopStep:
+		return "step"
+	case stopInterrupt:
+		return "interrupt"
+	case stopExec:
+		return "exec"
+	}
+	return fmt.Sprintf("stopKind(%d)", int(k))
+}
+
+// stop is one reason to stop, waiting to be told to the clients it
+// concerns. A client gets one stop reply per resume; the rest wait for its
+// next resume, as gdbserver keeps a pending status per thread.
+type stop struct {
+	kind   stopKind
+	tid    target.Tid
+	signal target.Signal // Linux signal reported (SIGTRAP for traps)
+	addr   uint64        // breakpoint address
+	info   []byte        // siginfo, for qXfer:siginfo:read
+	exec   string        // new program (stopExec)
+	to     map[*client]bool
+}
+
+// onEvent takes a target event: the end of the process, or a stop of all
+// its threads whose reasons become pending stops.
+func (s *Server) onEvent(ev target.Event) {
+	p := s.proc
+	if ev.Kind != target.EventStopped {
+		s.processGone(ev)
+		return
+	}
+	p.running = false
+	p.threads = append(p.threads[:0], ev.Threads...)
+	p.libsDoc, p.threadsDoc = nil, nil
+	interrupted := p.interrupted || ev.Interrupted
+	p.interrupted = false
+	running := s.clientsIn(clientRunning)
+
+	for i := range ev.Stops {
+		ts := &ev.Stops[i]
+		st := &stop{tid: ts.Tid, signal: ts.Signal, info: ts.SigInfo, to: map[*client]bool{}}
+		switch ts.Reason {
+		case target.StopBreakpoint:
+			st.kind, st.addr = stopBreak, ts.PC
+			if b := p.breaks[ts.PC]; b != nil {
+				for c := range b.owners {
+					st.to[c] = true
+				}
+			}
+		case target.StopDebug:
+			st.kind = stopStep
+			for _, c := range running {
+				if c.steps(p, ts.Tid) {
+					st.to[c] = true
+				}
+			}
+		case target.StopExec:
+			st.kind = stopExec
+			if p.exe != nil {
+				st.exec, _ = p.exe.ExecPath()
+			}
+			for _, c := range running {
+				st.to[c] = true
+			}
+			p.breaks = map[uint64]*swBreak{}
+		case target.StopSignal:
+			st.kind = stopSignal
+			for _, c := range running {
+				st.to[c] = true
+			}
+		default:
+			continue
+		}
+		p.pending = append(p.pending, st)
+	}
+	if interrupted {
+		st := &stop{kind: stopInterrupt, tid: p.lastTid, signal: target.SIGINT, to: map[*client]bool{}}
+		if len(ev.Stops) > 0 {
+			st.tid = ev.Stops[0].Tid
+		}
+		for _, c := range running {
+			if c.interrupted {
+				st.to[c] = true
+			}
+		}
+		if len(st.to) > 0 {
+			p.pending = append(p.pending, st)
+		}
+	}
+}
+
+// clientsIn lists the live clients in a state, by id.
+func (s *Server) clientsIn(st clientState) []*client {
+	var out []*client
+	for _, c := range s.sortedClients() {
+		if c.state == st {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// settle is called after every message and event: it tells pending stops
+// to the running clients they concern, lets clients that waited for the
+// process to stop take it, and resumes the process when every client is
+// running.
+func (s *Server) settle() {
+	p := s.proc
+	if p == nil || p.running || s.exit {
+		// Clients waiting for a stop of a process that has gone are
+		// served now.
+		for _, c := range s.clientsIn(clientWaiting) {
+			if p == nil {
+				s.hold(c)
+			}
+		}
+		return
+	}
+	for _, c := range s.clientsIn(clientRunning) {
+		if st := s.nextStopFor(c); st != nil {
+			s.tellStop(c, st)
+		}
+	}
+	p.dropDelivered()
+	for _, c := range s.clientsIn(clientWaiting) {
+		s.hold(c)
+	}
+	if len(s.clientsIn(clientStopped)) > 0 || len(s.clientsIn(clientRunning)) == 0 {
+		return
+	}
+	s.resumeProcess()
+}
+
+// hold lets a client that waited for the process to stop take it, and
+// serves the packets it sent meanwhile.
+func (s *Server) hold(c *client) {
+	c.setState(clientStopped)
+	q := c.queued
+	c.queued = nil
+	for i, req := range q {
+		if c.state != clientStopped {
+			// A queued resume: the rest waits again.
+			c.queued = append(c.queued, q[i:]...)
+			return
+		}
+		s.receive(c, req)
+	}
+}
+
+// nextStopFor finds the first pending stop that concerns c and is still
+// true for it (a breakpoint it removed since is no reason to stop).
+func (s *Server) nextStopFor(c *client) *stop {
+	p := s.proc
+	for _, st := range p.pending {
+		if !st.to[c] {
+			continue
+		}
+		if st.kind == stopBreak {
+			if b := p.breaks[st.addr]; b == nil || !b.owners[c] {
+				delete(st.to, c)
+				continue
+			}
+		}
+		return st
+	}
+	return nil
+}
+
+// dropDelivered forgets pending stops nobody is left to tell.
+func (p *process) dropDelivered() {
+	out := p.pending[:0]
+	for _, st := range p.pending {
+		if len(st.to) > 0 {
+			out = append(out, st)
+		}
+	}
+	p.pending = out
+}
+
+// tellStop sends a running client its stop reply; it now holds the
+// process.
+func (s *Server) tellStop(c *client, st *stop) {
+	p := s.proc
+	delete(st.to, c)
+	c.flushNotices()
+	reply := rsp.StopReply{Kind: rsp.StopSignal, Signal: gdbSignal(st.signal)}
+	switch st.kind {
+	case stopBreak:
+		if c.swbreak {
+			reply.Reason = rsp.ReasonSoftwareBreak
+		}
+	case stopExec:
+		if c.execEvents && st.exec != "" {
+			reply.Reason, reply.ExecPath = rsp.ReasonExec, st.exec
+		}
+	}
+	s.appendThreadAndRegisters(c, &reply, st.tid)
+	c.reply(reply.AppendPayload(c.scratch()))
+	p.lastTid = st.tid
+	p.lastStop = st
+	c.resume = nil
+	c.interrupted = false
+	c.gThread = c.threadID(p, st.tid)
+	c.setState(clientStopped)
+}
+
+// appendThreadAndRegisters adds the thread and the expedited registers to
+// a T reply: every general register, so that gdb needs no g packet after
+// an ordinary stop.
+func (s *Server) appendThreadAndRegisters(c *client, reply *rsp.StopReply, tid target.Tid) {
+	p := s.proc
+	reply.Thread, reply.HasThread = c.threadID(p, tid), true
+	buf := make([]byte, p.desc.Size())
+	if err := p.t.ReadRegisters(tid, buf); err != nil {
+		return
+	}
+	regs := p.desc.Registers()
+	for _, n := range p.expedite() {
+		r := regs[n]
+		reply.Registers = append(reply.Registers, rsp.ExpeditedRegister{Reg: rsp.RegNum(r.Number), Value: buf[r.Offset : r.Offset+r.Bits/8]})
+	}
+}
+
+// expedite lists the registers sent with every stop: the general
+// registers of the core feature (not the x87 and vector registers).
+func (p *process) expedite() []int {
+	if p.expedited == nil {
+		for _, r := range p.desc.Registers() {
+			if r.Group == "general" || r.Name == "rip" || r.Name == "rsp" || r.Name == "rbp" || r.Name == "eflags" {
+				p.expedited = append(p.expedited, r.Number)
+			}
+		}
+	}
+	return p.expedited
+}
+
+// processGone tells every client the process ended and forgets it.
+func (s *Server) processGone(ev target.Event) {
+	p := s.proc
+	s.logf("%s", describeExit(ev))
+	reply := rsp.StopReply{Kind: rsp.StopExited, ExitCode: uint8(ev.ExitCode)}
+	if ev.Kind == target.EventSignaled {
+		reply = rsp.StopReply{Kind: rsp.StopTerminated, Signal: gdbSignal(ev.Signal)}
+	}
+	s.lastExit = &reply
+	s.lastExitPid = p.pid
+	for _, c := range s.sortedClients() {
+		if c.state == clientRunning {
+			c.flushNotices()
+			r := reply
+			if c.multiprocess {
+				r.Pid, r.HasPid = int64(p.pid), true
+			}
+			c.reply(r.AppendPayload(c.scratch()))
+			c.resume = nil
+			c.setState(clientStopped)
+		}
+	}
+	s.proc = nil
+	if s.live() == 0 && !s.cfg.Multi {
+		s.exit = true
+	}
+}
+
+// resumeProcess runs the process with the actions of every client
+// combined: a thread is stepped when any client steps it, continued when
+// any continues it, given the signal a client passes.
+func (s *Server) resumeProcess() {
+	p := s.proc
+	actions, err := s.combinedActions()
+	if err == nil {
+		err = p.applyBreakpoints()
+	}
+	if err == nil && len(actions) == 0 {
+		err = errors.New("no thread to resume")
+	}
+	if err == nil {
+		p.running = true
+		p.pending = nil
+		err = p.t.Resume(actions)
+		if err != nil {
+			p.running = false
+		}
+	}
+	if err != nil {
+		s.logf("resume failed: %v", err)
+		for _, c := range s.clientsIn(clientRunning) {
+			c.resume = nil
+			c.setState(clientStopped)
+			c.replyError(rsp.CodeIO)
+		}
+	}
+}
+
+// combinedActions merges the running clients' resume requests into one
+// action per thread.
+func (s *Server) combinedActions() ([]target.Action, error) {
+	p := s.proc
+	type merged struct {
+		kind   target.ResumeKind
+		sig    target.Signal
+		chosen bool
+	}
+	per := make(map[target.Tid]*merged, len(p.threads))
+	for _, c := range s.clientsIn(clientRunning) {
+		if c.resume == nil {
+			continue
+		}
+		for _, tid := range p.threads {
+			a := c.actionFor(p, tid)
+			if a == nil || a.Kind == rsp.ResumeStop {
+				continue
+			}
+			m := per[tid]
+			if m == nil {
+				m = &merged{}
+				per[tid] = m
+			}
+			if !m.chosen || a.Kind == rsp.ResumeStep || a.Kind == rsp.ResumeRangeStep {
+				m.kind = target.Continue
+				if a.Kind == rsp.ResumeStep || a.Kind == rsp.ResumeRangeStep {
+					m.kind = target.Step
+				}
+			}
+			m.chosen = true
+			if a.Signal != rsp.SignalNone {
+				if sig, ok := linuxSignal(a.Signal); ok {
+					m.sig = sig
+				}
+			}
+		}
+	}
+	actions := make([]target.Action, 0, len(per))
+	for _, tid := range p.threads {
+		if m := per[tid]; m != nil {
+			actions = append(actions, target.Action{Tid: tid, Kind: m.kind, Signal: m.sig})
+		}
+	}
+	return actions, nil
+}
