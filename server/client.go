@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 
+	"gdbserverx/arbiter"
 	"gdbserverx/internal/comm"
 	"gdbserverx/rsp"
 )
@@ -97,18 +98,27 @@ type client struct {
 
 	// Output (notices) waiting for a moment the client can show it.
 	notices []string
+
+	// Sharing the debug registers: the client's priority (within its
+	// listener's ceiling), the policy for its debugpoints without a slot,
+	// and whether they are pinned.
+	priority int
+	policy   arbiter.Policy
+	pinned   bool
 }
 
 func newClient(s *Server, id int, conn comm.Conn, lc *ListenerConfig) *client {
 	c := &client{
-		s:      s,
-		id:     id,
-		peer:   conn.Peer(),
-		lc:     lc,
-		conn:   conn,
-		files:  map[int]*os.File{},
-		nextFD: 1,
-		launch: s.defLaunch,
+		s:        s,
+		id:       id,
+		peer:     conn.Peer(),
+		lc:       lc,
+		conn:     conn,
+		files:    map[int]*os.File{},
+		nextFD:   1,
+		launch:   s.defLaunch,
+		priority: lc.Priority,
+		policy:   s.defPolicy,
 	}
 	c.io = &connIO{conn: conn, out: make(chan outMsg, writerQueue), done: make(chan struct{}), maxRead: PacketSize}
 	if s.cfg.RemoteDebug {

@@ -34,6 +34,8 @@ func (s *Server) insertPoint(c *client, r *rsp.InsertBreakpoint) {
 		}
 		b.owners[c] = true
 		c.replyOK()
+	case rsp.HardwareBreakpoint, rsp.WriteWatchpoint, rsp.ReadWatchpoint, rsp.AccessWatchpoint:
+		s.insertHardware(c, r)
 	default:
 		c.replyEmpty()
 	}
@@ -56,6 +58,8 @@ func (s *Server) removePoint(c *client, r *rsp.RemoveBreakpoint) {
 			delete(b.owners, c)
 		}
 		c.replyOK()
+	case rsp.HardwareBreakpoint, rsp.WriteWatchpoint, rsp.ReadWatchpoint, rsp.AccessWatchpoint:
+		s.removeHardware(c, r)
 	default:
 		c.replyEmpty()
 	}

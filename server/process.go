@@ -6,6 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
+
+	"gdbserverx/rsp"
 
 	"gdbserverx/target"
 )
@@ -44,12 +47,23 @@ type process struct {
 	expedited []int  // register numbers sent with every stop
 	regBuf    []byte // register file scratch
 	memBuf    []byte // memory read scratch
+	stopRegs  []byte // register file of a stop reply's thread
+	expRegs   []rsp.ExpeditedRegister
+
+	// names caches thread names (a /proc read each): gdb asks for the
+	// thread list at every stop. Entries of threads that are gone are
+	// dropped; names are read again after namesMaxAge, so a thread
+	// renaming itself shows within that time.
+	names     map[target.Tid]string
+	namesTime time.Time
 
 	// Software breakpoints: owners per address. An address is inserted
 	// in the target while it has an owner; removals wait for the next
 	// resume (gdb removes every breakpoint at each stop and inserts them
 	// again before it resumes: the pair then costs nothing).
 	breaks map[uint64]*swBreak
+	// dp holds the hardware breakpoints and watchpoints.
+	dp *debugpoints
 
 	// Caches valid while stopped: the library list and thread list
 	// documents (gdb reads them in chunks), cleared at resume.
@@ -65,7 +79,7 @@ type swBreak struct {
 
 // caps checks the target's optional capabilities once.
 func newProcess(t target.Process, attached bool, path string) *process {
-	p := &process{t: t, pid: t.Pid(), events: t.Events(), attached: attached, path: path, breaks: map[uint64]*swBreak{}}
+	p := &process{t: t, pid: t.Pid(), events: t.Events(), attached: attached, path: path, breaks: map[uint64]*swBreak{}, dp: newDebugpoints()}
 	p.hw, _ = t.(target.HardwareDebug)
 	p.bps, _ = t.(target.Breakpoints)
 	p.sys, _ = t.(target.SyscallTracer)
@@ -169,6 +183,7 @@ func (p *process) dropOwner(c *client) {
 			}
 		}
 	}
+	p.dp.dropOwner(c.id)
 	// Stops pending for it are for nobody now.
 	for _, st := range p.pending {
 		delete(st.to, c)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"gdbserverx/rsp"
 	"gdbserverx/target"
@@ -250,15 +251,41 @@ func (s *Server) threadsXML(c *client) []byte {
 	p := s.proc
 	var b bytes.Buffer
 	b.WriteString("<threads>\n")
+	names := p.threadNames()
 	for _, t := range p.threads {
 		fmt.Fprintf(&b, "<thread id=\"%s\"", c.threadID(p, t))
-		if name := threadName(p.pid, t); name != "" {
+		if name := names[t]; name != "" {
 			fmt.Fprintf(&b, " name=\"%s\"", esc(name))
 		}
 		b.WriteString("/>\n")
 	}
 	b.WriteString("</threads>\n")
 	return b.Bytes()
+}
+
+// namesMaxAge bounds how stale a cached thread name may be.
+const namesMaxAge = time.Second
+
+// threadNames returns the names of the threads at the last stop, from
+// /proc, cached.
+func (p *process) threadNames() map[target.Tid]string {
+	if p.names == nil || time.Since(p.namesTime) > namesMaxAge {
+		p.names = map[target.Tid]string{}
+		p.namesTime = time.Now()
+	}
+	live := make(map[target.Tid]bool, len(p.threads))
+	for _, t := range p.threads {
+		live[t] = true
+		if _, ok := p.names[t]; !ok {
+			p.names[t] = threadName(p.pid, t)
+		}
+	}
+	for t := range p.names {
+		if !live[t] {
+			delete(p.names, t)
+		}
+	}
+	return p.names
 }
 
 // siginfo is the siginfo of a thread's last stop, if it had one.

@@ -100,7 +100,7 @@ func (s *Server) interruptFrom(c *client) {
 	}
 	// The process is held by another client: answer at once.
 	tid := p.lastTid
-	p.pending = append(p.pending, &stop{kind: stopInterrupt, tid: tid, signal: target.SIGINT, to: map[*client]bool{c: true}})
+	p.pending = append(p.pending, &stop{kind: stopInterrupt, tid: tid, signal: target.SIGINT, to: map[*client]stopNote{c: {}}})
 }
 
 // kill serves k and vKill: the process is killed, every other client told

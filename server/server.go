@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"gdbserverx/arbiter"
 	"gdbserverx/internal/comm"
 	"gdbserverx/rsp"
 	"gdbserverx/target"
@@ -58,6 +59,7 @@ type Server struct {
 	exit      bool     // leave the core loop (monitor exit, --once, ...)
 	listening int      // listeners still accepting
 	defLaunch LaunchSpec
+	defPolicy arbiter.Policy
 	// How the last process ended, for '?' and resumes after it.
 	lastExit    *rsp.StopReply
 	lastExitPid int
@@ -83,6 +85,13 @@ func New(cfg Config) (*Server, error) {
 		cfg.Log = io.Discard
 	}
 	s := &Server{cfg: cfg, logw: cfg.Log, msgs: make(chan message, 64), nextID: 1, defLaunch: cfg.DefaultLaunch}
+	if cfg.Policy != "" {
+		pol, err := arbiter.ParsePolicy(cfg.Policy)
+		if err != nil {
+			return nil, err
+		}
+		s.defPolicy = pol
+	}
 	switch {
 	case cfg.Program != nil:
 		if err := s.launch(*cfg.Program); err != nil {

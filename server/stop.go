@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"gdbserverx/hwbp"
 	"gdbserverx/rsp"
 	"gdbserverx/target"
 )
@@ -18,6 +19,7 @@ const (
 	stopStep                      // a single step finished: the steppers
 	stopInterrupt                 // Ctrl-C or a new client: who asked
 	stopExec                      // the program called exec: every client
+	stopWatch                     // hardware points fired, or a kernel write: their owners
 )
 
 func (k stopKind) String() string {
@@ -32,6 +34,8 @@ func (k stopKind) String() string {
 		return "interrupt"
 	case stopExec:
 		return "exec"
+	case stopWatch:
+		return "watch"
 	}
 	return fmt.Sprintf("stopKind(%d)", int(k))
 }
@@ -46,7 +50,22 @@ type stop struct {
 	addr   uint64        // breakpoint address
 	info   []byte        // siginfo, for qXfer:siginfo:read
 	exec   string        // new program (stopExec)
-	to     map[*client]bool
+	// to holds the clients still to tell, each with what it is told
+	// beyond the signal (a watchpoint's address, say).
+	to map[*client]stopNote
+}
+
+// stopNote is the client-specific part of a stop reply.
+type stopNote struct {
+	reason rsp.StopReason
+	addr   uint64
+}
+
+// tellAll addresses a stop to every client in cs.
+func (st *stop) tellAll(cs []*client) {
+	for _, c := range cs {
+		st.to[c] = stopNote{}
+	}
 }
 
 // onEvent takes a target event: the end of the process, or a stop of all
@@ -66,54 +85,83 @@ func (s *Server) onEvent(ev target.Event) {
 
 	for i := range ev.Stops {
 		ts := &ev.Stops[i]
-		st := &stop{tid: ts.Tid, signal: ts.Signal, info: ts.SigInfo, to: map[*client]bool{}}
+		st := &stop{tid: ts.Tid, signal: ts.Signal, info: ts.SigInfo, to: map[*client]stopNote{}}
 		switch ts.Reason {
 		case target.StopBreakpoint:
 			st.kind, st.addr = stopBreak, ts.PC
 			if b := p.breaks[ts.PC]; b != nil {
 				for c := range b.owners {
-					st.to[c] = true
+					st.to[c] = stopNote{reason: rsp.ReasonSoftwareBreak}
 				}
 			}
 		case target.StopDebug:
-			st.kind = stopStep
-			for _, c := range running {
-				if c.steps(p, ts.Tid) {
-					st.to[c] = true
+			status := hwbp.DecodeStatus(ts.DR6, p.dp.image.Enabled())
+			hits := s.watchHits(ts, status.Fired)
+			if status.SingleStep {
+				st.kind = stopStep
+				for _, c := range running {
+					if c.steps(p, ts.Tid) && len(hits[c]) == 0 {
+						st.to[c] = stopNote{}
+					}
+				}
+				if len(st.to) > 0 {
+					p.pending = append(p.pending, st)
 				}
 			}
+			p.addWatchStops(ts, hits)
+			continue
+		case target.StopSyscallExit:
+			p.addWatchStops(ts, s.kernelWrites())
+			continue
 		case target.StopExec:
 			st.kind = stopExec
 			if p.exe != nil {
 				st.exec, _ = p.exe.ExecPath()
 			}
-			for _, c := range running {
-				st.to[c] = true
-			}
+			st.tellAll(running)
 			p.breaks = map[uint64]*swBreak{}
+			p.dp = newDebugpoints()
 		case target.StopSignal:
 			st.kind = stopSignal
-			for _, c := range running {
-				st.to[c] = true
-			}
+			st.tellAll(running)
 		default:
 			continue
 		}
 		p.pending = append(p.pending, st)
 	}
 	if interrupted {
-		st := &stop{kind: stopInterrupt, tid: p.lastTid, signal: target.SIGINT, to: map[*client]bool{}}
+		st := &stop{kind: stopInterrupt, tid: p.lastTid, signal: target.SIGINT, to: map[*client]stopNote{}}
 		if len(ev.Stops) > 0 {
 			st.tid = ev.Stops[0].Tid
 		}
 		for _, c := range running {
 			if c.interrupted {
-				st.to[c] = true
+				st.to[c] = stopNote{}
 			}
 		}
 		if len(st.to) > 0 {
 			p.pending = append(p.pending, st)
 		}
+	}
+}
+
+// addWatchStops makes pending stops of watchpoint hits: one per hit, so
+// that a client with two hits in one stop is told both, one per resume.
+func (p *process) addWatchStops(ts *target.ThreadStop, hits map[*client][]stopNote) {
+	for round := 0; ; round++ {
+		var st *stop
+		for c, notes := range hits {
+			if round < len(notes) {
+				if st == nil {
+					st = &stop{kind: stopWatch, tid: ts.Tid, signal: target.SIGTRAP, info: ts.SigInfo, to: map[*client]stopNote{}}
+				}
+				st.to[c] = notes[round]
+			}
+		}
+		if st == nil {
+			return
+		}
+		p.pending = append(p.pending, st)
 	}
 }
 
@@ -180,7 +228,7 @@ func (s *Server) hold(c *client) {
 func (s *Server) nextStopFor(c *client) *stop {
 	p := s.proc
 	for _, st := range p.pending {
-		if !st.to[c] {
+		if _, ok := st.to[c]; !ok {
 			continue
 		}
 		if st.kind == stopBreak {
@@ -209,6 +257,7 @@ func (p *process) dropDelivered() {
 // process.
 func (s *Server) tellStop(c *client, st *stop) {
 	p := s.proc
+	note := st.to[c]
 	delete(st.to, c)
 	c.flushNotices()
 	reply := rsp.StopReply{Kind: rsp.StopSignal, Signal: gdbSignal(st.signal)}
@@ -216,6 +265,11 @@ func (s *Server) tellStop(c *client, st *stop) {
 	case stopBreak:
 		if c.swbreak {
 			reply.Reason = rsp.ReasonSoftwareBreak
+		}
+	case stopWatch:
+		reply.Reason, reply.Addr = note.reason, note.addr
+		if note.reason == rsp.ReasonHardwareBreak && !c.hwbreak {
+			reply.Reason = rsp.ReasonNone
 		}
 	case stopExec:
 		if c.execEvents && st.exec != "" {
@@ -238,10 +292,15 @@ func (s *Server) tellStop(c *client, st *stop) {
 func (s *Server) appendThreadAndRegisters(c *client, reply *rsp.StopReply, tid target.Tid) {
 	p := s.proc
 	reply.Thread, reply.HasThread = c.threadID(p, tid), true
-	buf := make([]byte, p.desc.Size())
+	if len(p.stopRegs) != p.desc.Size() {
+		p.stopRegs = make([]byte, p.desc.Size())
+	}
+	buf := p.stopRegs
 	if err := p.t.ReadRegisters(tid, buf); err != nil {
 		return
 	}
+	reply.Registers = p.expRegs[:0]
+	defer func() { p.expRegs = reply.Registers[:0] }()
 	regs := p.desc.Registers()
 	for _, n := range p.expedite() {
 		r := regs[n]
@@ -249,13 +308,24 @@ func (s *Server) appendThreadAndRegisters(c *client, reply *rsp.StopReply, tid t
 	}
 }
 
-// expedite lists the registers sent with every stop: the general
-// registers of the core feature (not the x87 and vector registers).
+// expedite lists the registers sent with every stop: the integer
+// registers of the core feature, orig_rax, fs_base and gs_base (every
+// register of the g packet that is not x87 or vector state). gdb then
+// needs no g packet to unwind or show the frame after an ordinary stop.
 func (p *process) expedite() []int {
 	if p.expedited == nil {
-		for _, r := range p.desc.Registers() {
-			if r.Group == "general" || r.Name == "rip" || r.Name == "rsp" || r.Name == "rbp" || r.Name == "eflags" {
-				p.expedited = append(p.expedited, r.Number)
+		for _, f := range p.desc.Features {
+			switch f.Name {
+			case "org.gnu.gdb.i386.core", "org.gnu.gdb.i386.linux", "org.gnu.gdb.i386.segments":
+			default:
+				continue
+			}
+			for _, r := range f.Registers {
+				if r.Group == "float" || r.Type == "i387_ext" {
+					continue
+				}
+				reg, _ := p.desc.Lookup(r.Name)
+				p.expedited = append(p.expedited, reg.Number)
 			}
 		}
 	}
@@ -302,12 +372,20 @@ func (s *Server) resumeProcess() {
 	if err == nil && len(actions) == 0 {
 		err = errors.New("no thread to resume")
 	}
-	if err == nil {
+	for err == nil {
+		if err = s.prepareDebugRegisters(); err != nil {
+			break
+		}
 		p.running = true
-		p.pending = nil
 		err = p.t.Resume(actions)
-		if err != nil {
-			p.running = false
+		if err == nil {
+			p.pending = nil
+			break
+		}
+		p.running = false
+		// The kernel refused a slot: plan with one less and try again.
+		if errors.Is(err, target.ErrNoSpace) && s.noSpace() {
+			err = nil
 		}
 	}
 	if err != nil {

@@ -230,3 +230,26 @@ func Quote(s string) string { return strconv.Quote(s) }
 func (m *MI) Kill() {
 	m.cmd.Process.Kill()
 }
+
+// Script runs gdb -batch on a command file with the given text (several
+// lines: `commands` blocks and the like) and returns what gdb printed.
+func Script(t testing.TB, text string) string {
+	t.Helper()
+	f, err := os.CreateTemp(t.TempDir(), "*.gdb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(text); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+	defer cancel()
+	args := append([]string{"-batch", "-nx", "-q"}, gdbInit...)
+	args = append(args, "-x", f.Name())
+	out, _ := exec.CommandContext(ctx, "gdb", args...).CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("gdb did not finish within %v\n%s", Timeout, out)
+	}
+	return string(out)
+}

@@ -1,0 +1,166 @@
+package main
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+
+	"gdbserverx/internal/gdbtest"
+)
+
+// counting builds a gdb script: connect to addr, run to `stop_at`, set the
+// points (each a gdb command), make each one print "HIT <n>" with its
+// value and go on, then continue to the end. Counting HIT lines tells what
+// the user would have seen stop by stop.
+func counting(addr, stopAt string, points ...string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "target remote %s\nbreak %s\ncontinue\ndelete\n", addr, stopAt)
+	for i, p := range points {
+		fmt.Fprintf(&b, "%s\ncommands\nsilent\nprintf \"HIT %d at %%d\\n\", $bpnum\ncontinue\nend\n", p, i+1)
+	}
+	b.WriteString("continue\n")
+	return b.String()
+}
+
+// hits counts the HIT lines of point n (1-based).
+func hits(out string, n int) int {
+	return len(regexp.MustCompile(fmt.Sprintf(`(?m)^HIT %d at`, n)).FindAllString(out, -1))
+}
+
+func TestWatchSizes(t *testing.T) {
+	srv := serve(t, gdbtest.Program(t, "watch"), "sizes")
+	out := gdbtest.Script(t, counting(srv.Addr(), "sizes",
+		"watch c1", "watch s2", "watch i4", "watch l8"))
+	for i := 1; i <= 4; i++ {
+		if n := hits(out, i); n != 3 {
+			t.Errorf("watchpoint %d reported %d times, want 3\n%s", i, n, out)
+		}
+	}
+	if !strings.Contains(out, "exited normally") {
+		t.Errorf("program did not finish:\n%s", out)
+	}
+
+	// An unaligned range, a 12-byte struct field and a 32-byte array,
+	// each alone (together they need more than four slots).
+	for _, w := range []string{"watch odd.bytes", "watch rec.name", "watch arr"} {
+		srv := serve(t, gdbtest.Program(t, "watch"), "sizes")
+		out := gdbtest.Script(t, counting(srv.Addr(), "sizes", w))
+		if n := hits(out, 1); n != 3 {
+			t.Errorf("%s reported %d times, want 3\n%s", w, n, out)
+		}
+	}
+}
+
+func TestWatchCondition(t *testing.T) {
+	srv := serve(t, gdbtest.Program(t, "watch"), "loop", "20")
+	out := gdbtest.Batch(t, "target remote "+srv.Addr(), "break loop", "continue",
+		"watch g if g == 13", "continue", "print g", "delete", "continue")
+	contains(t, out, `Hardware watchpoint 2: g`, `New value = 13`, `\$1 = 13`, `exited normally`)
+}
+
+func TestHardwareBreakpoint(t *testing.T) {
+	srv := serve(t, gdbtest.Program(t, "watch"), "loop", "5")
+	out := gdbtest.Batch(t, "target remote "+srv.Addr(), "hbreak done", "continue", "bt 1", "continue")
+	contains(t, out, `Hardware assisted breakpoint 1 at`, `Breakpoint 1, done \(\)`, `#0  done \(\)`, `exited normally`)
+}
+
+// TestWatchThreads sets a watchpoint before eight threads exist; each
+// writes the watched variable once and must be seen.
+func TestWatchThreads(t *testing.T) {
+	srv := serve(t, gdbtest.Program(t, "watch"), "threads")
+	out := gdbtest.Script(t, counting(srv.Addr(), "after_watch", "watch g"))
+	if n := hits(out, 1); n != 8 {
+		t.Errorf("watch g in 8 new threads: %d hits, want 8\n%s", n, out)
+	}
+}
+
+// TestWatchTwoAtOnce: one 8-byte store writes two watched ints; gdb must
+// be told of both.
+func TestWatchTwoAtOnce(t *testing.T) {
+	srv := serve(t, gdbtest.Program(t, "watch"), "pair")
+	out := gdbtest.Script(t, counting(srv.Addr(), "main", "watch pair.a", "watch pair.b"))
+	if hits(out, 1) != 1 || hits(out, 2) != 1 {
+		t.Errorf("one store over two watched ints: hits %d and %d, want 1 and 1\n%s", hits(out, 1), hits(out, 2), out)
+	}
+}
+
+// TestReadWatchExact compares rwatch with GNU gdbserver's: gdbserver does
+// not serve Z3, so gdb emulates a read watchpoint with an access one and a
+// value compare, and takes the two stores of the value already there for
+// reads. gdbserverx reports the 5 reads and nothing else.
+func TestReadWatchExact(t *testing.T) {
+	prog := gdbtest.Program(t, "watch")
+	srv := serve(t, prog, "rw")
+	out := gdbtest.Script(t, counting(srv.Addr(), "after_watch", "rwatch g"))
+	if n := hits(out, 1); n != 5 {
+		t.Errorf("gdbserverx: rwatch g reported %d reads, want 5\n%s", n, out)
+	}
+	gnu := gdbtest.GNUServer(t)
+	gs := gdbtest.StartServer(t, gnu, "127.0.0.1:0", prog, "rw")
+	out = gdbtest.Script(t, counting(gs.Addr(), "after_watch", "rwatch g"))
+	if n := hits(out, 1); n == 5 {
+		t.Logf("GNU gdbserver reported the right count too (%d); its emulation got luckier than expected", n)
+	} else {
+		t.Logf("GNU gdbserver: rwatch g reported %d reads where the program made 5", n)
+	}
+}
+
+// TestWatchKernelWrite: read(2) fills a watched buffer. The hardware never
+// traps on the kernel's writes; gdbserverx compares at the syscall's exit
+// and reports it, GNU gdbserver misses it.
+func TestWatchKernelWrite(t *testing.T) {
+	prog := gdbtest.Program(t, "watch")
+	srv := serve(t, prog, "syscall")
+	out := gdbtest.Batch(t, "target remote "+srv.Addr(), "break after_watch", "continue",
+		"watch buf[0]", "continue", "delete", "continue")
+	contains(t, out, `Hardware watchpoint 2: buf\[0\]`, `Old value = 0 '\\000'`, `New value = 104 'h'`, `in __GI___libc_read|in read`, `exited normally`)
+
+	gnu := gdbtest.GNUServer(t)
+	gs := gdbtest.StartServer(t, gnu, "127.0.0.1:0", prog, "syscall")
+	out = gdbtest.Batch(t, "target remote "+gs.Addr(), "break after_watch", "continue",
+		"watch buf[0]", "continue")
+	if strings.Contains(out, "New value = 104") {
+		t.Logf("GNU gdbserver saw the kernel write too")
+	} else if !strings.Contains(out, "exited normally") {
+		t.Errorf("GNU gdbserver run did not end as expected:\n%s", out)
+	}
+}
+
+// TestFifthWatchpointErrorPolicy: with --policy error a fifth watchpoint
+// fails exactly as with gdbserver.
+func TestFifthWatchpointErrorPolicy(t *testing.T) {
+	prog := gdbtest.Program(t, "watch")
+	script := []string{"break five", "continue", "watch w[0]", "watch w[1]", "watch w[2]", "watch w[3]", "watch w[4]", "continue"}
+	want := "Warning:\nCould not insert hardware watchpoint 6.\nCould not insert hardware breakpoints:\nYou may have requested too many hardware breakpoints/watchpoints.\n"
+	srv := gdbtest.StartServer(t, gdbtest.Server(t), "--policy", "error", "127.0.0.1:0", prog, "five")
+	out := gdb(t, srv, script...)
+	if !strings.Contains(out, want) {
+		t.Errorf("gdbserverx --policy error, fifth watchpoint:\n%s", out)
+	}
+	gnu := gdbtest.GNUServer(t)
+	gs := gdbtest.StartServer(t, gnu, "127.0.0.1:0", prog, "five")
+	gout := gdb(t, gs, script...)
+	if !strings.Contains(gout, want) {
+		t.Errorf("GNU gdbserver, fifth watchpoint (the reference):\n%s", gout)
+	}
+}
+
+// TestNoDebugRegisterWritesPerStop: gdb removes and inserts every point at
+// each stop; with k points in hardware an ordinary stop and resume must
+// write no debug register (gdbserver writes 2+k+1 per thread per stop).
+func TestNoDebugRegisterWritesPerStop(t *testing.T) {
+	srv := serve(t, gdbtest.Program(t, "watch"), "loop", "50")
+	out := gdbtest.Batch(t, "target remote "+srv.Addr(), "break loop", "continue",
+		"watch g", "awatch l8", "hbreak done", "continue", "monitor stats",
+		"continue", "continue", "continue", "continue", "continue", "continue", "continue", "continue", "continue", "continue",
+		"monitor stats")
+	m := regexp.MustCompile(`debug-register writes: (\d+)`).FindAllStringSubmatch(out, -1)
+	if len(m) != 2 {
+		t.Fatalf("monitor stats printed no counts:\n%s", out)
+	}
+	if m[0][1] != m[1][1] {
+		t.Errorf("10 stops with 3 hardware points wrote debug registers: %s before, %s after\n%s", m[0][1], m[1][1], out)
+	}
+	t.Logf("debug-register writes: %s after the first resume, %s after 10 more stops", m[0][1], m[1][1])
+}

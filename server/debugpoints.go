@@ -1,0 +1,453 @@
+package server
+
+import (
+	"fmt"
+	"time"
+
+	"gdbserverx/arbiter"
+	"gdbserverx/hwbp"
+	"gdbserverx/rsp"
+	"gdbserverx/target"
+)
+
+// Hardware breakpoints and watchpoints (Z1-Z4) are debugpoints: hwbp cuts
+// each request into pieces, the arbiter decides which pieces hold the
+// process's debug-register slots, and the target writes the resulting image
+// into each thread as it resumes.
+//
+// gdb removes every point after a stop and inserts them again before it
+// resumes. So a z is only noted (pending), and a Z of a pending point takes
+// the note back: the pair costs nothing. A Z of a new point is decided at
+// once (its owner's pending removals applied first), so that a refusal comes
+// back on that very Z, as gdbserver's E01 does. Everything else is applied
+// when the process next resumes.
+
+// owner is an arbiter owner: a client, or the write pairs of its read
+// watchpoints. A pair tells a read from a write exactly (hwbp, "Read
+// watchpoints"); it is a second owner at the client's priority with the
+// suspend policy, inserted after the access pieces, so that it gives way
+// first and a read watchpoint then falls back to a value check.
+type owner struct {
+	id   int
+	pair bool
+}
+
+// debugpoints is the hardware-point state of one process. Owned by the core
+// loop.
+type debugpoints struct {
+	arb *arbiter.Arbiter[owner, hwbp.Request, hwbp.Piece]
+	// pending holds each owner's z packets not yet applied.
+	pending map[owner]map[hwbp.Request]bool
+	// slots and image are what the threads were given at the last resume;
+	// a stop's DR6 is read against them.
+	slots hwbp.Slots
+	image hwbp.Image
+	// values holds pieces' bytes as they were at the last resume, for the
+	// hits that need a value check (widened pieces, read watchpoints
+	// without a pair, kernel writes found at syscall exit).
+	values map[hwbp.Piece][]byte
+	// syscalls says syscall-exit stops are on (a write or access
+	// watchpoint is in hardware: the kernel's writes raise no trap).
+	syscalls bool
+	// capacityCheck is when a slot the kernel refused is tried again.
+	capacityCheck time.Time
+	pieceBuf      []hwbp.Piece
+}
+
+func newDebugpoints() *debugpoints {
+	return &debugpoints{
+		arb:     arbiter.New[owner, hwbp.Request, hwbp.Piece](hwbp.NumSlots),
+		pending: map[owner]map[hwbp.Request]bool{},
+		values:  map[hwbp.Piece][]byte{},
+	}
+}
+
+// kindOf maps a Z type to a hwbp kind.
+func kindOf(t rsp.BreakpointType) (hwbp.Kind, bool) {
+	switch t {
+	case rsp.HardwareBreakpoint:
+		return hwbp.KindExecute, true
+	case rsp.WriteWatchpoint:
+		return hwbp.KindWrite, true
+	case rsp.ReadWatchpoint:
+		return hwbp.KindRead, true
+	case rsp.AccessWatchpoint:
+		return hwbp.KindAccess, true
+	}
+	return 0, false
+}
+
+// request makes the hwbp request of a Z or z packet.
+func request(t rsp.BreakpointType, addr, kind uint64) (hwbp.Request, bool) {
+	k, ok := kindOf(t)
+	if !ok {
+		return hwbp.Request{}, false
+	}
+	n := kind
+	if k == hwbp.KindExecute {
+		n = 1 // gdb sends the breakpoint kind (1 on x86), not a length
+	}
+	return hwbp.Request{Kind: k, Addr: addr, Len: n}, true
+}
+
+// ownerConfig is what the arbiter knows of a client.
+func (s *Server) ownerConfig(c *client) arbiter.OwnerConfig {
+	return arbiter.OwnerConfig{Priority: c.priority, Policy: c.policy, Pinned: c.pinned}
+}
+
+// strategy picks how to cut a request: as gdbserver does under the error
+// policy (so that refusals match its E01), otherwise in the fewest slots
+// for write watchpoints, whose widened bytes a value check filters exactly.
+func strategy(c *client, r hwbp.Request) hwbp.Strategy {
+	if c.policy != arbiter.PolicyError && r.Kind == hwbp.KindWrite {
+		return hwbp.FewestSlots
+	}
+	return hwbp.ExactCover
+}
+
+// insertHardware serves Z1-Z4.
+func (s *Server) insertHardware(c *client, r *rsp.InsertBreakpoint) {
+	p := s.proc
+	if p.hw == nil {
+		c.replyEmpty()
+		return
+	}
+	req, _ := request(r.Type, r.Addr, r.Kind)
+	if err := req.Validate(); err != nil {
+		s.debugf("client #%d: %v: %v", c.id, req, err)
+		c.replyError(rsp.CodeInvalid)
+		return
+	}
+	d := p.dp
+	o := owner{id: c.id}
+	if d.pending[o][req] {
+		delete(d.pending[o], req) // z then Z: no change at all
+		c.replyOK()
+		return
+	}
+	if info, ok := d.arb.Lookup(o, req); ok && info.State != arbiter.Refused {
+		c.replyOK() // inserted twice
+		return
+	}
+	pieces, err := strategy(c, req).Append(d.pieceBuf[:0], req)
+	d.pieceBuf = pieces[:0]
+	if err != nil {
+		// More pieces than slots (a long range): never in hardware.
+		// TODO(issue 7): emulate it when emulation is wired.
+		s.debugf("client #%d: %v: %v", c.id, req, err)
+		c.replyError(rsp.CodeNotPermitted)
+		return
+	}
+	d.arb.SetOwner(o, s.ownerConfig(c))
+	s.flushPending(o)
+	if err := d.arb.Insert(o, req, pieces...); err != nil {
+		c.replyError(rsp.CodeInvalid)
+		return
+	}
+	if req.Kind == hwbp.KindRead {
+		po := owner{id: c.id, pair: true}
+		d.arb.SetOwner(po, arbiter.OwnerConfig{Priority: c.priority, Policy: arbiter.PolicySuspend})
+		s.flushPending(po)
+		pairs := make([]hwbp.Piece, len(pieces))
+		for i, pc := range pieces {
+			pairs[i] = pc.WritePair()
+		}
+		d.arb.Insert(po, req, pairs...)
+	}
+	s.commitDebugpoints()
+	info, ok := d.arb.Lookup(o, req)
+	if !ok || info.State == arbiter.Refused || info.State == arbiter.Emulated && !s.canEmulate(req) {
+		// No slot and no software fallback: refused, as gdbserver does.
+		d.arb.Remove(o, req)
+		d.arb.Remove(owner{id: c.id, pair: true}, req)
+		s.commitDebugpoints()
+		c.replyError(rsp.CodeNotPermitted)
+		return
+	}
+	c.replyOK()
+}
+
+// removeHardware serves z1-z4: the removal waits for the next resume.
+func (s *Server) removeHardware(c *client, r *rsp.RemoveBreakpoint) {
+	p := s.proc
+	if p.hw == nil {
+		c.replyEmpty()
+		return
+	}
+	req, _ := request(r.Type, r.Addr, r.Kind)
+	d := p.dp
+	o := owner{id: c.id}
+	if _, ok := d.arb.Lookup(o, req); ok {
+		if d.pending[o] == nil {
+			d.pending[o] = map[hwbp.Request]bool{}
+		}
+		d.pending[o][req] = true
+	}
+	c.replyOK()
+}
+
+// flushPending stages an owner's pending removals (and its pairs').
+func (s *Server) flushPending(o owner) {
+	d := s.proc.dp
+	for req := range d.pending[o] {
+		d.arb.Remove(o, req)
+		if req.Kind == hwbp.KindRead {
+			d.arb.Remove(owner{id: o.id, pair: true}, req)
+		}
+	}
+	delete(d.pending, o)
+}
+
+// canEmulate says whether a debugpoint without a slot can still be
+// served: only once software emulation is wired (issue 7); until then a
+// point without a slot is refused, as the error policy does.
+func (s *Server) canEmulate(req hwbp.Request) bool { return false }
+
+// commitDebugpoints commits the arbiter and turns its events into notices.
+func (s *Server) commitDebugpoints() {
+	for _, ev := range s.proc.dp.arb.Commit() {
+		s.debugpointEvent(ev)
+	}
+}
+
+// debugpointEvent reports one arbiter event: to --debug and the event log
+// for now; notices to clients come with several clients (issue 6).
+func (s *Server) debugpointEvent(ev arbiter.Event[owner, hwbp.Request]) {
+	if ev.Owner.pair {
+		return
+	}
+	s.debugf("debugpoint %v of client #%d: %v -> %v (%v)", ev.Key, ev.Owner.id, ev.Old, ev.New, ev.Cause)
+}
+
+// prepareDebugRegisters applies pending removals, commits, and gives the
+// target the image of the slots, just before a resume.
+func (s *Server) prepareDebugRegisters() error {
+	p := s.proc
+	if p.hw == nil {
+		return nil
+	}
+	d := p.dp
+	for o := range d.pending {
+		s.flushPending(o)
+	}
+	if d.arb.Capacity() < d.arb.NumSlots() && time.Now().After(d.capacityCheck) {
+		// A slot the kernel refused may be free again: try it.
+		d.arb.SetCapacity(d.arb.NumSlots())
+	}
+	s.commitDebugpoints()
+	var slots hwbp.Slots
+	for sl, pc := range d.arb.Slots() {
+		slots[sl] = pc
+	}
+	img, err := slots.Encode()
+	if err != nil {
+		return fmt.Errorf("encode debug registers: %w", err)
+	}
+	if img != d.image {
+		if err := p.hw.SetDebugRegisters(target.DebugRegisters(img)); err != nil {
+			return err
+		}
+	}
+	d.slots, d.image = slots, img
+	if p.sys != nil {
+		want := false
+		for _, pc := range slots {
+			if pc.Cond == hwbp.CondWrite || pc.Cond == hwbp.CondAccess {
+				want = true
+			}
+		}
+		if want != d.syscalls {
+			if err := p.sys.TraceSyscalls(want); err != nil {
+				return err
+			}
+			d.syscalls = want
+		}
+	}
+	s.snapshotValues()
+	return nil
+}
+
+// snapshotValues copies the bytes of the pieces whose hits need a value
+// check.
+func (s *Server) snapshotValues() {
+	p := s.proc
+	d := p.dp
+	clear(d.values)
+	for sl, pc := range d.slots {
+		if pc == (hwbp.Piece{}) || pc.Cond == hwbp.CondExecute {
+			continue
+		}
+		if !d.syscalls && !s.needsValues(hwbp.Slot(sl), pc) {
+			continue
+		}
+		buf := make([]byte, pc.Len)
+		if n, _ := p.t.ReadMemory(pc.Addr, buf); n == len(buf) {
+			d.values[pc] = buf
+		}
+	}
+}
+
+// needsValues says whether a hit on a piece needs a value check: a
+// widened piece, or the access piece of a read watchpoint with no pair.
+func (s *Server) needsValues(sl hwbp.Slot, pc hwbp.Piece) bool {
+	d := s.proc.dp
+	for info := range d.arb.Holders(arbiter.Slot(sl)) {
+		if info.Owner.pair {
+			continue
+		}
+		if info.Key.Outside(pc) != 0 {
+			return true
+		}
+		if info.Key.Kind == hwbp.KindRead && !d.pairInstalled(info.Owner.id, info.Key) {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *debugpoints) pairInstalled(id int, req hwbp.Request) bool {
+	info, ok := d.arb.Lookup(owner{id: id, pair: true}, req)
+	return ok && info.State == arbiter.Installed
+}
+
+// dropOwner releases a client's debugpoints (disconnect, detach).
+func (d *debugpoints) dropOwner(id int) {
+	for _, o := range []owner{{id: id}, {id: id, pair: true}} {
+		delete(d.pending, o)
+		d.arb.Leave(o)
+	}
+}
+
+// watchHits explains a debug-exception stop: each fired slot's piece, the
+// debugpoints holding it, and for each whether and where its owner is told
+// (hwbp's Judge). Several hits of one client are all kept: the first is
+// its stop reply, the others wait for its next resume.
+func (s *Server) watchHits(ts *target.ThreadStop, fired hwbp.SlotSet) map[*client][]stopNote {
+	p := s.proc
+	d := p.dp
+	var out map[*client][]stopNote
+	pairFired := map[hwbp.Piece]bool{}
+	for sl, pc := range d.slots.Fired(fired) {
+		if pc.Cond == hwbp.CondWrite {
+			pairFired[pc] = true
+		}
+		_ = sl
+	}
+	after := map[hwbp.Piece][]byte{}
+	for sl, pc := range d.slots.Fired(fired) {
+		d.arb.Hit(arbiter.Slot(sl))
+		for info := range d.arb.Holders(arbiter.Slot(sl)) {
+			if info.Owner.pair {
+				continue
+			}
+			c := s.clientByID(info.Owner.id)
+			if c == nil {
+				continue
+			}
+			req := info.Key
+			ev := hwbp.Evidence{Before: d.values[pc]}
+			if ev.Before != nil {
+				if after[pc] == nil {
+					buf := make([]byte, pc.Len)
+					if n, _ := p.t.ReadMemory(pc.Addr, buf); n == len(buf) {
+						after[pc] = buf
+					}
+				}
+				ev.After = after[pc]
+			}
+			if req.Kind == hwbp.KindRead && d.pairInstalled(info.Owner.id, req) {
+				ev.Pair = hwbp.PairQuiet
+				if pairFired[pc.WritePair()] {
+					ev.Pair = hwbp.PairFired
+				}
+			}
+			v := req.Judge(pc, ev)
+			if !v.Report {
+				continue
+			}
+			d.arb.HitDebugpoint(info.Owner, req)
+			if out == nil {
+				out = map[*client][]stopNote{}
+			}
+			out[c] = append(out[c], stopNote{reason: watchReason(req.Kind), addr: v.Addr})
+		}
+	}
+	return out
+}
+
+// kernelWrites explains a syscall-exit stop: the bytes of write and
+// access watchpoints the kernel changed (read(2) into a watched buffer).
+// The hardware never traps on them.
+func (s *Server) kernelWrites() map[*client][]stopNote {
+	p := s.proc
+	d := p.dp
+	var out map[*client][]stopNote
+	for sl, pc := range d.slots {
+		before, ok := d.values[pc]
+		if !ok || pc.Cond == hwbp.CondExecute {
+			continue
+		}
+		now := make([]byte, pc.Len)
+		if n, _ := p.t.ReadMemory(pc.Addr, now); n != len(now) {
+			continue
+		}
+		for info := range d.arb.Holders(arbiter.Slot(sl)) {
+			if info.Owner.pair || info.Key.Kind == hwbp.KindRead {
+				continue
+			}
+			req := info.Key
+			v := req.Judge(pc, hwbp.Evidence{Before: before, After: now})
+			if !v.Report || string(before) == string(now) {
+				continue
+			}
+			c := s.clientByID(info.Owner.id)
+			if c == nil {
+				continue
+			}
+			d.arb.HitDebugpoint(info.Owner, req)
+			if out == nil {
+				out = map[*client][]stopNote{}
+			}
+			out[c] = append(out[c], stopNote{reason: watchReason(req.Kind), addr: v.Addr})
+		}
+		d.values[pc] = now
+	}
+	return out
+}
+
+// watchReason is the stop-reply key for a hit of a kind.
+func watchReason(k hwbp.Kind) rsp.StopReason {
+	switch k {
+	case hwbp.KindWrite:
+		return rsp.ReasonWatch
+	case hwbp.KindRead:
+		return rsp.ReasonReadWatch
+	case hwbp.KindAccess:
+		return rsp.ReasonAccessWatch
+	}
+	return rsp.ReasonHardwareBreak
+}
+
+// clientByID finds a live client.
+func (s *Server) clientByID(id int) *client {
+	for _, c := range s.clients {
+		if c.id == id && c.state != clientGone {
+			return c
+		}
+	}
+	return nil
+}
+
+// noSpace handles the kernel refusing a slot (ENOSPC: another perf user
+// holds it): one slot less, re-plan, and try again in a while.
+func (s *Server) noSpace() bool {
+	d := s.proc.dp
+	n := d.arb.Capacity() - 1
+	if n < 0 {
+		return false
+	}
+	s.logf("the kernel refused a debug-register slot (another perf user holds it); planning with %d", n)
+	d.arb.SetCapacity(n)
+	d.capacityCheck = time.Now().Add(time.Second)
+	return true
+}

@@ -1,0 +1,145 @@
+/* watch: programs for hardware breakpoints and watchpoints. argv[1]
+ * picks one; each touches its variables a known number of times, then
+ * calls done(). */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+char c1;
+short s2;
+int i4;
+long l8;
+struct {
+	char pad[5];
+	char bytes[4]; /* at an odd address: not aligned to 4 */
+} __attribute__((packed)) odd;
+struct rec {
+	int head;
+	char name[12]; /* a 12-byte field */
+	int tail;
+} rec;
+int arr[8]; /* 32 bytes */
+
+volatile int g;
+struct {
+	int a, b; /* one 8-byte store covers both */
+} __attribute__((aligned(8))) pair;
+char buf[64];
+long w[5];
+
+pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+
+void done(void)
+{
+}
+
+void after_watch(void)
+{
+}
+
+static void sizes(void)
+{
+	for (int i = 1; i <= 3; i++) {
+		c1 = i;
+		s2 = i;
+		i4 = i;
+		l8 = i;
+		odd.bytes[1] = i;
+		rec.name[6] = i;
+		arr[7] = i;
+	}
+}
+
+/* rw: 3 plain reads, 2 stores of the value already there (each reads g
+ * first), 1 store of a new value. */
+static void rw(void)
+{
+	int sum = 0;
+
+	g = 1;
+	after_watch();
+	for (int i = 0; i < 3; i++)
+		sum += g;
+	for (int i = 0; i < 2; i++)
+		g = g;
+	g = sum;
+}
+
+static void pairs(void)
+{
+	*(volatile int64_t *)&pair = 0x0000000200000001;
+}
+
+/* syscall: the kernel writes into buf (read(2)); no instruction of the
+ * program does. */
+static void syscall_write(void)
+{
+	int fd[2];
+
+	if (pipe(fd) != 0 || write(fd[1], "hello", 5) != 5)
+		exit(2);
+	after_watch();
+	if (read(fd[0], buf, 5) != 5)
+		exit(3);
+}
+
+static void *writer(void *arg)
+{
+	pthread_mutex_lock(&mu);
+	g = (int)(long)arg;
+	pthread_mutex_unlock(&mu);
+	return NULL;
+}
+
+/* threads: g is written once by each of 8 threads created after the
+ * watchpoint was set. */
+static void threads(void)
+{
+	pthread_t t[8];
+
+	after_watch();
+	for (long i = 0; i < 8; i++)
+		pthread_create(&t[i], NULL, writer, (void *)(i + 100));
+	for (int i = 0; i < 8; i++)
+		pthread_join(t[i], NULL);
+}
+
+static void five(void)
+{
+	for (int i = 0; i < 5; i++)
+		w[i] = i + 1;
+}
+
+/* loop: g written n times (argv[2]), for conditions and counts. */
+static void loop(int n)
+{
+	for (int i = 1; i <= n; i++)
+		g = i;
+}
+
+int main(int argc, char **argv)
+{
+	const char *what = argc > 1 ? argv[1] : "sizes";
+
+	if (strcmp(what, "sizes") == 0)
+		sizes();
+	else if (strcmp(what, "rw") == 0)
+		rw();
+	else if (strcmp(what, "pair") == 0)
+		pairs();
+	else if (strcmp(what, "syscall") == 0)
+		syscall_write();
+	else if (strcmp(what, "threads") == 0)
+		threads();
+	else if (strcmp(what, "five") == 0)
+		five();
+	else if (strcmp(what, "loop") == 0)
+		loop(argc > 2 ? atoi(argv[2]) : 10);
+	else
+		return 2;
+	done();
+	return 0;
+}
