@@ -99,6 +99,11 @@ type client struct {
 	// Output (notices) waiting for a moment the client can show it.
 	notices []string
 
+	// joined says the client came to a process another client already
+	// debugged: qAttached then answers 1, so that gdb detaches rather
+	// than kills when its user quits.
+	joined bool
+
 	// Sharing the debug registers: the client's priority (within its
 	// listener's ceiling), the policy for its debugpoints without a slot,
 	// and whether they are pinned.
@@ -212,10 +217,14 @@ func (c *client) unsetEnv(name string) {
 	c.launch.Env = out
 }
 
-// notify queues a notice; it is sent as console output at the next moment
-// the client can show it (DESIGN.md, "Notices").
+// notify gives a client a notice: at once when it waits for a stop reply
+// (gdb shows console output then), else at its next resume, before any
+// stop reply (DESIGN.md, "Notices").
 func (c *client) notify(text string) {
 	c.notices = append(c.notices, text)
+	if c.state == clientRunning {
+		c.flushNotices()
+	}
 }
 
 // flushNotices sends the queued notices; call it only while the client

@@ -210,15 +210,6 @@ func (s *Server) commitDebugpoints() {
 	}
 }
 
-// debugpointEvent reports one arbiter event: to --debug and the event log
-// for now; notices to clients come with several clients (issue 6).
-func (s *Server) debugpointEvent(ev arbiter.Event[owner, hwbp.Request]) {
-	if ev.Owner.pair {
-		return
-	}
-	s.debugf("debugpoint %v of client #%d: %v -> %v (%v)", ev.Key, ev.Owner.id, ev.Old, ev.New, ev.Cause)
-}
-
 // prepareDebugRegisters applies pending removals, commits, and gives the
 // target the image of the slots, just before a resume.
 func (s *Server) prepareDebugRegisters() error {
@@ -335,7 +326,6 @@ func (s *Server) watchHits(ts *target.ThreadStop, fired hwbp.SlotSet) map[*clien
 	}
 	after := map[hwbp.Piece][]byte{}
 	for sl, pc := range d.slots.Fired(fired) {
-		d.arb.Hit(arbiter.Slot(sl))
 		for info := range d.arb.Holders(arbiter.Slot(sl)) {
 			if info.Owner.pair {
 				continue
@@ -450,4 +440,18 @@ func (s *Server) noSpace() bool {
 	d.arb.SetCapacity(n)
 	d.capacityCheck = time.Now().Add(time.Second)
 	return true
+}
+
+// replanIfRunning brings a running process to a changed plan (a client
+// left, and its slots can go to others' points): the process is stopped,
+// which no client is told of, and settle resumes it with the new image.
+func (s *Server) replanIfRunning() {
+	p := s.proc
+	if p == nil || !p.running {
+		return
+	}
+	if p.dp.arb.ChangedSlots() == 0 && !p.breaksChanged() {
+		return
+	}
+	p.interrupt()
 }

@@ -35,9 +35,12 @@ type process struct {
 	xml  []byte // target.xml
 
 	running     bool
-	interrupted bool         // Interrupt was called during this run
-	threads     []target.Tid // at the last stop
-	lastTid     target.Tid   // the thread of the last reported stop
+	interrupted bool // Interrupt was called during this run
+	// orphaned: the last client left while the program ran; it runs on
+	// without breakpoints or watchpoints until a client connects.
+	orphaned bool
+	threads  []target.Tid // at the last stop
+	lastTid  target.Tid   // the thread of the last reported stop
 
 	// Stops not yet told to every client they concern, and the last one
 	// told (for '?' and qXfer:siginfo).
@@ -56,6 +59,9 @@ type process struct {
 	// renaming itself shows within that time.
 	names     map[target.Tid]string
 	namesTime time.Time
+
+	// syms is the program's symbol table, loaded at the first notice.
+	syms []symbol
 
 	// Software breakpoints: owners per address. An address is inserted
 	// in the target while it has an owner; removals wait for the next
@@ -188,6 +194,16 @@ func (p *process) dropOwner(c *client) {
 	for _, st := range p.pending {
 		delete(st.to, c)
 	}
+}
+
+// breaksChanged says whether memory differs from what the owners want.
+func (p *process) breaksChanged() bool {
+	for _, b := range p.breaks {
+		if (len(b.owners) > 0) != b.inserted {
+			return true
+		}
+	}
+	return false
 }
 
 // removeAllBreakpoints takes every int3 out of memory (before a detach).

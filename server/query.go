@@ -161,7 +161,7 @@ func (s *Server) attached(c *client, r *rsp.QueryAttached) {
 		c.replyError(rsp.CodeNoProcess)
 		return
 	}
-	c.reply(rsp.AppendAttached(c.scratch(), p.attached))
+	c.reply(rsp.AppendAttached(c.scratch(), p.attached || c.joined))
 }
 
 // readXfer serves qXfer reads. Every object is built once per stop and

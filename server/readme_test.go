@@ -31,8 +31,13 @@ func TestREADME(t *testing.T) {
 	for _, e := range rsp.ErrorCodeTable() {
 		fmt.Fprintf(&codes, "| `E%02x` | %s | %s |\n", uint8(e.Code), e.Name, e.Description)
 	}
+	var notes strings.Builder
+	notes.WriteString("| when | the notice |\n|---|---|\n")
+	for _, n := range noticeForms {
+		fmt.Fprintf(&notes, "| %s | `%s` |\n", n.when, n.example)
+	}
 	want := doc
-	for _, sec := range []struct{ name, body string }{{"monitor-commands", mon.String()}, {"error-codes", codes.String()}} {
+	for _, sec := range []struct{ name, body string }{{"monitor-commands", mon.String()}, {"error-codes", codes.String()}, {"notices", notes.String()}} {
 		start := strings.Index(want, "<!-- "+sec.name+":")
 		end := strings.Index(want, "<!-- end "+sec.name+" -->")
 		if start < 0 || end < start {

@@ -39,6 +39,7 @@ func (s *Server) resume(c *client, r *rsp.Resume) {
 	}
 	c.resume = r
 	c.setState(clientRunning)
+	c.flushNotices()
 }
 
 // setPC moves a thread's program counter (c addr, s addr).
@@ -112,6 +113,20 @@ func (s *Server) kill(c *client, pid int, reply bool) {
 			c.replyError(rsp.CodeNoProcess)
 		}
 		return
+	}
+	// With others debugging it, a client's kill only makes it leave,
+	// unless none of them has a higher priority.
+	for _, o := range s.sortedClients() {
+		if o != c && o.state != clientIdle && o.priority > c.priority {
+			s.logf("Client #%d asked to kill process %d; client #%d (priority %d) still debugs it: the client leaves it instead", c.id, p.pid, o.id, o.priority)
+			p.dropOwner(c)
+			s.commitDebugpoints()
+			c.setState(clientIdle)
+			if reply {
+				c.replyOK()
+			}
+			return
+		}
 	}
 	s.logf("Killing process %d", p.pid)
 	if err := p.t.Kill(); err != nil && !errors.Is(err, target.ErrExited) {

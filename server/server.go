@@ -60,6 +60,8 @@ type Server struct {
 	listening int      // listeners still accepting
 	defLaunch LaunchSpec
 	defPolicy arbiter.Policy
+	// recent holds the last notices, for `monitor events`.
+	recent []recentNotice
 	// How the last process ended, for '?' and resumes after it.
 	lastExit    *rsp.StopReply
 	lastExitPid int
@@ -217,6 +219,7 @@ func (s *Server) connect(conn comm.Conn, lc *ListenerConfig) {
 		return
 	}
 	c := newClient(s, s.nextID, conn, lc)
+	c.joined = s.proc != nil && s.live() > 0
 	s.nextID++
 	s.clients = append(s.clients, c)
 	s.everConn = true
@@ -294,8 +297,19 @@ func (s *Server) release(c *client) {
 	c.setState(clientGone)
 	c.conn.Close()
 	c.closeFiles()
-	if s.proc != nil {
-		s.proc.dropOwner(c)
+	if p := s.proc; p != nil {
+		p.dropOwner(c)
+		// Its slots go to others' points now (with notices); a running
+		// process is brought to the new plan at once.
+		s.commitDebugpoints()
+		if s.live() == 0 && p.running {
+			// Nobody is left: the program runs on free of every point,
+			// as with gdbserver, until a client connects.
+			p.orphaned = true
+			p.interrupt()
+			return
+		}
+		s.replanIfRunning()
 	}
 }
 

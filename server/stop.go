@@ -192,6 +192,11 @@ func (s *Server) settle() {
 		}
 		return
 	}
+	if p.orphaned && s.live() == 0 {
+		s.resumeOrphan()
+		return
+	}
+	p.orphaned = false
 	for _, c := range s.clientsIn(clientRunning) {
 		if st := s.nextStopFor(c); st != nil {
 			s.tellStop(c, st)
@@ -395,6 +400,30 @@ func (s *Server) resumeProcess() {
 			c.setState(clientStopped)
 			c.replyError(rsp.CodeIO)
 		}
+	}
+}
+
+// resumeOrphan lets a program nobody debugs run on: every breakpoint and
+// debug register removed, signals delivered as they come.
+func (s *Server) resumeOrphan() {
+	p := s.proc
+	actions := []target.Action{{Kind: target.Continue}}
+	for _, st := range p.pending {
+		if st.kind == stopSignal {
+			actions = append(actions, target.Action{Tid: st.tid, Kind: target.Continue, Signal: st.signal})
+		}
+	}
+	p.pending = nil
+	if err := p.applyBreakpoints(); err != nil {
+		s.logf("%v", err)
+	}
+	if err := s.prepareDebugRegisters(); err != nil {
+		s.logf("%v", err)
+	}
+	p.running = true
+	if err := p.t.Resume(actions); err != nil {
+		p.running = false
+		s.logf("resume: %v", err)
 	}
 }
 

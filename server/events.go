@@ -1,0 +1,112 @@
+package server
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"gdbserverx/arbiter"
+	"gdbserverx/hwbp"
+)
+
+// maxRecentNotices is how many notices `monitor events` can show.
+const maxRecentNotices = 200
+
+// recentNotice is a notice as `monitor events` lists it.
+type recentNotice struct {
+	at     time.Time
+	client int
+	text   string
+}
+
+// debugpointEvent handles one arbiter event: a notice for its owner, a
+// line of the event log, and --debug output.
+func (s *Server) debugpointEvent(ev arbiter.Event[owner, hwbp.Request]) {
+	s.debugf("debugpoint %v of client #%d (pair %v): %v -> %v (%v)", ev.Key, ev.Owner.id, ev.Owner.pair, ev.Old, ev.New, ev.Cause)
+	s.logEvent(ev)
+	text := s.noticeText(ev)
+	if text == "" {
+		return
+	}
+	s.recent = append(s.recent, recentNotice{at: time.Now(), client: ev.Owner.id, text: text})
+	if len(s.recent) > maxRecentNotices {
+		s.recent = append(s.recent[:0], s.recent[len(s.recent)-maxRecentNotices:]...)
+	}
+	if c := s.clientByID(ev.Owner.id); c != nil {
+		c.notify(text)
+	}
+}
+
+// eventRecord is one line of --event-log.
+type eventRecord struct {
+	Time     string `json:"time"`
+	Client   int    `json:"client"`
+	Peer     string `json:"peer,omitempty"`
+	Point    string `json:"point"`
+	Kind     string `json:"kind"`
+	Addr     string `json:"addr"`
+	Len      uint64 `json:"len"`
+	Pair     bool   `json:"pair,omitempty"`
+	Old      string `json:"old"`
+	New      string `json:"new"`
+	Change   string `json:"change"`
+	Cause    string `json:"cause"`
+	Priority int    `json:"priority"`
+	By       *struct {
+		Client   int `json:"client"`
+		Priority int `json:"priority"`
+	} `json:"by,omitempty"`
+	Slots []int `json:"slots,omitempty"`
+}
+
+// logEvent writes an event to --event-log as one JSON object per line.
+func (s *Server) logEvent(ev arbiter.Event[owner, hwbp.Request]) {
+	if s.cfg.EventLog == nil {
+		return
+	}
+	r := eventRecord{
+		Time:     time.Now().UTC().Format(time.RFC3339Nano),
+		Client:   ev.Owner.id,
+		Point:    s.pointName(ev.Key),
+		Kind:     ev.Key.Kind.String(),
+		Addr:     fmt.Sprintf("0x%x", ev.Key.Addr),
+		Len:      ev.Key.Len,
+		Pair:     ev.Owner.pair,
+		Old:      ev.Old.String(),
+		New:      ev.New.String(),
+		Change:   ev.Change().String(),
+		Cause:    ev.Cause.String(),
+		Priority: ev.Priority,
+	}
+	if c := s.clientByID(ev.Owner.id); c != nil {
+		r.Peer = c.peer
+	}
+	if ev.Cause == arbiter.CauseEvicted {
+		r.By = &struct {
+			Client   int `json:"client"`
+			Priority int `json:"priority"`
+		}{ev.By.Owner.id, ev.By.Priority}
+	}
+	if ev.New == arbiter.Installed {
+		r.Slots = s.slotsOf(ev.Owner, ev.Key)
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return
+	}
+	s.cfg.EventLog.Write(append(b, '\n'))
+}
+
+// slotsOf lists the slots a debugpoint's pieces hold.
+func (s *Server) slotsOf(o owner, k hwbp.Request) []int {
+	var out []int
+	for sl := range s.proc.dp.arb.Slots() {
+		for info := range s.proc.dp.arb.Holders(sl) {
+			if info.Owner == o && info.Key == k {
+				out = append(out, int(sl))
+				break
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,130 @@
+package server
+
+import (
+	"fmt"
+	"strings"
+
+	"gdbserverx/arbiter"
+	"gdbserverx/hwbp"
+)
+
+// Notices tell a client, in words it sees, what happened to one of its
+// debugpoints (DESIGN.md, "Notices"). Every notice is one line beginning
+// with "gdbserverx: ", naming the point as the user set it (kind, 0x
+// address, the symbol there when the program's symbol table names it,
+// length), what happened, and why. The wording is fixed: noticeForms is
+// the README's table of it (a test compares them).
+
+// noticeForm is one documented wording.
+type noticeForm struct {
+	when    string // what happened, for the README
+	example string
+}
+
+var noticeForms = []noticeForm{
+	{"a higher-priority client took the slot", "gdbserverx: watch 0x404028 <counter> len 4: evicted from hardware by client #2 (priority 20 > 10); now emulated in software"},
+	{"... under the suspend or error policy", "gdbserverx: watch 0x404028 <counter> len 4: evicted from hardware by client #2 (priority 20 > 10); now suspended until a slot frees"},
+	{"the kernel refused a slot (another perf user holds it)", "gdbserverx: watch 0x404028 <counter> len 4: evicted from hardware: the kernel refused a debug-register slot; now emulated in software"},
+	{"a slot freed (its holder deleted its point, lowered its priority or left)", "gdbserverx: watch 0x404028 <counter> len 4: back in hardware"},
+	{"a new point found no free slot", "gdbserverx: watch 0x404028 <counter> len 4: no hardware slot free (held by client #2 at priority 20); emulated in software"},
+	{"... under the suspend policy", "gdbserverx: watch 0x404028 <counter> len 4: no hardware slot free (held by client #2 at priority 20); suspended until a slot frees"},
+	{"a new pinned point does not fit", "gdbserverx: watch 0x404028 <counter> len 4: refused: no hardware slot free and pinned points cannot be emulated"},
+	{"the client's own policy or priority changed", "gdbserverx: watch 0x404028 <counter> len 4: now emulated in software (policy changed)"},
+}
+
+// pointName is how a notice names a debugpoint: gdb's command for its
+// kind, the address, the symbol there if any, the length.
+func (s *Server) pointName(req hwbp.Request) string {
+	kind := map[hwbp.Kind]string{hwbp.KindExecute: "hbreak", hwbp.KindWrite: "watch", hwbp.KindRead: "rwatch", hwbp.KindAccess: "awatch"}[req.Kind]
+	sym := ""
+	if s.proc != nil {
+		if name := s.proc.symbolAt(req.Addr); name != "" {
+			sym = " <" + name + ">"
+		}
+	}
+	if req.Kind == hwbp.KindExecute {
+		return fmt.Sprintf("%s 0x%x%s", kind, req.Addr, sym)
+	}
+	return fmt.Sprintf("%s 0x%x%s len %d", kind, req.Addr, sym, req.Len)
+}
+
+// afterState says where a point without a slot now is.
+func afterState(st arbiter.State) string {
+	switch st {
+	case arbiter.Emulated:
+		return "now emulated in software"
+	case arbiter.Suspended:
+		return "now suspended until a slot frees"
+	}
+	return "now " + st.String()
+}
+
+// noticeText words an arbiter event for its owner, or returns "" for
+// events the owner need not hear (its own removals, a point that went
+// straight into hardware, the internals of read watchpoints).
+func (s *Server) noticeText(ev arbiter.Event[owner, hwbp.Request]) string {
+	if ev.Owner.pair {
+		return ""
+	}
+	name := "gdbserverx: " + s.pointName(ev.Key) + ": "
+	switch ev.Change() {
+	case arbiter.ChangeEvicted:
+		switch ev.Cause {
+		case arbiter.CauseEvicted:
+			by := fmt.Sprintf("client #%d", ev.By.Owner.id)
+			if ev.By.Owner.id == ev.Owner.id {
+				by = "its own client"
+			}
+			return name + fmt.Sprintf("evicted from hardware by %s (priority %d > %d); %s", by, ev.By.Priority, ev.Priority, afterState(ev.New))
+		case arbiter.CauseCapacityShrank:
+			return name + "evicted from hardware: the kernel refused a debug-register slot; " + afterState(ev.New)
+		}
+		return name + fmt.Sprintf("evicted from hardware (%v); %s", ev.Cause, afterState(ev.New))
+	case arbiter.ChangeReinstalled:
+		return name + "back in hardware"
+	case arbiter.ChangeEmulated, arbiter.ChangeSuspended:
+		if ev.Old == arbiter.Absent {
+			verb := "emulated in software"
+			if ev.New == arbiter.Suspended {
+				verb = "suspended until a slot frees"
+			}
+			return name + fmt.Sprintf("no hardware slot free (%s); %s", s.slotHolders(ev.Owner.id), verb)
+		}
+		return name + afterState(ev.New) + fmt.Sprintf(" (%v)", ev.Cause)
+	case arbiter.ChangeRefused:
+		if cfg, ok := s.proc.dp.arb.Owner(ev.Owner); ok && cfg.Pinned {
+			return name + "refused: no hardware slot free and pinned points cannot be emulated"
+		}
+		return ""
+	}
+	return ""
+}
+
+// slotHolders summarises who holds the slots, for a point that found
+// none free: "held by client #2 at priority 20".
+func (s *Server) slotHolders(except int) string {
+	d := s.proc.dp
+	seen := map[int]int{}
+	var order []int
+	for sl := range d.arb.Slots() {
+		for info := range d.arb.Holders(sl) {
+			id := info.Owner.id
+			if _, ok := seen[id]; !ok {
+				order = append(order, id)
+			}
+			seen[id] = info.Priority
+		}
+	}
+	var parts []string
+	for _, id := range order {
+		if id == except {
+			parts = append(parts, fmt.Sprintf("this client at priority %d", seen[id]))
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("client #%d at priority %d", id, seen[id]))
+	}
+	if len(parts) == 0 {
+		return "the kernel has none left"
+	}
+	return "held by " + strings.Join(parts, ", ")
+}
