@@ -1,0 +1,322 @@
+package server
+
+import (
+	"io"
+	"net"
+	"strings"
+	"testing"
+
+	"gdbserverx/hwbp"
+	"gdbserverx/internal/comm"
+	"gdbserverx/rsp"
+	"gdbserverx/target"
+)
+
+// fakeProcess is a target the test drives by hand: Resume records the
+// actions, the test sends the events. It stands beside the real tests
+// (cmd/gdbserverx), which run real processes; here the routing rules are
+// checked one by one.
+type fakeProcess struct {
+	desc        *target.Description
+	events      chan target.Event
+	resumes     [][]target.Action
+	interrupts  int
+	breaks      map[uint64]bool
+	debugImages []target.DebugRegisters
+}
+
+func newFakeProcess() *fakeProcess {
+	d := (&target.Description{Architecture: "i386:x86-64", Features: []target.Feature{{
+		Name: "org.gnu.gdb.i386.core",
+		Registers: []target.Register{
+			{Name: "rbp", Bits: 64, Type: "data_ptr"}, {Name: "rsp", Bits: 64, Type: "data_ptr"}, {Name: "rip", Bits: 64, Type: "code_ptr"},
+		},
+	}}}).Finish()
+	return &fakeProcess{desc: d, events: make(chan target.Event, 4), breaks: map[uint64]bool{}}
+}
+
+func (f *fakeProcess) Pid() int                               { return 100 }
+func (f *fakeProcess) Description() *target.Description       { return f.desc }
+func (f *fakeProcess) Threads() ([]target.Thread, error)      { return []target.Thread{{Tid: 100}, {Tid: 101}}, nil }
+func (f *fakeProcess) ReadRegisters(target.Tid, []byte) error { return nil }
+func (f *fakeProcess) WriteRegisters(target.Tid, []byte) error {
+	return nil
+}
+func (f *fakeProcess) ReadMemory(addr uint64, buf []byte) (int, error) { return len(buf), nil }
+func (f *fakeProcess) WriteMemory(addr uint64, b []byte) (int, error)  { return len(b), nil }
+func (f *fakeProcess) Resume(a []target.Action) error {
+	f.resumes = append(f.resumes, a)
+	return nil
+}
+func (f *fakeProcess) Events() <-chan target.Event               { return f.events }
+func (f *fakeProcess) Interrupt() error                          { f.interrupts++; return nil }
+func (f *fakeProcess) Kill() error                               { close(f.events); return nil }
+func (f *fakeProcess) Detach() error                             { close(f.events); return nil }
+func (f *fakeProcess) InsertBreakpoint(addr uint64) error        { f.breaks[addr] = true; return nil }
+func (f *fakeProcess) RemoveBreakpoint(addr uint64) error        { delete(f.breaks, addr); return nil }
+func (f *fakeProcess) SetDebugRegisters(d target.DebugRegisters) error {
+	f.debugImages = append(f.debugImages, d)
+	return nil
+}
+
+// pipeConn is a comm.Conn for a client whose reader and writer goroutines
+// the test does not start: replies are read from its queue.
+type pipeConn struct{ net.Conn }
+
+func (pipeConn) Peer() string { return "test" }
+
+// harness is a Server around a fakeProcess with clients added by hand.
+type harness struct {
+	t *testing.T
+	s *Server
+	f *fakeProcess
+}
+
+func newHarness(t *testing.T) *harness {
+	f := newFakeProcess()
+	lc := &ListenerConfig{MaxPriority: 100}
+	s := &Server{cfg: Config{Log: io.Discard, MaxClients: 8, Listeners: []ListenerConfig{*lc}}, logw: io.Discard, msgs: make(chan message, 64), nextID: 1}
+	s.proc = newProcess(f, false, "prog")
+	s.proc.threads = []target.Tid{100, 101}
+	s.proc.lastTid = 100
+	return &harness{t: t, s: s, f: f}
+}
+
+// client adds a connected client, stopped (holding the program).
+func (h *harness) client() *client {
+	a, b := net.Pipe()
+	h.t.Cleanup(func() { a.Close(); b.Close() })
+	c := newClient(h.s, h.s.nextID, comm.Conn(pipeConn{a}), &h.s.cfg.Listeners[0])
+	h.s.nextID++
+	h.s.clients = append(h.s.clients, c)
+	c.setState(clientStopped)
+	c.multiprocess = true
+	c.swbreak = true
+	return c
+}
+
+// send has a client send a packet, then lets the core settle.
+func (h *harness) send(c *client, payload string) {
+	req, err := rsp.Parse([]byte(payload))
+	if err != nil {
+		h.t.Fatalf("%q: %v", payload, err)
+	}
+	h.s.receive(c, req)
+	h.s.settle()
+}
+
+// replies drains what the client was sent, as payloads.
+func (h *harness) replies(c *client) []string {
+	var out []string
+	for {
+		select {
+		case m := <-c.io.out:
+			f := string(m.frame)
+			if i := strings.LastIndexByte(f, '#'); strings.HasPrefix(f, "$") && i > 0 {
+				f = f[1:i]
+			}
+			out = append(out, f)
+		default:
+			return out
+		}
+	}
+}
+
+// event delivers a target event and lets the core settle.
+func (h *harness) event(ev target.Event) {
+	h.s.onEvent(ev)
+	h.s.settle()
+}
+
+func stopped(stops ...target.ThreadStop) target.Event {
+	return target.Event{Kind: target.EventStopped, Stops: stops, Threads: []target.Tid{100, 101}}
+}
+
+// TestStopRouting: each kind of stop reaches exactly the clients it
+// concerns (DESIGN.md, "Several clients, one target"); the others stay
+// running and get nothing.
+func TestStopRouting(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		setup func(h *harness, a, b *client) // both stopped; ends with both running
+		ev    target.Event
+		toA   string // prefix of A's reply, "" for none
+		toB   string
+	}{
+		{
+			name: "breakpoint: its owner only",
+			setup: func(h *harness, a, b *client) {
+				h.send(a, "Z0,1000,1")
+				h.send(a, "vCont;c")
+				h.send(b, "vCont;c")
+			},
+			ev:  stopped(target.ThreadStop{Tid: 101, Reason: target.StopBreakpoint, Signal: target.SIGTRAP, PC: 0x1000}),
+			toA: "T05swbreak:;", toB: "",
+		},
+		{
+			name: "shared breakpoint: both owners",
+			setup: func(h *harness, a, b *client) {
+				h.send(a, "Z0,1000,1")
+				h.send(b, "Z0,1000,1")
+				h.send(a, "vCont;c")
+				h.send(b, "vCont;c")
+			},
+			ev:  stopped(target.ThreadStop{Tid: 101, Reason: target.StopBreakpoint, Signal: target.SIGTRAP, PC: 0x1000}),
+			toA: "T05swbreak:;", toB: "T05swbreak:;",
+		},
+		{
+			name: "signal: everyone",
+			setup: func(h *harness, a, b *client) {
+				h.send(a, "vCont;c")
+				h.send(b, "vCont;c")
+			},
+			ev:  stopped(target.ThreadStop{Tid: 100, Reason: target.StopSignal, Signal: target.SIGSEGV}),
+			toA: "T0b", toB: "T0b",
+		},
+		{
+			name: "step: the client that stepped",
+			setup: func(h *harness, a, b *client) {
+				h.send(a, "vCont;c")
+				h.send(b, "vCont;s:p64.65;c")
+			},
+			ev:  stopped(target.ThreadStop{Tid: 101, Reason: target.StopDebug, Signal: target.SIGTRAP, DR6: 0x4000}),
+			toA: "", toB: "T05",
+		},
+		{
+			name: "watchpoint: its owner only",
+			setup: func(h *harness, a, b *client) {
+				h.send(b, "Z2,2000,4")
+				h.send(a, "vCont;c")
+				h.send(b, "vCont;c")
+			},
+			ev:  stopped(target.ThreadStop{Tid: 100, Reason: target.StopDebug, Signal: target.SIGTRAP, DR6: 0x1}),
+			toA: "", toB: "T05watch:2000;",
+		},
+		{
+			name: "shared watchpoint piece: both owners",
+			setup: func(h *harness, a, b *client) {
+				h.send(a, "Z2,2000,4")
+				h.send(b, "Z2,2000,4")
+				h.send(a, "vCont;c")
+				h.send(b, "vCont;c")
+			},
+			ev:  stopped(target.ThreadStop{Tid: 100, Reason: target.StopDebug, Signal: target.SIGTRAP, DR6: 0x1}),
+			toA: "T05watch:2000;", toB: "T05watch:2000;",
+		},
+		{
+			name: "exit: everyone",
+			setup: func(h *harness, a, b *client) {
+				h.send(a, "vCont;c")
+				h.send(b, "vCont;c")
+			},
+			ev:  target.Event{Kind: target.EventExited, ExitCode: 3},
+			toA: "W03;process:64", toB: "W03;process:64",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			a, b := h.client(), h.client()
+			tc.setup(h, a, b)
+			h.replies(a)
+			h.replies(b)
+			if len(h.f.resumes) != 1 {
+				t.Fatalf("the program was resumed %d times, want once (after both resumed)", len(h.f.resumes))
+			}
+			h.event(tc.ev)
+			for _, x := range []struct {
+				c    *client
+				want string
+				name string
+			}{{a, tc.toA, "A"}, {b, tc.toB, "B"}} {
+				got := h.replies(x.c)
+				switch {
+				case x.want == "" && len(got) > 0:
+					t.Errorf("%s was told %q; it should not have noticed", x.name, got)
+				case x.want != "" && (len(got) != 1 || !strings.HasPrefix(got[0], x.want)):
+					t.Errorf("%s was told %q, want one reply starting %q", x.name, got, x.want)
+				}
+				if x.want == "" && x.c.state != clientRunning {
+					t.Errorf("%s is %v, want still running", x.name, x.c.state)
+				}
+			}
+		})
+	}
+}
+
+// TestInterruptRouting: Ctrl-C stops the program for the client that sent
+// it; another running client is not told.
+func TestInterruptRouting(t *testing.T) {
+	h := newHarness(t)
+	a, b := h.client(), h.client()
+	h.send(a, "vCont;c")
+	h.send(b, "vCont;c")
+	h.s.interruptFrom(a)
+	if h.f.interrupts != 1 {
+		t.Fatalf("Interrupt called %d times", h.f.interrupts)
+	}
+	h.event(target.Event{Kind: target.EventStopped, Interrupted: true, Threads: []target.Tid{100, 101}})
+	if got := h.replies(a); len(got) != 1 || !strings.HasPrefix(got[0], "T02") {
+		t.Errorf("A (sent Ctrl-C) got %q, want T02", got)
+	}
+	if got := h.replies(b); len(got) != 0 || b.state != clientRunning {
+		t.Errorf("B got %q and is %v; it should not notice", got, b.state)
+	}
+	// When A resumes, the program runs again for both.
+	h.send(a, "vCont;c")
+	if len(h.f.resumes) != 2 {
+		t.Errorf("resumes: %d, want 2", len(h.f.resumes))
+	}
+}
+
+// TestCombinedResume: the program runs only when no client holds it, and
+// then with every client's request combined per thread.
+func TestCombinedResume(t *testing.T) {
+	h := newHarness(t)
+	a, b := h.client(), h.client()
+	h.send(a, "vCont;s:p64.65;c")
+	if len(h.f.resumes) != 0 {
+		t.Fatalf("resumed while B holds the program")
+	}
+	h.send(b, "vCont;C1e:p64.64;c")
+	if len(h.f.resumes) != 1 {
+		t.Fatalf("resumes: %d, want 1", len(h.f.resumes))
+	}
+	want := map[target.Tid]target.Action{
+		100: {Tid: 100, Kind: target.Continue, Signal: 10}, // B passes SIGUSR1 (GDB 30 = 0x1e)
+		101: {Tid: 101, Kind: target.Step},                 // A steps it
+	}
+	for _, a := range h.f.resumes[0] {
+		if want[a.Tid] != a {
+			t.Errorf("thread %d: %+v, want %+v", a.Tid, a, want[a.Tid])
+		}
+		delete(want, a.Tid)
+	}
+	if len(want) != 0 {
+		t.Errorf("threads not resumed: %v", want)
+	}
+}
+
+// TestChurnWritesNothing: gdb's remove-all/insert-all at a stop gives the
+// target the same debug-register image (so it writes nothing).
+func TestChurnWritesNothing(t *testing.T) {
+	h := newHarness(t)
+	a := h.client()
+	h.send(a, "Z2,2000,4")
+	h.send(a, "Z4,3000,8")
+	h.send(a, "vCont;c")
+	if len(h.f.debugImages) != 1 {
+		t.Fatalf("debug images set: %d, want 1", len(h.f.debugImages))
+	}
+	h.event(stopped(target.ThreadStop{Tid: 100, Reason: target.StopDebug, Signal: target.SIGTRAP, DR6: 0x1}))
+	h.replies(a)
+	for _, p := range []string{"z2,2000,4", "z4,3000,8", "Z4,3000,8", "Z2,2000,4", "vCont;c"} {
+		h.send(a, p)
+	}
+	if len(h.f.debugImages) != 1 {
+		t.Errorf("a stop and resume with the same points set the image again: %d images", len(h.f.debugImages))
+	}
+	img := hwbp.Image(h.f.debugImages[0])
+	if img.Enabled().Len() != 2 {
+		t.Errorf("image %v, want two slots enabled", img)
+	}
+}
