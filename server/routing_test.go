@@ -35,9 +35,11 @@ func newFakeProcess() *fakeProcess {
 	return &fakeProcess{desc: d, events: make(chan target.Event, 4), breaks: map[uint64]bool{}}
 }
 
-func (f *fakeProcess) Pid() int                               { return 100 }
-func (f *fakeProcess) Description() *target.Description       { return f.desc }
-func (f *fakeProcess) Threads() ([]target.Thread, error)      { return []target.Thread{{Tid: 100}, {Tid: 101}}, nil }
+func (f *fakeProcess) Pid() int                         { return 100 }
+func (f *fakeProcess) Description() *target.Description { return f.desc }
+func (f *fakeProcess) Threads() ([]target.Thread, error) {
+	return []target.Thread{{Tid: 100}, {Tid: 101}}, nil
+}
 func (f *fakeProcess) ReadRegisters(target.Tid, []byte) error { return nil }
 func (f *fakeProcess) WriteRegisters(target.Tid, []byte) error {
 	return nil
@@ -48,12 +50,12 @@ func (f *fakeProcess) Resume(a []target.Action) error {
 	f.resumes = append(f.resumes, a)
 	return nil
 }
-func (f *fakeProcess) Events() <-chan target.Event               { return f.events }
-func (f *fakeProcess) Interrupt() error                          { f.interrupts++; return nil }
-func (f *fakeProcess) Kill() error                               { close(f.events); return nil }
-func (f *fakeProcess) Detach() error                             { close(f.events); return nil }
-func (f *fakeProcess) InsertBreakpoint(addr uint64) error        { f.breaks[addr] = true; return nil }
-func (f *fakeProcess) RemoveBreakpoint(addr uint64) error        { delete(f.breaks, addr); return nil }
+func (f *fakeProcess) Events() <-chan target.Event        { return f.events }
+func (f *fakeProcess) Interrupt() error                   { f.interrupts++; return nil }
+func (f *fakeProcess) Kill() error                        { close(f.events); return nil }
+func (f *fakeProcess) Detach() error                      { close(f.events); return nil }
+func (f *fakeProcess) InsertBreakpoint(addr uint64) error { f.breaks[addr] = true; return nil }
+func (f *fakeProcess) RemoveBreakpoint(addr uint64) error { delete(f.breaks, addr); return nil }
 func (f *fakeProcess) SetDebugRegisters(d target.DebugRegisters) error {
 	f.debugImages = append(f.debugImages, d)
 	return nil
