@@ -163,6 +163,7 @@ func (s *Server) detach(c *client, r *rsp.Detach) {
 	}
 	if others {
 		p.dropOwner(c)
+		s.commitDebugpoints()
 		c.setState(clientIdle)
 		c.replyOK()
 		return
@@ -198,10 +199,17 @@ func (s *Server) vAttach(c *client, r *rsp.Attach) {
 // process is killed and the program started anew.
 func (s *Server) vRun(c *client, r *rsp.Run) {
 	if p := s.proc; p != nil {
+		// The old process ends for everyone; running clients hear it.
 		p.t.Kill()
-		for range p.events {
+		final := target.Event{Kind: target.EventSignaled, Signal: target.SIGKILL}
+		for ev := range p.events {
+			if ev.Kind != target.EventStopped {
+				final = ev
+			}
 		}
-		s.proc = nil
+		exit := s.exit
+		s.processGone(final)
+		s.exit = exit
 	}
 	spec := c.launch
 	spec.Path = r.Program

@@ -200,6 +200,8 @@ func (s *Server) settle() {
 	for _, c := range s.clientsIn(clientRunning) {
 		if st := s.nextStopFor(c); st != nil {
 			s.tellStop(c, st)
+			// Packets it sent while it waited are served now.
+			s.serveQueued(c)
 		}
 	}
 	p.dropDelivered()
@@ -216,11 +218,16 @@ func (s *Server) settle() {
 // serves the packets it sent meanwhile.
 func (s *Server) hold(c *client) {
 	c.setState(clientStopped)
+	s.serveQueued(c)
+}
+
+// serveQueued serves the packets a client sent while it did not hold the
+// process, in order, until one of them resumes it again.
+func (s *Server) serveQueued(c *client) {
 	q := c.queued
 	c.queued = nil
 	for i, req := range q {
 		if c.state != clientStopped {
-			// A queued resume: the rest waits again.
 			c.queued = append(c.queued, q[i:]...)
 			return
 		}
