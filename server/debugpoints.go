@@ -362,6 +362,20 @@ func (s *Server) watchHits(ts *target.ThreadStop, fired hwbp.SlotSet) map[*clien
 			out[c] = append(out[c], stopNote{reason: watchReason(req.Kind), addr: v.Addr})
 		}
 	}
+	// The stores that trapped are accounted for: a compare at a syscall
+	// exit in this stop must not take them for the kernel's.
+	for _, pc := range d.slots.Fired(fired) {
+		if _, ok := d.values[pc]; ok {
+			if now, ok := after[pc]; ok {
+				d.values[pc] = now
+			} else {
+				buf := make([]byte, pc.Len)
+				if n, _ := p.t.ReadMemory(pc.Addr, buf); n == len(buf) {
+					d.values[pc] = buf
+				}
+			}
+		}
+	}
 	return out
 }
 

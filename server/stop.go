@@ -83,6 +83,9 @@ func (s *Server) onEvent(ev target.Event) {
 	p.interrupted = false
 	running := s.clientsIn(clientRunning)
 
+	// Hardware hits first: a watched byte that changed because a thread
+	// stored to it trapped (a hit in this very stop) is no kernel write.
+	var syscallExits []*target.ThreadStop
 	for i := range ev.Stops {
 		ts := &ev.Stops[i]
 		st := &stop{tid: ts.Tid, signal: ts.Signal, info: ts.SigInfo, to: map[*client]stopNote{}}
@@ -111,7 +114,7 @@ func (s *Server) onEvent(ev target.Event) {
 			p.addWatchStops(ts, hits)
 			continue
 		case target.StopSyscallExit:
-			p.addWatchStops(ts, s.kernelWrites())
+			syscallExits = append(syscallExits, ts)
 			continue
 		case target.StopExec:
 			st.kind = stopExec
@@ -129,6 +132,11 @@ func (s *Server) onEvent(ev target.Event) {
 		}
 		p.pending = append(p.pending, st)
 	}
+	if len(syscallExits) > 0 {
+		if hits := s.kernelWrites(); len(hits) > 0 {
+			p.addWatchStops(kernelWriter(syscallExits), hits)
+		}
+	}
 	if interrupted {
 		st := &stop{kind: stopInterrupt, tid: p.lastTid, signal: target.SIGINT, to: map[*client]stopNote{}}
 		if len(ev.Stops) > 0 {
@@ -144,6 +152,24 @@ func (s *Server) onEvent(ev target.Event) {
 		}
 	}
 }
+
+// kernelWriter picks, among the threads stopped at a syscall exit, the one
+// whose system call most likely wrote the watched memory: one that writes
+// into user buffers (read(2) and its kin) rather than one that waited
+// (futex, the sleeps). Writes by the kernel carry no trap to say which.
+func kernelWriter(exits []*target.ThreadStop) *target.ThreadStop {
+	for _, ts := range exits {
+		if !waitingSyscall[ts.Syscall] {
+			return ts
+		}
+	}
+	return exits[0]
+}
+
+// waitingSyscall lists x86-64 system calls that wait and write no user
+// buffer a watchpoint would cover (futex 202, nanosleep 35,
+// clock_nanosleep 230, sched_yield 24, pause 34).
+var waitingSyscall = map[int]bool{202: true, 35: true, 230: true, 24: true, 34: true}
 
 // addWatchStops makes pending stops of watchpoint hits: one per hit, so
 // that a client with two hits in one stop is told both, one per resume.

@@ -86,15 +86,21 @@ static void syscall_write(void)
 		exit(3);
 }
 
+/* writer: thread number n (1-8) stores 10n+1, 10n+2, 10n+3 into g, one
+ * store at a time under a mutex, so a debugger can tell who wrote. */
 static void *writer(void *arg)
 {
-	pthread_mutex_lock(&mu);
-	g = (int)(long)arg;
-	pthread_mutex_unlock(&mu);
+	long n = (long)arg;
+
+	for (int j = 1; j <= 3; j++) {
+		pthread_mutex_lock(&mu);
+		g = (int)(10 * n + j);
+		pthread_mutex_unlock(&mu);
+	}
 	return NULL;
 }
 
-/* threads: g is written once by each of 8 threads created after the
+/* threads: g is written 3 times by each of 8 threads created after the
  * watchpoint was set. */
 static void threads(void)
 {
@@ -102,7 +108,7 @@ static void threads(void)
 
 	after_watch();
 	for (long i = 0; i < 8; i++)
-		pthread_create(&t[i], NULL, writer, (void *)(i + 100));
+		pthread_create(&t[i], NULL, writer, (void *)(i + 1));
 	for (int i = 0; i < 8; i++)
 		pthread_join(t[i], NULL);
 }

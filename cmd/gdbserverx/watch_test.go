@@ -66,12 +66,37 @@ func TestHardwareBreakpoint(t *testing.T) {
 }
 
 // TestWatchThreads sets a watchpoint before eight threads exist; each
-// writes the watched variable once and must be seen.
+// stores three values into the watched variable, and every store must be
+// reported, in the thread that made it (the value says which).
 func TestWatchThreads(t *testing.T) {
 	srv := serve(t, gdbtest.Program(t, "watch"), "threads")
-	out := gdbtest.Script(t, counting(srv.Addr(), "after_watch", "watch g"))
-	if n := hits(out, 1); n != 8 {
-		t.Errorf("watch g in 8 new threads: %d hits, want 8\n%s", n, out)
+	script := fmt.Sprintf(`target remote %s
+break after_watch
+continue
+delete
+watch g
+commands
+silent
+printf "HIT thread %%d value %%d\n", $_thread, g
+continue
+end
+continue
+`, srv.Addr())
+	out := gdbtest.Script(t, script)
+	m := regexp.MustCompile(`(?m)^HIT thread (\d+) value (\d+)$`).FindAllStringSubmatch(out, -1)
+	if len(m) != 24 {
+		t.Fatalf("watch g in 8 new threads: %d hits, want 24\n%s", len(m), out)
+	}
+	writer := map[string]string{} // writer number -> gdb thread
+	for _, h := range m {
+		n := h[2][:len(h[2])-1]
+		if th, ok := writer[n]; ok && th != h[1] {
+			t.Errorf("stores of writer %s reported in threads %s and %s", n, th, h[1])
+		}
+		writer[n] = h[1]
+	}
+	if len(writer) != 8 {
+		t.Errorf("%d writers seen, want 8\n%s", len(writer), out)
 	}
 }
 
