@@ -8,6 +8,8 @@ script of gdb/.  It talks to bench.py through the environment:
   BENCH_SERVER_PID  pid of the server (for its CPU time and peak RSS)
   BENCH_PROG        the benchmark program: the process under the server
                     whose /proc/PID/exe is this file is the inferior
+  BENCH_CPU         the CPU everything is pinned to, if any: its idle
+                    time is sampled with the CPU times
   BENCH_PROBE       "1": a probe run.  Every timed command then runs with
                     `set debug remote 1` logged to {tmp}/NAME.rsp.log, for
                     bench.py to count the packets gdb sent.  Its times are
@@ -21,6 +23,7 @@ Commands (each records into BENCH_OUT):
                               by any watchpoint), per thread, from now on
   bench-stops NAME            record those counts
   bench-val NAME EXPR         record the value of EXPR
+  bench-func NAME             record the selected frame's function name
   bench-types NAME            record the type of every breakpoint
   bench-poll                  (the polling client of `multi`) read seq and
                               {bytes} of buf, check them, count the poll
@@ -35,6 +38,7 @@ while gdb samples: gdb is not waiting for them), and the server's VmHWM.
 """
 import json
 import os
+import re
 import sys
 import time
 
@@ -48,6 +52,7 @@ _params = json.loads(os.environ.get("BENCH_PARAMS", "{}"))
 _server_pid = int(os.environ.get("BENCH_SERVER_PID") or 0)
 _prog = os.environ.get("BENCH_PROG") or None
 _probe = os.environ.get("BENCH_PROBE") == "1"
+_cpu = int(os.environ["BENCH_CPU"]) if os.environ.get("BENCH_CPU") else None
 
 
 def record(key, value):
@@ -83,7 +88,9 @@ def _cpu_sample():
     server, inferior = procstat.tree(_server_pid, _prog)
     return {"server": procstat.cpu_sum(server),
             "inferior": procstat.cpu_sum(inferior),
-            "gdb": time.clock_gettime(time.CLOCK_PROCESS_CPUTIME_ID)}
+            "idle": procstat.cpu_idle_s(_cpu) if _cpu is not None else None,
+            "gdb": time.clock_gettime(time.CLOCK_PROCESS_CPUTIME_ID),
+            "t": time.monotonic()}
 
 
 def _cpu_record(before, wall):
@@ -92,12 +99,23 @@ def _cpu_record(before, wall):
     server, inferior = procstat.tree(_server_pid, _prog)
     s1 = procstat.cpu_sum(server)
     i1 = procstat.cpu_sum(inferior)
+    idle = procstat.cpu_idle_s(_cpu) if _cpu is not None else None
     return {"wall": wall,
             "server": procstat.cpu_delta(before["server"], s1),
             "gdb": g1 - before["gdb"],
             "inferior": procstat.cpu_delta(before["inferior"], i1),
             "server_hwm_kib": procstat.hwm_kib(server),
-            "server_pids": sorted(s1), "inferior_pids": sorted(i1)}
+            "server_pids": sorted(s1), "inferior_pids": sorted(i1),
+            # for regions of several gdbs (multi): CLOCK_MONOTONIC is one
+            # clock for every process, and the totals can be subtracted
+            # across clients
+            "t0": before["t"], "t1": time.monotonic(),
+            "server_total0": sum(before["server"].values()),
+            "server_total1": sum(s1.values()),
+            "inferior_total0": sum(before["inferior"].values()),
+            "inferior_total1": sum(i1.values()),
+            # the pinned CPU's idle time (10 ms ticks)
+            "idle0": before["idle"], "idle1": idle}
 
 
 class _RSPLog:
@@ -121,12 +139,19 @@ class _RSPLog:
         return False
 
 
+_DEBUG_LINE = re.compile(rb"\s*\[remote\]")
+
+
 def _timed(name, cmd, keep_output):
+    # In a probe run the output goes to the packet log with the debug
+    # lines (logging redirect), not to a string: the log of a memory write
+    # holds raw bytes, which a Python string of gdb's output cannot.
+    to_string = keep_output and not _probe
     c0 = _cpu_sample()
-    with _RSPLog(name):
+    with _RSPLog(name) as log:
         t0 = time.monotonic()
         try:
-            out = gdb.execute(cmd, to_string=keep_output)
+            out = gdb.execute(cmd, to_string=to_string)
         except gdb.error as e:
             record(name + "_error", str(e))
             raise
@@ -134,9 +159,16 @@ def _timed(name, cmd, keep_output):
     cpu = _cpu_record(c0, wall)
     record(name, wall)
     record(name + "_cpu", cpu)
-    if keep_output:
-        with open(os.path.join(_params["tmp"], name + ".out"), "w") as f:
-            f.write(out or "")
+    if not keep_output:
+        return
+    if _probe:
+        with open(log.path, "rb") as f:
+            lines = f.read().splitlines(True)
+        out = b"".join(ln for ln in lines if not _DEBUG_LINE.match(ln))
+    else:
+        out = (out or "").encode()
+    with open(os.path.join(_params["tmp"], name + ".out"), "wb") as f:
+        f.write(out)
 
 
 class BenchConnect(gdb.Command):
@@ -203,12 +235,14 @@ class _StopCounter:
     def __init__(self):
         self.want = None
         self.by_thread = {}
+        self.by_bp = {}
         self.other = 0
         self.connected = False
 
     def arm(self, want):
         self.want = want
         self.by_thread = {}
+        self.by_bp = {}
         self.other = 0
         if not self.connected:
             gdb.events.stop.connect(self.on_stop)
@@ -223,6 +257,8 @@ class _StopCounter:
         if not hits or len(hits) != len(bps):
             self.other += 1
             return
+        for b in hits:
+            self.by_bp[b.number] = self.by_bp.get(b.number, 0) + 1
         t = gdb.selected_thread()
         n = t.num if t is not None else 0
         self.by_thread[n] = self.by_thread.get(n, 0) + 1
@@ -251,9 +287,19 @@ class BenchStops(gdb.Command):
         c = _counter.by_thread
         record(arg.strip() or "stops", {
             "total": sum(c.values()), "threads": len(c),
+            "by_bp": sorted(_counter.by_bp.values()),
             "per_thread_min": min(c.values()) if c else 0,
             "per_thread_max": max(c.values()) if c else 0,
             "other": _counter.other})
+
+
+class BenchFunc(gdb.Command):
+    """bench-func NAME: record the name of the selected frame's function."""
+    def __init__(self):
+        super().__init__("bench-func", gdb.COMMAND_USER)
+
+    def invoke(self, arg, from_tty):
+        record(arg.strip() or "func", gdb.selected_frame().name())
 
 
 class BenchTypes(gdb.Command):
@@ -347,8 +393,8 @@ class BenchDone(gdb.Command):
 
 
 for _cls in (BenchConnect, BenchTime, BenchDo, BenchVal, BenchCountStops,
-             BenchStops, BenchTypes, BenchPoll, BenchPolls, BenchServerPeak,
-             BenchDone):
+             BenchStops, BenchFunc, BenchTypes, BenchPoll, BenchPolls,
+             BenchServerPeak, BenchDone):
     _cls()
 
 # The server exits after the last kill or detach: read its peak RSS first.

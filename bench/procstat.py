@@ -18,6 +18,8 @@ clock ticks.  A connect costs a few ms of server CPU, so ticks would not do.
 import os
 import time
 
+TCK = os.sysconf("SC_CLK_TCK")
+
 
 def cpu_s(pid):
     """CPU time of process pid (all its threads), in s, or None."""
@@ -99,6 +101,20 @@ def cpu_delta(before, after):
     in between counts in full; one that vanished counts for nothing, which
     is right for the regions measured here (no process ends inside one)."""
     return sum(v - before.get(pid, 0.0) for pid, v in after.items())
+
+
+def cpu_idle_s(cpu):
+    """Idle + iowait time of CPU number cpu since boot, in s (from
+    /proc/stat, in clock ticks), or None."""
+    try:
+        with open("/proc/stat") as f:
+            for line in f:
+                if line.startswith("cpu%d " % cpu):
+                    v = line.split()
+                    return (int(v[4]) + int(v[5])) / TCK
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 def hwm_kib(pids):
