@@ -186,6 +186,17 @@ const (
 	// is new. Breakpoints are gone; debug registers are rewritten on
 	// resume.
 	StopExec
+	// StopSyscallEntry: the thread is entering system call Syscall (only
+	// while entry stops are enabled with SyscallEntryTracer). The
+	// arguments are in rdi, rsi, rdx, r10, r8, r9 and the number in
+	// orig_rax; writing orig_rax before the resume changes the call that
+	// runs, and -1 skips it (the call then returns rax as written).
+	StopSyscallEntry
+	// StopWatch: the thread accessed memory of emulated watchpoints
+	// (package swwatch); Watches lists them. PC is after the instruction,
+	// as a hardware watchpoint's trap reports it; for a write by the
+	// kernel during a system call, PC is after the syscall instruction.
+	StopWatch
 )
 
 func (r StopReason) String() string {
@@ -200,6 +211,10 @@ func (r StopReason) String() string {
 		return "syscall-exit"
 	case StopExec:
 		return "exec"
+	case StopSyscallEntry:
+		return "syscall-entry"
+	case StopWatch:
+		return "watch"
 	}
 	return fmt.Sprintf("StopReason(%d)", int(r))
 }
@@ -219,8 +234,45 @@ type ThreadStop struct {
 	DR6 uint64
 	// PC is the program counter after any adjustment (see StopBreakpoint).
 	PC uint64
-	// Syscall is the system call number at StopSyscallExit.
+	// Syscall is the system call number at StopSyscallExit and
+	// StopSyscallEntry.
 	Syscall int
+	// Watches lists the emulated watchpoints the thread's last
+	// instruction (or system call) accessed: at StopWatch, and at a
+	// StopDebug when that instruction also completed a single step or hit
+	// a hardware debug register.
+	Watches []WatchHit
+}
+
+// WatchKind is what a watchpoint watches, or what an access did: a read,
+// a write, or both (an access watchpoint; a read-modify-write
+// instruction).
+type WatchKind uint8
+
+// Watch kinds. WatchAccess is WatchRead|WatchWrite.
+const (
+	WatchRead   WatchKind = 1
+	WatchWrite  WatchKind = 2
+	WatchAccess WatchKind = WatchRead | WatchWrite
+)
+
+func (k WatchKind) String() string {
+	switch k {
+	case WatchRead:
+		return "read"
+	case WatchWrite:
+		return "write"
+	case WatchAccess:
+		return "access"
+	}
+	return fmt.Sprintf("WatchKind(%d)", int(k))
+}
+
+// WatchHit is one emulated watchpoint that an instruction accessed.
+type WatchHit struct {
+	ID   uint64    // the watch's key, as its owner gave it
+	Kind WatchKind // what the access did, as far as the watch asks: a Read watch hit by a read-modify-write says WatchRead
+	Addr uint64    // the first watched byte the access touched
 }
 
 // DebugRegisters is the debug-register image every thread should hold:
@@ -258,6 +310,95 @@ type SyscallTracer interface {
 	// TraceSyscalls turns syscall-exit stops (StopSyscallExit) on or off
 	// for the following resumes. Only while stopped.
 	TraceSyscalls(on bool) error
+}
+
+// SyscallEntryTracer is the optional capability of stopping at system
+// call entries as well.
+type SyscallEntryTracer interface {
+	// TraceSyscallEntries turns syscall-entry stops (StopSyscallEntry) on
+	// or off for the following resumes. It is independent of
+	// SyscallTracer's exit stops. Only while stopped.
+	TraceSyscallEntries(on bool) error
+}
+
+// ThreadRunner is the optional capability of running one thread for a
+// moment while the rest of the process stays stopped, with no event:
+// the software-watchpoint engine (package swwatch) steps a faulting
+// instruction with its page open, and runs mprotect in the process,
+// this way. Both methods only while stopped; the thread's registers and
+// the other threads are left as they were, but for what the instruction
+// or the system call did.
+//
+// Asynchronous signals that arrive meanwhile stay pending: they are
+// delivered at the next Resume. A synchronous signal the stepped
+// instruction raises (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP) is its
+// stop; so is a signal delivered before a stepped system call (which
+// runs with the program's own signal mask, since it may change it). If
+// the process ends meanwhile, the error wraps ErrExited and the final
+// event comes on Events.
+type ThreadRunner interface {
+	// StepThread executes one instruction of thread tid, delivering sig
+	// first when it is not 0 (the thread then stops at the handler's
+	// first instruction), and returns the thread's stop: StopDebug with
+	// DR6 for a completed step (or a hardware watchpoint that fired), or
+	// StopSignal for a fault. Stops that are not events (an interrupt's
+	// leftover trap) are passed over. The debug registers hold the image
+	// of SetDebugRegisters during the step.
+	StepThread(tid Tid, sig Signal) (ThreadStop, error)
+
+	// InjectSyscall runs system call nr with up to six arguments in
+	// thread tid (0: any thread that can run it) and returns the
+	// kernel's raw return value (a negative errno as a two's complement
+	// word). The thread's registers are restored afterwards; memory is
+	// not touched but by the call itself. A thread stopped at a
+	// syscall-entry stop cannot run one (use another thread, or tid 0).
+	InjectSyscall(tid Tid, nr int, args ...uint64) (uint64, error)
+}
+
+// StopFilter is the optional capability of serving some of a thread's
+// stops on the target's own goroutine, during a run, before they stop
+// the world: the software-watchpoint engine (package swwatch) emulates
+// an instruction that faulted on one of its protected pages this way,
+// and lets uneventful system calls go on, without stopping every thread
+// and without the round trips of an event.
+type StopFilter interface {
+	// SetStopFilter installs f for the following runs (nil removes it).
+	// Only while stopped.
+	SetStopFilter(f StopFilterFunc) error
+}
+
+// StopFilterFunc is called, during a run, for each stop that would start
+// a stop of the world (a signal, a trap, a syscall stop), while that
+// thread is stopped and the other threads may still run. It runs on the
+// goroutine that owns the process: it must not call the process's
+// methods, only t's. It may change st. It returns FilterResume when it
+// has served the stop (the thread goes on as it was running, and a
+// signal of the stop is discarded), or FilterReport to report st as
+// usual.
+type StopFilterFunc func(t FilterThread, st *ThreadStop) FilterVerdict
+
+// FilterVerdict is what a StopFilterFunc decided.
+type FilterVerdict int
+
+// Filter verdicts.
+const (
+	FilterReport FilterVerdict = iota // report the stop: the world stops
+	FilterResume                      // the stop is served: the thread goes on
+)
+
+// FilterThread is the thread a StopFilterFunc is called for, and the
+// process's memory.
+type FilterThread interface {
+	// GeneralRegisters fills the general registers of buf (a register
+	// file in description order: the registers before st0, and orig_rax,
+	// fs_base and gs_base) and leaves the rest of buf as it is.
+	GeneralRegisters(buf []byte) error
+	// SetGeneralRegisters sets the general registers from buf, for the
+	// thread's resume.
+	SetGeneralRegisters(buf []byte) error
+	// ReadMemory and WriteMemory are the process's (see Process).
+	ReadMemory(addr uint64, buf []byte) (int, error)
+	WriteMemory(addr uint64, data []byte) (int, error)
 }
 
 // AuxvReader is the optional capability of reading the auxiliary vector.
@@ -310,4 +451,5 @@ type Counts struct {
 	DebugRegisterWrites uint64 // PTRACE_POKEUSER writes of DR0-DR3 and DR7
 	Waits               uint64 // wait4 calls that returned a status
 	Stops               uint64 // events of kind EventStopped delivered
+	Filtered            uint64 // stops a StopFilter served (no event)
 }

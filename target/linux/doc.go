@@ -56,5 +56,22 @@
 // breakpoints (a vfork child shares the memory: the int3s are lifted until
 // the vfork is done). Debug registers are not inherited by a fork child.
 //
+// # One thread for a moment, and the stop filter
+//
+// For software watchpoints (package swwatch) the tracer also runs one
+// thread while the world stays stopped, with no event (inject.go): a
+// single step (StepThread), or a system call injected at a syscall
+// instruction of the vDSO with the thread's registers put back after
+// (InjectSyscall). A thread stopped inside a system call at a ptrace
+// event (exec, clone) is first taken to the call's exit, where rax holds
+// its result; asynchronous signals are held back with PTRACE_SETSIGMASK
+// while the thread runs, unless the step is a system call or delivers a
+// signal, which must find the program's own mask. Syscall-entry stops
+// can be reported (TraceSyscallEntries). And during a run, a stop that
+// would stop the world is first offered to a stop filter, on the tracer
+// goroutine (filter.go): the filter may serve it with the thread's
+// registers and the memory, and the thread goes on; no other thread
+// stops and no event is made.
+//
 // Kernel facts the code depends on are in docs/x86-debug-registers.md.
 package linux

@@ -384,6 +384,7 @@ func (tr *tracer) launched(cfg Config) error {
 	tr.p.mem, tr.p.handle = mem, h
 	th := tr.addThread(pid, stopped, unknownDR)
 	th.dr.Control = 0 // exec flushed the debug registers
+	th.stop = stopInSyscall
 	// Give the terminal to the program's process group, as gdbserver does
 	// (fork-child.cc post_fork_inferior), if it is ours to give.
 	fd := 2

@@ -283,3 +283,34 @@ func (m *memory) close() {
 		m.file = nil
 	}
 }
+
+// rawSwap writes data at addr as it is, past the breakpoint table, and
+// returns the raw bytes it replaced (an int3 of ours among them stays
+// in the saved copy): for a syscall instruction written over a PC for
+// the duration of an injected call.
+func (m *memory) rawSwap(addr uint64, data []byte) ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.file == nil {
+		return nil, errMemoryClosed
+	}
+	old := make([]byte, len(data))
+	if _, err := m.file.ReadAt(old, int64(addr)); err != nil {
+		return nil, err
+	}
+	if _, err := m.file.WriteAt(data, int64(addr)); err != nil {
+		return nil, err
+	}
+	return old, nil
+}
+
+// rawWrite puts back bytes saved by rawSwap.
+func (m *memory) rawWrite(addr uint64, data []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.file == nil {
+		return errMemoryClosed
+	}
+	_, err := m.file.WriteAt(data, int64(addr))
+	return err
+}

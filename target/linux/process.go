@@ -341,6 +341,7 @@ func (p *Process) Counts() target.Counts {
 		DebugRegisterWrites: p.c.drWrites.Load(),
 		Waits:               p.c.waits.Load(),
 		Stops:               p.c.stops.Load(),
+		Filtered:            p.c.filtered.Load(),
 	}
 }
 

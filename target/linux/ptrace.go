@@ -38,6 +38,9 @@ const (
 	trapBrkpt  = 1    // si_code TRAP_BRKPT: a step reported at a syscall's exit
 	trapTrace  = 2    // si_code TRAP_TRACE: single step
 	trapHwbkpt = 4    // si_code TRAP_HWBKPT: debug register hit
+	// siPtraceNotify is the si_code of a ptrace_notify(SIGTRAP) stop: a
+	// step that delivered a signal, at the handler's first instruction.
+	siPtraceNotify = 5
 
 	siginfoSize = 128
 
@@ -51,6 +54,7 @@ type counters struct {
 	drWrites atomic.Uint64
 	waits    atomic.Uint64
 	stops    atomic.Uint64
+	filtered atomic.Uint64
 }
 
 // ptrace makes one ptrace(2) request. Only the tracer goroutine calls it.

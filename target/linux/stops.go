@@ -61,8 +61,10 @@ func (tr *tracer) dispatch(wpid int, ws unix.WaitStatus) {
 	tr.leaveState(th)
 	switch ev {
 	case unix.PTRACE_EVENT_CLONE, unix.PTRACE_EVENT_FORK, unix.PTRACE_EVENT_VFORK:
+		th.stop = stopInSyscall
 		tr.onNewChild(th, ev)
 	case unix.PTRACE_EVENT_VFORK_DONE:
+		th.stop = stopInSyscall
 		// The vfork child has exec'd or exited: memory is ours again.
 		if tr.vforks[th.tid] {
 			delete(tr.vforks, th.tid)
@@ -154,7 +156,24 @@ func (tr *tracer) onSyscallStop(th *thread) {
 		tr.removeThread(th)
 		return
 	}
-	if err != nil || op != unix.PTRACE_SYSCALL_INFO_EXIT || !tr.syscalls {
+	reason := target.StopSyscallExit
+	switch {
+	case err == nil && op == unix.PTRACE_SYSCALL_INFO_EXIT && tr.syscalls:
+		th.stop = stopSyscallExit
+	case err == nil && op == unix.PTRACE_SYSCALL_INFO_ENTRY && tr.entries:
+		// The call has not run: its number and arguments may still be
+		// changed (see target.StopSyscallEntry).
+		reason = target.StopSyscallEntry
+		th.stop = stopSyscallEntry
+	default:
+		// Not an event; it matters if the world is being stopped and the
+		// thread stays here.
+		switch {
+		case err == nil && op == unix.PTRACE_SYSCALL_INFO_ENTRY:
+			th.stop = stopSyscallEntry
+		case err == nil && op == unix.PTRACE_SYSCALL_INFO_EXIT:
+			th.stop = stopSyscallExit
+		}
 		tr.quiet(th)
 		return
 	}
@@ -162,12 +181,17 @@ func (tr *tracer) onSyscallStop(th *thread) {
 		tr.removeThread(th)
 		return
 	}
-	tr.report(target.ThreadStop{
+	st := target.ThreadStop{
 		Tid:     target.Tid(th.tid),
-		Reason:  target.StopSyscallExit,
+		Reason:  reason,
 		Signal:  target.SIGTRAP,
 		Syscall: int(th.regs.gp.Orig_rax),
-	})
+	}
+	st.PC = th.regs.gp.Rip
+	if tr.filtered(th, &st) {
+		return
+	}
+	tr.report(st)
 }
 
 // onSignal handles a signal-delivery-stop.
@@ -226,17 +250,28 @@ func (tr *tracer) onSignal(th *thread, sig int) {
 			}
 			st.Reason = target.StopDebug
 			st.DR6 = dr6
-		case trapBrkpt:
+		case trapBrkpt, siPtraceNotify:
 			// A step that ends at the return of a system call (the thread
 			// stepped a syscall instruction, or was stopped inside one)
 			// is reported by the kernel at the syscall exit with
 			// TRAP_BRKPT and no debug exception, so DR6 is not updated
-			// (arch/x86/kernel/step.c user_single_step_report). It is a
-			// completed step all the same.
+			// (arch/x86/kernel/step.c user_single_step_report). A step
+			// that delivered a signal to a handler stops at the handler's
+			// first instruction through ptrace_notify(SIGTRAP), whose
+			// si_code is the exit code, SIGTRAP (kernel/signal.c
+			// signal_delivered). Both are completed steps.
 			if th.kind == target.Step {
 				st.Reason = target.StopDebug
 				st.DR6 = dr6SingleStep
 			}
+		}
+	}
+	if tr.filter != nil && !tr.stopping {
+		if tr.loadGP(th) == nil {
+			st.PC = th.regs.gp.Rip
+		}
+		if tr.filtered(th, &st) {
+			return
 		}
 	}
 	tr.report(st)
@@ -333,6 +368,8 @@ func (tr *tracer) onExec(wpid int) {
 	clear(tr.orphans)
 	th := tr.addThread(wpid, stopped, unknownDR)
 	th.dr.Control = 0 // exec flushed them: nothing is armed
+	th.stop = stopInSyscall
+	tr.sysInsn = 0 // a new vDSO
 	tr.p.mem.reset()
 	// The stops collected so far belong to the old image.
 	tr.stops = tr.stops[:0]

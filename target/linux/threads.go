@@ -47,6 +47,10 @@ type thread struct {
 	// it is delivered at the first resume that gives none.
 	requeue int
 
+	// stop says where in the kernel the thread is stopped, for
+	// InjectSyscall; valid while it is stopped.
+	stop stopPlace
+
 	regs regCache
 	// dr is what the thread holds in its debug registers, by the tracer's
 	// own record: readbacks are never trusted (a new thread reads back its

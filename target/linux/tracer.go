@@ -34,7 +34,16 @@ type tracer struct {
 
 	want     target.DebugRegisters // the image every thread must hold when it runs
 	syscalls bool                  // resume with PTRACE_SYSCALL, report syscall exits
+	entries  bool                  // resume with PTRACE_SYSCALL, report syscall entries
 	gen      uint64                // run number, as in Process.run
+
+	// filter is offered the stops of a run (filter.go).
+	filter target.StopFilterFunc
+
+	// sysInsn is the address of a syscall instruction (0f 05) in the
+	// vDSO, for InjectSyscall; 0 until looked for, ^0 when there is none.
+	// Reset at exec.
+	sysInsn uint64
 
 	worldStopped bool // every thread is stopped and requests are served
 	stopping     bool // a thread reported an event: stop the others
@@ -159,6 +168,18 @@ func (tr *tracer) handle(r request) {
 	case syscallsReq:
 		tr.syscalls = r.on
 		r.reply <- nil
+	case entriesReq:
+		tr.entries = r.on
+		r.reply <- nil
+	case filterReq:
+		tr.filter = r.f
+		r.reply <- nil
+	case stepThreadReq:
+		st, err := tr.stepThreadReq(r.tid, r.sig)
+		r.reply <- stepThreadReply{st, err}
+	case injectReq:
+		v, err := tr.injectReq(r.tid, r.nr, r.args)
+		r.reply <- injectReply{v, err}
 	case detachReq:
 		r.reply <- tr.detach()
 	case funcReq:
@@ -295,13 +316,14 @@ func (tr *tracer) resumeThread(th *thread, kind target.ResumeKind, sig int) {
 	}
 	th.kind = kind
 	th.regs.invalidate()
+	th.stop = stopPlain
 	req, next := unix.PTRACE_CONT, running
 	switch {
 	case kind == target.Step:
 		req = unix.PTRACE_SINGLESTEP
 	case th.groupStop && sig == 0:
 		req, next = unix.PTRACE_LISTEN, listening
-	case tr.syscalls:
+	case tr.syscalls || tr.entries:
 		req = unix.PTRACE_SYSCALL
 	}
 	if err := tr.c.ptrace(req, th.tid, 0, uintptr(sig)); err != nil {

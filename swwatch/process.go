@@ -1,0 +1,426 @@
+package swwatch
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"gdbserverx/target"
+)
+
+// Process is a target.Process with software watchpoints: it forwards
+// every call to the process it wraps, and serves the watches set with
+// SetWatches by itself, reporting their hits as target.StopWatch stops
+// (or as Watches on a target.StopDebug) on Events. With no watch set it
+// adds nothing but one goroutine hop per event.
+//
+// It implements the capabilities target.HardwareDebug,
+// target.Breakpoints, target.SyscallTracer, target.SyscallEntryTracer,
+// target.ThreadRunner, target.StopFilter, target.AuxvReader,
+// target.ExecFile and target.Counter by forwarding them; New accepts
+// only a process that has them all, so that the wrapper never claims one
+// its target lacks.
+type Process struct {
+	// Immutable after New.
+	inner   target.Process
+	pid     int
+	hw      target.HardwareDebug
+	bps     target.Breakpoints
+	sys     target.SyscallTracer
+	entries target.SyscallEntryTracer
+	runner  target.ThreadRunner
+	auxv    target.AuxvReader
+	exe     target.ExecFile
+	counter target.Counter
+	// filterer is the target's StopFilter, which holds the engine's fast
+	// path (filter.go) and, after it, the caller's filter.
+	filterer target.StopFilter
+	layout   *layout
+	out      chan target.Event // written and closed by the pump goroutine (and by Resume, see there)
+	done     chan struct{}     // closed when the pump returns
+
+	// Goroutine-safe.
+	running atomic.Bool // from Resume until its event is sent
+	intr    atomic.Bool // Interrupt was called while running
+	notes   atomic.Pointer[func(Note)]
+	stats   counters
+
+	// The caller's breakpoints and the engine's own return breakpoints
+	// (step mode), which share int3s: neither removes the other's. The
+	// caller may insert and remove breakpoints while the process runs.
+	bpMu      sync.Mutex
+	callerBPs map[uint64]bool
+	retBPs    map[uint64]int // engine's, by address: threads running to it
+
+	// callerFilter is the caller's stop filter: set while stopped, read
+	// by the target's goroutine during runs.
+	callerFilter target.StopFilterFunc
+
+	// e is owned by whoever holds the stopped process: the caller (the
+	// server's core loop) between an event and Resume, the pump goroutine
+	// from Resume until it sends the next event. The hand-overs are the
+	// channel operations of Resume (through the tracer, whose event the
+	// pump receives) and of Events.
+	e engine
+}
+
+// ErrMissingCapability: New was given a target without a capability
+// the wrapper needs or forwards.
+var ErrMissingCapability = errors.New("target lacks a capability")
+
+// New wraps p. It starts the goroutine that reads p's events; it ends
+// when p's events are closed (after the process's end, or Detach).
+func New(p target.Process) (*Process, error) {
+	w := &Process{inner: p, pid: p.Pid(), out: make(chan target.Event, 2), done: make(chan struct{}),
+		callerBPs: map[uint64]bool{}, retBPs: map[uint64]int{}}
+	var missing []string
+	has := func(ok bool, name string) {
+		if !ok {
+			missing = append(missing, name)
+		}
+	}
+	var ok bool
+	w.hw, ok = p.(target.HardwareDebug)
+	has(ok, "HardwareDebug")
+	w.bps, ok = p.(target.Breakpoints)
+	has(ok, "Breakpoints")
+	w.sys, ok = p.(target.SyscallTracer)
+	has(ok, "SyscallTracer")
+	w.entries, ok = p.(target.SyscallEntryTracer)
+	has(ok, "SyscallEntryTracer")
+	w.runner, ok = p.(target.ThreadRunner)
+	has(ok, "ThreadRunner")
+	w.auxv, ok = p.(target.AuxvReader)
+	has(ok, "AuxvReader")
+	w.exe, ok = p.(target.ExecFile)
+	has(ok, "ExecFile")
+	w.counter, ok = p.(target.Counter)
+	has(ok, "Counter")
+	w.filterer, ok = p.(target.StopFilter)
+	has(ok, "StopFilter")
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("software watchpoints: %w: %v", ErrMissingCapability, missing)
+	}
+	l, err := newLayout(p.Description())
+	if err != nil {
+		return nil, fmt.Errorf("software watchpoints: %w", err)
+	}
+	w.layout = l
+	w.e.init(w)
+	// The fast path (filter.go).
+	if err := w.filterer.SetStopFilter(w.filter); err != nil {
+		return nil, fmt.Errorf("software watchpoints: %w", err)
+	}
+	go w.pump()
+	return w, nil
+}
+
+// filter is the stop filter installed in the target: the engine's, then
+// the caller's.
+func (p *Process) filter(t target.FilterThread, st *target.ThreadStop) target.FilterVerdict {
+	if p.e.filter(t, st) == target.FilterResume {
+		return target.FilterResume
+	}
+	if f := p.callerFilter; f != nil {
+		return f(t, st)
+	}
+	return target.FilterReport
+}
+
+// SetStopFilter installs the caller's stop filter, which sees the stops
+// the engine's own filter does not serve (see target.StopFilter). Only
+// while stopped.
+func (p *Process) SetStopFilter(f target.StopFilterFunc) error {
+	if p.running.Load() {
+		return target.ErrRunning
+	}
+	p.callerFilter = f
+	return nil
+}
+
+var (
+	_ target.Process            = (*Process)(nil)
+	_ target.HardwareDebug      = (*Process)(nil)
+	_ target.Breakpoints        = (*Process)(nil)
+	_ target.SyscallTracer      = (*Process)(nil)
+	_ target.SyscallEntryTracer = (*Process)(nil)
+	_ target.ThreadRunner       = (*Process)(nil)
+	_ target.StopFilter         = (*Process)(nil)
+	_ target.AuxvReader         = (*Process)(nil)
+	_ target.ExecFile           = (*Process)(nil)
+	_ target.Counter            = (*Process)(nil)
+)
+
+// Target returns the wrapped process.
+func (p *Process) Target() target.Process { return p.inner }
+
+// SetWatches replaces the whole set of emulated watches. Only while
+// stopped. An unchanged set (in any order) costs nothing; otherwise the
+// pages that hold watched bytes are protected or given back with
+// mprotect run in the process, and syscall stops are turned on while
+// any watch is set. A watch whose pages are not mapped yet is served
+// once they are.
+func (p *Process) SetWatches(ws []Watch) error {
+	if p.running.Load() {
+		return target.ErrRunning
+	}
+	return p.e.setWatches(ws)
+}
+
+// Watches returns the current set, sorted by address. Only while
+// stopped.
+func (p *Process) Watches() []Watch {
+	out := make([]Watch, len(p.e.watches))
+	for i, w := range p.e.watches {
+		out[i] = w.Watch
+	}
+	return out
+}
+
+// SetNotes sets the function that receives the engine's notes (a
+// fallback it took, a limit it hit), for the server's event log. It is
+// called from the goroutine that handles the process's events.
+func (p *Process) SetNotes(f func(Note)) {
+	if f == nil {
+		p.notes.Store(nil)
+		return
+	}
+	p.notes.Store(&f)
+}
+
+// Pid is the process id.
+func (p *Process) Pid() int { return p.pid }
+
+// Description is the wrapped process's register layout.
+func (p *Process) Description() *target.Description { return p.inner.Description() }
+
+// Threads lists the live threads.
+func (p *Process) Threads() ([]target.Thread, error) { return p.inner.Threads() }
+
+// ReadRegisters reads a thread's register file.
+func (p *Process) ReadRegisters(tid target.Tid, buf []byte) error {
+	return p.inner.ReadRegisters(tid, buf)
+}
+
+// WriteRegisters writes a thread's register file.
+func (p *Process) WriteRegisters(tid target.Tid, buf []byte) error {
+	return p.inner.WriteRegisters(tid, buf)
+}
+
+// ReadMemory reads memory; protected pages read as usual (the target
+// reads through /proc/PID/mem where process_vm_readv cannot).
+func (p *Process) ReadMemory(addr uint64, buf []byte) (int, error) {
+	return p.inner.ReadMemory(addr, buf)
+}
+
+// WriteMemory writes memory. A write by the server over watched bytes is
+// not a hit: while stopped, the engine takes the new value as its copy,
+// so that no system call exit reports it as a write by the kernel.
+func (p *Process) WriteMemory(addr uint64, data []byte) (int, error) {
+	n, err := p.inner.WriteMemory(addr, data)
+	if !p.running.Load() {
+		p.e.refresh(addr, uint64(len(data)))
+	}
+	return n, err
+}
+
+// Resume lets the process run (see target.Process). While watches are
+// set, the engine serves their faults and system calls during the run,
+// and the run ends only for what the caller must see.
+func (p *Process) Resume(actions []target.Action) error {
+	if p.running.Load() {
+		return target.ErrRunning
+	}
+	p.intr.Store(false)
+	ev, err := p.e.beforeResume(actions)
+	if err != nil {
+		return err
+	}
+	p.running.Store(true)
+	if ev != nil {
+		// The run ended before it began (a step of a system call that
+		// the engine ran in place): its event is sent from here; the
+		// pump is idle, the process stopped.
+		p.running.Store(false)
+		p.out <- *ev
+		return nil
+	}
+	// The caller's signals go with this first resume only; the engine's
+	// own resumes of the run deliver none.
+	first := p.e.runActions
+	p.e.runActions = p.e.rerunActions
+	if err := p.inner.Resume(first); err != nil {
+		p.running.Store(false)
+		return err
+	}
+	if p.intr.Load() {
+		p.inner.Interrupt()
+	}
+	return nil
+}
+
+// Events delivers the stops and the end of the process.
+func (p *Process) Events() <-chan target.Event { return p.out }
+
+// Interrupt stops a running process. An Interrupt that comes while the
+// engine has the process stopped for its own work is kept and ends the
+// run there.
+func (p *Process) Interrupt() error {
+	if p.running.Load() {
+		p.intr.Store(true)
+	}
+	return p.inner.Interrupt()
+}
+
+// Kill ends the process with SIGKILL.
+func (p *Process) Kill() error { return p.inner.Kill() }
+
+// Detach gives back the pages' protections, stops tracing system calls
+// and detaches. Only while stopped.
+func (p *Process) Detach() error {
+	if p.running.Load() {
+		return target.ErrRunning
+	}
+	if err := p.e.setWatches(nil); err != nil && !errors.Is(err, target.ErrExited) {
+		return fmt.Errorf("detach: give back page protections: %w", err)
+	}
+	return p.inner.Detach()
+}
+
+// SetDebugRegisters forwards to the target.
+func (p *Process) SetDebugRegisters(img target.DebugRegisters) error {
+	if err := p.hw.SetDebugRegisters(img); err != nil {
+		return err
+	}
+	p.e.dr = img
+	return nil
+}
+
+// InsertBreakpoint forwards to the target.
+func (p *Process) InsertBreakpoint(addr uint64) error {
+	p.bpMu.Lock()
+	defer p.bpMu.Unlock()
+	if err := p.bps.InsertBreakpoint(addr); err != nil {
+		return err
+	}
+	p.callerBPs[addr] = true
+	return nil
+}
+
+// RemoveBreakpoint forwards to the target. While the engine has a return
+// breakpoint of its own at addr (step mode), the int3 stays until the
+// engine lifts it.
+func (p *Process) RemoveBreakpoint(addr uint64) error {
+	p.bpMu.Lock()
+	defer p.bpMu.Unlock()
+	delete(p.callerBPs, addr)
+	if p.retBPs[addr] > 0 {
+		return nil
+	}
+	return p.bps.RemoveBreakpoint(addr)
+}
+
+// callerBP says whether the caller has a breakpoint at addr.
+func (p *Process) callerBP(addr uint64) bool {
+	p.bpMu.Lock()
+	defer p.bpMu.Unlock()
+	return p.callerBPs[addr]
+}
+
+// addRetBP adds a thread running to the engine's return breakpoint at
+// addr, inserting it for the first.
+func (p *Process) addRetBP(addr uint64) error {
+	p.bpMu.Lock()
+	defer p.bpMu.Unlock()
+	if p.retBPs[addr] == 0 && !p.callerBPs[addr] {
+		if err := p.bps.InsertBreakpoint(addr); err != nil {
+			return err
+		}
+	}
+	p.retBPs[addr]++
+	return nil
+}
+
+// dropRetBP removes a thread from the return breakpoint at addr, and
+// the int3 with the last (unless the caller has one there).
+func (p *Process) dropRetBP(addr uint64) {
+	p.bpMu.Lock()
+	defer p.bpMu.Unlock()
+	if p.retBPs[addr] == 0 {
+		return
+	}
+	p.retBPs[addr]--
+	if p.retBPs[addr] == 0 {
+		delete(p.retBPs, addr)
+		if !p.callerBPs[addr] {
+			p.bps.RemoveBreakpoint(addr)
+		}
+	}
+}
+
+// retBP says whether the engine has a return breakpoint at addr.
+func (p *Process) retBP(addr uint64) bool {
+	p.bpMu.Lock()
+	defer p.bpMu.Unlock()
+	return p.retBPs[addr] > 0
+}
+
+// TraceSyscalls turns on syscall-exit stops for the caller. They are
+// also on, for the engine, while watches are set; the caller sees only
+// those it asked for.
+func (p *Process) TraceSyscalls(on bool) error {
+	p.e.callerExits = on
+	return p.e.syncTracing()
+}
+
+// TraceSyscallEntries turns on syscall-entry stops for the caller (as
+// TraceSyscalls).
+func (p *Process) TraceSyscallEntries(on bool) error {
+	p.e.callerEntries = on
+	return p.e.syncTracing()
+}
+
+// StepThread forwards to the target.
+func (p *Process) StepThread(tid target.Tid, sig target.Signal) (target.ThreadStop, error) {
+	return p.runner.StepThread(tid, sig)
+}
+
+// InjectSyscall forwards to the target.
+func (p *Process) InjectSyscall(tid target.Tid, nr int, args ...uint64) (uint64, error) {
+	return p.runner.InjectSyscall(tid, nr, args...)
+}
+
+// Auxv forwards to the target.
+func (p *Process) Auxv() ([]byte, error) { return p.auxv.Auxv() }
+
+// ExecPath forwards to the target.
+func (p *Process) ExecPath() (string, error) { return p.exe.ExecPath() }
+
+// Counts forwards to the target.
+func (p *Process) Counts() target.Counts { return p.counter.Counts() }
+
+// pump reads the wrapped process's events: with no watch it passes them
+// on; otherwise the engine serves its own stops and resumes the process
+// until a stop the caller must see.
+func (p *Process) pump() {
+	defer close(p.done)
+	defer close(p.out)
+	for ev := range p.inner.Events() {
+		if ev.Kind != target.EventStopped {
+			p.e.ended()
+			p.running.Store(false)
+			p.out <- ev
+			continue
+		}
+		out, ok := p.e.onEvent(ev)
+		if !ok {
+			continue // resumed, or the end is coming
+		}
+		if p.intr.Load() {
+			out.Interrupted = true
+		}
+		p.running.Store(false)
+		p.out <- out
+	}
+}
