@@ -1,12 +1,14 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
 	"gdbserverx/arbiter"
 	"gdbserverx/hwbp"
 	"gdbserverx/rsp"
+	"gdbserverx/swwatch"
 	"gdbserverx/target"
 )
 
@@ -52,6 +54,11 @@ type debugpoints struct {
 	// capacityCheck is when a slot the kernel refused is tried again.
 	capacityCheck time.Time
 	pieceBuf      []hwbp.Piece
+	// Emulated debugpoints are known to the engine by a number.
+	watchIDs  map[watchKey]uint64
+	watchKeys map[uint64]watchKey
+	nextWatch uint64
+	watchBuf  []swwatch.Watch
 }
 
 func newDebugpoints() *debugpoints {
@@ -59,6 +66,9 @@ func newDebugpoints() *debugpoints {
 		arb:     arbiter.New[owner, hwbp.Request, hwbp.Piece](hwbp.NumSlots),
 		pending: map[owner]map[hwbp.Request]bool{},
 		values:  map[hwbp.Piece][]byte{},
+
+		watchIDs:  map[watchKey]uint64{},
+		watchKeys: map[uint64]watchKey{},
 	}
 }
 
@@ -131,9 +141,13 @@ func (s *Server) insertHardware(c *client, r *rsp.InsertBreakpoint) {
 	}
 	pieces, err := strategy(c, req).Append(d.pieceBuf[:0], req)
 	d.pieceBuf = pieces[:0]
+	if errors.Is(err, hwbp.ErrTooManyPieces) && s.canEmulate(req) && c.policy == arbiter.PolicyEmulate {
+		// A range longer than the slots can hold is never in hardware;
+		// it is given the aligned 8-byte pieces it would need, so that
+		// the arbiter keeps it (emulated) and shows it like the rest.
+		pieces, err = coverPieces(req), nil
+	}
 	if err != nil {
-		// More pieces than slots (a long range): never in hardware.
-		// TODO(issue 7): emulate it when emulation is wired.
 		s.debugf("client #%d: %v: %v", c.id, req, err)
 		c.replyError(rsp.CodeNotPermitted)
 		return
@@ -167,6 +181,16 @@ func (s *Server) insertHardware(c *client, r *rsp.InsertBreakpoint) {
 	c.replyOK()
 }
 
+// coverPieces covers a request with aligned 8-byte pieces: what a range
+// too long for the slots would need, for the arbiter's books.
+func coverPieces(req hwbp.Request) []hwbp.Piece {
+	var out []hwbp.Piece
+	for a := req.Addr &^ 7; a < req.Addr+req.Len; a += 8 {
+		out = append(out, hwbp.Piece{Addr: a, Len: 8, Cond: req.Kind.Cond()})
+	}
+	return out
+}
+
 // removeHardware serves z1-z4: the removal waits for the next resume.
 func (s *Server) removeHardware(c *client, r *rsp.RemoveBreakpoint) {
 	p := s.proc
@@ -198,10 +222,12 @@ func (s *Server) flushPending(o owner) {
 	delete(d.pending, o)
 }
 
-// canEmulate says whether a debugpoint without a slot can still be
-// served: only once software emulation is wired (issue 7); until then a
-// point without a slot is refused, as the error policy does.
-func (s *Server) canEmulate(req hwbp.Request) bool { return false }
+// canEmulate says whether a debugpoint without a slot can be watched in
+// software: a watchpoint, on a target the swwatch engine can wrap. A
+// hardware breakpoint without a slot is refused (E01), as gdbserver does.
+func (s *Server) canEmulate(req hwbp.Request) bool {
+	return s.proc != nil && s.proc.sw != nil && req.Kind != hwbp.KindExecute
+}
 
 // commitDebugpoints commits the arbiter and turns its events into notices.
 func (s *Server) commitDebugpoints() {
@@ -240,6 +266,9 @@ func (s *Server) prepareDebugRegisters() error {
 		}
 	}
 	d.slots, d.image = slots, img
+	if err := s.setSoftwareWatches(); err != nil {
+		return err
+	}
 	if p.sys != nil {
 		want := false
 		for _, pc := range slots {
@@ -256,6 +285,75 @@ func (s *Server) prepareDebugRegisters() error {
 	}
 	s.snapshotValues()
 	return nil
+}
+
+// watchKey names an emulated debugpoint for the engine's hit reports.
+type watchKey struct {
+	owner owner
+	req   hwbp.Request
+}
+
+// setSoftwareWatches gives the engine the debugpoints that are emulated:
+// the whole set at every resume (an unchanged set costs it nothing).
+func (s *Server) setSoftwareWatches() error {
+	p := s.proc
+	if p.sw == nil {
+		return nil
+	}
+	d := p.dp
+	ws := d.watchBuf[:0]
+	for _, c := range s.clients {
+		for info := range d.arb.Debugpoints(owner{id: c.id}) {
+			if info.State != arbiter.Emulated || info.Key.Kind == hwbp.KindExecute {
+				continue
+			}
+			k := watchKey{info.Owner, info.Key}
+			id, ok := d.watchIDs[k]
+			if !ok {
+				d.nextWatch++
+				id = d.nextWatch
+				d.watchIDs[k] = id
+				d.watchKeys[id] = k
+			}
+			ws = append(ws, swwatch.Watch{ID: id, Addr: info.Key.Addr, Len: info.Key.Len, Kind: watchKind(info.Key.Kind)})
+		}
+	}
+	d.watchBuf = ws
+	return p.sw.SetWatches(ws)
+}
+
+// watchKind maps a hwbp kind to the engine's.
+func watchKind(k hwbp.Kind) swwatch.Kind {
+	switch k {
+	case hwbp.KindRead:
+		return target.WatchRead
+	case hwbp.KindWrite:
+		return target.WatchWrite
+	}
+	return target.WatchAccess
+}
+
+// softwareHits routes the engine's hits to the owners of the emulated
+// debugpoints.
+func (s *Server) softwareHits(hits []target.WatchHit) map[*client][]stopNote {
+	d := s.proc.dp
+	var out map[*client][]stopNote
+	for _, h := range hits {
+		k, ok := d.watchKeys[h.ID]
+		if !ok {
+			continue
+		}
+		c := s.clientByID(k.owner.id)
+		if c == nil {
+			continue
+		}
+		d.arb.HitDebugpoint(k.owner, k.req)
+		if out == nil {
+			out = map[*client][]stopNote{}
+		}
+		out[c] = append(out[c], stopNote{reason: watchReason(k.req.Kind), addr: h.Addr})
+	}
+	return out
 }
 
 // snapshotValues copies the bytes of the pieces whose hits need a value

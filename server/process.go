@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"gdbserverx/rsp"
+	"gdbserverx/swwatch"
 
 	"gdbserverx/target"
 )
@@ -70,6 +71,9 @@ type process struct {
 	breaks map[uint64]*swBreak
 	// dp holds the hardware breakpoints and watchpoints.
 	dp *debugpoints
+	// sw emulates the watchpoints that hold no slot (nil when the target
+	// cannot be wrapped); t is then sw.
+	sw *swwatch.Process
 
 	// Caches valid while stopped: the library list and thread list
 	// documents (gdb reads them in chunks), cleared at resume.
@@ -85,7 +89,12 @@ type swBreak struct {
 
 // caps checks the target's optional capabilities once.
 func newProcess(t target.Process, attached bool, path string) *process {
-	p := &process{t: t, pid: t.Pid(), events: t.Events(), attached: attached, path: path, breaks: map[uint64]*swBreak{}, dp: newDebugpoints()}
+	p := &process{pid: t.Pid(), attached: attached, path: path, breaks: map[uint64]*swBreak{}, dp: newDebugpoints()}
+	if sw, err := swwatch.New(t); err == nil {
+		p.sw = sw
+		t = sw
+	}
+	p.t, p.events = t, t.Events()
 	p.hw, _ = t.(target.HardwareDebug)
 	p.bps, _ = t.(target.Breakpoints)
 	p.sys, _ = t.(target.SyscallTracer)

@@ -97,9 +97,18 @@ func (s *Server) onEvent(ev target.Event) {
 					st.to[c] = stopNote{reason: rsp.ReasonSoftwareBreak}
 				}
 			}
+		case target.StopWatch:
+			p.addWatchStops(ts, s.softwareHits(ts.Watches))
+			continue
 		case target.StopDebug:
 			status := hwbp.DecodeStatus(ts.DR6, p.dp.image.Enabled())
 			hits := s.watchHits(ts, status.Fired)
+			for c, notes := range s.softwareHits(ts.Watches) {
+				if hits == nil {
+					hits = map[*client][]stopNote{}
+				}
+				hits[c] = append(hits[c], notes...)
+			}
 			if status.SingleStep {
 				st.kind = stopStep
 				for _, c := range running {

@@ -119,6 +119,23 @@ static void five(void)
 		w[i] = i + 1;
 }
 
+long mw[4];		/* written 3 times each */
+long mr[2] = {5, 6};	/* read 3 times each */
+long ma[2];		/* read 3 times, written 3 times each */
+volatile long sink;
+
+/* mixed: eight variables for eight watchpoints of mixed kinds. */
+static void mixed(void)
+{
+	for (int i = 1; i <= 3; i++) {
+		for (int j = 0; j < 4; j++)
+			mw[j] = i;
+		sink = mr[0] + mr[1];
+		ma[0] = ma[0] + 1;
+		ma[1] = ma[1] + 1;
+	}
+}
+
 /* loop: g written n times (argv[2]), for conditions and counts. */
 static void loop(int n)
 {
@@ -142,6 +159,8 @@ int main(int argc, char **argv)
 		threads();
 	else if (strcmp(what, "five") == 0)
 		five();
+	else if (strcmp(what, "mixed") == 0)
+		mixed();
 	else if (strcmp(what, "loop") == 0)
 		loop(argc > 2 ? atoi(argv[2]) : 10);
 	else

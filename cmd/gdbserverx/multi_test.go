@@ -114,6 +114,45 @@ func TestEvictionNotices(t *testing.T) {
 	}
 }
 
+// TestEvictedPointKeepsReporting: under the default policy (emulate) a
+// watchpoint that a higher-priority client takes the slot of goes on
+// reporting its hits, in software, and comes back into hardware after.
+func TestEvictedPointKeepsReporting(t *testing.T) {
+	srv := serve(t, gdbtest.Program(t, "shared"))
+	a := ide(t, srv)
+	console(t, a, "monitor priority 10")
+	for i := 1; i <= 4; i++ {
+		a.Cmd(fmt.Sprintf("-break-watch quiet%d", i))
+	}
+	a.Cmd("-exec-continue")
+	if _, _, err := srv.Stdout.Wait(0, regexp.MustCompile(`ready$`), gdbtest.Timeout); err != nil {
+		t.Fatal(err)
+	}
+	b := ide(t, srv)
+	console(t, b, "monitor priority 20")
+	b.Cmd("-break-watch counter5")
+	b.Cmd("-exec-continue")
+	waitLine(t, a, `^@"gdbserverx: watch 0x[0-9a-f]+ <quiet4> len 8: evicted from hardware by client #2 \(priority 20 > 10\); now emulated in software\\n"$`)
+	b.Stopped() // at counter5
+
+	// The program writes quiet4 while it is emulated: client #1 is told.
+	console(t, b, "set var poke = 4")
+	b.Cmd("-exec-continue")
+	stop := a.Stopped()
+	if !strings.Contains(stop, `exp="quiet4"`) || !strings.Contains(stop, `new="1"`) {
+		t.Fatalf("the emulated watchpoint's hit: %s", stop)
+	}
+	slots := console(t, a, "monitor slots")
+	if !regexp.MustCompile(`- +watch +0x[0-9a-f]+ <quiet4> +8 +#1 .* +10 +emulated +1`).MatchString(slots) {
+		t.Errorf("monitor slots:\n%s", slots)
+	}
+	a.Cmd("-exec-continue")
+	b.Stopped() // counter5 again, the program having run for both
+	console(t, b, "delete")
+	b.Cmd("-target-detach")
+	waitLine(t, a, `^@"gdbserverx: watch 0x[0-9a-f]+ <quiet4> len 8: back in hardware\\n"$`)
+}
+
 // TestOneClientOnly: --clients 1 serves like gdbserver, but a second
 // connection is refused at once with a message instead of hanging.
 func TestOneClientOnly(t *testing.T) {

@@ -189,3 +189,39 @@ func TestNoDebugRegisterWritesPerStop(t *testing.T) {
 	}
 	t.Logf("debug-register writes: %s after the first resume, %s after 10 more stops", m[0][1], m[1][1])
 }
+
+// TestFifthWatchpointEmulated: under the default policy a fifth
+// watchpoint is no error: it is watched in software, the user is told so,
+// and every hit of all five is reported.
+func TestFifthWatchpointEmulated(t *testing.T) {
+	srv := serve(t, gdbtest.Program(t, "watch"), "five")
+	out := gdbtest.Script(t, counting(srv.Addr(), "five",
+		"watch w[0]", "watch w[1]", "watch w[2]", "watch w[3]", "watch w[4]"))
+	for i := 1; i <= 5; i++ {
+		if n := hits(out, i); n != 1 {
+			t.Errorf("watchpoint %d (w[%d]) reported %d times, want 1\n%s", i, i-1, n, out)
+		}
+	}
+	contains(t, out, `gdbserverx: watch 0x[0-9a-f]+ <w\+32> len 8: no hardware slot free \(held by this client at priority 0\); emulated in software`)
+}
+
+// TestEightMixedWatchpoints: eight watchpoints of mixed kinds, four of
+// them in software, each reports exactly the accesses the program made.
+func TestEightMixedWatchpoints(t *testing.T) {
+	srv := serve(t, gdbtest.Program(t, "watch"), "mixed")
+	out := gdbtest.Script(t, counting(srv.Addr(), "mixed",
+		"watch mw[0]", "watch mw[1]", "watch mw[2]", "watch mw[3]",
+		"rwatch mr[0]", "rwatch mr[1]", "awatch ma[0]", "awatch ma[1]"))
+	if !strings.Contains(out, "emulated in software") {
+		t.Errorf("no watchpoint was emulated; the test needs more points than slots:\n%s", out)
+	}
+	want := []int{3, 3, 3, 3, 3, 3, 6, 6}
+	for i, w := range want {
+		if n := hits(out, i+1); n != w {
+			t.Errorf("watchpoint %d: %d hits, want %d\n%s", i+1, n, w, out)
+		}
+	}
+	if !strings.Contains(out, "exited normally") {
+		t.Errorf("the program did not finish:\n%s", out)
+	}
+}
