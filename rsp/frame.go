@@ -390,3 +390,43 @@ func (r *Reader) readChecksum() (int, error) {
 	}
 	return sum, nil
 }
+
+// Reset makes the reader read from src, dropping what it had buffered.
+// A server that reads its sockets itself (with poll(2)) hands each whole
+// frame to a Reader this way; see FrameSpan.
+func (r *Reader) Reset(src io.Reader) { r.br.Reset(src) }
+
+// FrameSpan returns the length of the first whole frame a client sent at
+// the start of buf, junk bytes before it included: '+', '-', 0x03, or a
+// packet up to its two checksum digits ('$' inside a packet abandons it,
+// as ReadFrame does). It returns 0 when buf holds no whole frame yet, and
+// pending is then the length of the packet begun in buf (0 if none), so
+// that the caller can bound its buffer.
+func FrameSpan(buf []byte) (n, pending int) {
+	start := -1
+	for i := 0; i < len(buf); i++ {
+		c := buf[i]
+		if start < 0 {
+			switch c {
+			case '+', '-', 0x03:
+				return i + 1, 0
+			case '$':
+				start = i
+			}
+			continue
+		}
+		switch c {
+		case '$':
+			start = i
+		case '#':
+			if i+2 < len(buf) {
+				return i + 3, 0
+			}
+			return 0, len(buf) - start
+		}
+	}
+	if start < 0 {
+		return 0, 0
+	}
+	return 0, len(buf) - start
+}

@@ -304,3 +304,26 @@ func TestStopRepliesInTranscripts(t *testing.T) {
 func equalStop(a, b *StopReply) bool {
 	return bytes.Equal(a.AppendPayload(nil), b.AppendPayload(nil))
 }
+
+func TestFrameSpan(t *testing.T) {
+	for _, tc := range []struct {
+		in         string
+		n, pending int
+	}{
+		{"", 0, 0},
+		{"+", 1, 0},
+		{"junk-", 5, 0},
+		{"\x03$g#67", 1, 0},
+		{"$g#67$m", 5, 0},
+		{"$g#6", 0, 4},
+		{"$g", 0, 2},
+		{"xx$abc$g#67", 11, 0},
+		{"$a}#b#00", 6, 0}, // an escaped '#' is written "}\x03": '#' always ends the payload
+		{"junk", 0, 0},
+	} {
+		n, p := FrameSpan([]byte(tc.in))
+		if n != tc.n || p != tc.pending {
+			t.Errorf("FrameSpan(%q) = %d, %d; want %d, %d", tc.in, n, p, tc.n, tc.pending)
+		}
+	}
+}

@@ -125,7 +125,7 @@ func newClient(s *Server, id int, conn comm.Conn, lc *ListenerConfig) *client {
 		priority: lc.Priority,
 		policy:   s.defPolicy,
 	}
-	c.io = &connIO{conn: conn, out: make(chan outMsg, writerQueue), done: make(chan struct{}), maxRead: PacketSize}
+	c.io = newConnIO(conn)
 	if s.cfg.RemoteDebug {
 		c.io.debug = s.logf
 	}
@@ -144,8 +144,9 @@ func (c *client) setState(st clientState) {
 // scratch returns the client's reply buffer, emptied.
 func (c *client) scratch() []byte { return c.buf[:0] }
 
-// reply frames payload and queues it for the writer. payload is usually
-// built in scratch(); it is copied before it leaves the core loop.
+// reply frames payload and sends it: written at once when the socket
+// takes it and nothing waits in the writer's queue, else queued for the
+// writer. payload is usually built in scratch().
 func (c *client) reply(payload []byte) {
 	c.buf = payload[:0]
 	if c.state == clientGone || c.outClosed {
@@ -156,9 +157,33 @@ func (c *client) reply(payload []byte) {
 	}
 	bp := bufPool.Get().(*[]byte)
 	*bp = rsp.AppendFrame((*bp)[:0], payload)
+	frame := *bp
+	if c.io.noAck && c.io.queued.Load() == 0 {
+		n := c.io.writeNow(frame)
+		if n == len(frame) {
+			bufPool.Put(bp)
+			return
+		}
+		frame = frame[n:]
+	}
+	c.queue(outMsg{frame: frame, packet: true, buf: bp})
+}
+
+// sendRaw sends an ack or nak through the writer.
+func (c *client) sendRaw(b byte) {
+	c.queue(outMsg{frame: []byte{b}})
+}
+
+// queue hands a message to the writer goroutine.
+func (c *client) queue(m outMsg) {
+	if c.state == clientGone || c.outClosed {
+		return
+	}
+	c.io.queued.Add(1)
 	select {
-	case c.io.out <- outMsg{frame: *bp, packet: true, buf: bp}:
+	case c.io.out <- m:
 	default:
+		c.io.queued.Add(-1)
 		// The client does not read its replies: drop it rather than
 		// let it block everyone.
 		c.s.logf("Client #%d (%s) does not read its replies; disconnecting it", c.id, c.peer)
@@ -178,8 +203,7 @@ func (c *client) output(text string) {
 	c.reply(rsp.AppendConsoleOutput(c.scratch(), text))
 }
 
-// closeOut ends the writer once the reader has ended; the writer flushes
-// what is queued first.
+// closeOut ends the writer; it flushes what is queued first.
 func (c *client) closeOut() {
 	if !c.outClosed {
 		c.outClosed = true

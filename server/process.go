@@ -87,14 +87,17 @@ type swBreak struct {
 	inserted bool // in the target's memory
 }
 
-// caps checks the target's optional capabilities once.
-func newProcess(t target.Process, attached bool, path string) *process {
+// newProcess wires a target: it wraps it with the software-watchpoint
+// engine when it can, checks its optional capabilities once, and forwards
+// its events to the core loop, ringing wake for each (the core loop waits
+// in poll(2), not on the channel).
+func newProcess(t target.Process, attached bool, path string, wake func()) *process {
 	p := &process{pid: t.Pid(), attached: attached, path: path, breaks: map[uint64]*swBreak{}, dp: newDebugpoints()}
 	if sw, err := swwatch.New(t); err == nil {
 		p.sw = sw
 		t = sw
 	}
-	p.t, p.events = t, t.Events()
+	p.t, p.events = t, forward(t.Events(), wake)
 	p.hw, _ = t.(target.HardwareDebug)
 	p.bps, _ = t.(target.Breakpoints)
 	p.sys, _ = t.(target.SyscallTracer)
@@ -104,6 +107,20 @@ func newProcess(t target.Process, attached bool, path string) *process {
 	p.desc = t.Description()
 	p.xml = targetXML(p.desc)
 	return p
+}
+
+// forward passes events on, ringing wake after each and at the end.
+func forward(in <-chan target.Event, wake func()) <-chan target.Event {
+	out := make(chan target.Event, 4)
+	go func() {
+		defer close(out)
+		defer wake()
+		for ev := range in {
+			out <- ev
+			wake()
+		}
+	}()
+	return out
 }
 
 // launch starts a program, as gdbserver's command line or vRun asks.
@@ -118,7 +135,7 @@ func (s *Server) launch(spec LaunchSpec) error {
 	if err != nil {
 		return err
 	}
-	s.proc = newProcess(t, false, spec.Path)
+	s.proc = newProcess(t, false, spec.Path, s.wake.ring)
 	s.logf("Process %s created; pid = %d", spec.Path, s.proc.pid)
 	return s.proc.afterStart()
 }
@@ -130,7 +147,7 @@ func (s *Server) attach(pid int) error {
 		return err
 	}
 	path, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
-	s.proc = newProcess(t, true, path)
+	s.proc = newProcess(t, true, path, s.wake.ring)
 	s.logf("Attached; pid = %d", pid)
 	return s.proc.afterStart()
 }

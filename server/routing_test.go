@@ -4,6 +4,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 
 	"gdbserverx/hwbp"
@@ -23,6 +24,7 @@ type fakeProcess struct {
 	interrupts  int
 	breaks      map[uint64]bool
 	debugImages []target.DebugRegisters
+	once        sync.Once
 }
 
 func newFakeProcess() *fakeProcess {
@@ -50,10 +52,13 @@ func (f *fakeProcess) Resume(a []target.Action) error {
 	f.resumes = append(f.resumes, a)
 	return nil
 }
-func (f *fakeProcess) Events() <-chan target.Event        { return f.events }
-func (f *fakeProcess) Interrupt() error                   { f.interrupts++; return nil }
-func (f *fakeProcess) Kill() error                        { close(f.events); return nil }
-func (f *fakeProcess) Detach() error                      { close(f.events); return nil }
+func (f *fakeProcess) Events() <-chan target.Event { return f.events }
+func (f *fakeProcess) Interrupt() error            { f.interrupts++; return nil }
+func (f *fakeProcess) Kill() error                 { f.end(); return nil }
+func (f *fakeProcess) Detach() error               { f.end(); return nil }
+
+// end closes the events, once.
+func (f *fakeProcess) end()                               { f.once.Do(func() { close(f.events) }) }
 func (f *fakeProcess) InsertBreakpoint(addr uint64) error { f.breaks[addr] = true; return nil }
 func (f *fakeProcess) RemoveBreakpoint(addr uint64) error { delete(f.breaks, addr); return nil }
 func (f *fakeProcess) SetDebugRegisters(d target.DebugRegisters) error {
@@ -65,7 +70,8 @@ func (f *fakeProcess) SetDebugRegisters(d target.DebugRegisters) error {
 // the test does not start: replies are read from its queue.
 type pipeConn struct{ net.Conn }
 
-func (pipeConn) Peer() string { return "test" }
+func (pipeConn) Peer() string    { return "test" }
+func (pipeConn) Fds() (int, int) { return -1, -1 }
 
 // harness is a Server around a fakeProcess with clients added by hand.
 type harness struct {
@@ -77,8 +83,14 @@ type harness struct {
 func newHarness(t *testing.T) *harness {
 	f := newFakeProcess()
 	lc := &ListenerConfig{MaxPriority: 100}
-	s := &Server{cfg: Config{Log: io.Discard, MaxClients: 8, Listeners: []ListenerConfig{*lc}}, logw: io.Discard, msgs: make(chan message, 64), nextID: 1}
-	s.proc = newProcess(f, false, "prog")
+	w, err := newWake()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.close)
+	s := &Server{cfg: Config{Log: io.Discard, MaxClients: 8, Listeners: []ListenerConfig{*lc}}, logw: io.Discard, msgs: make(chan message, 64), nextID: 1, wake: w}
+	s.proc = newProcess(f, false, "prog", w.ring)
+	t.Cleanup(f.end)
 	s.proc.threads = []target.Tid{100, 101}
 	s.proc.lastTid = 100
 	return &harness{t: t, s: s, f: f}

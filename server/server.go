@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"gdbserverx/arbiter"
 	"gdbserverx/internal/comm"
@@ -28,9 +29,7 @@ type messageKind int
 const (
 	msgAccept    messageKind = iota // a listener accepted conn
 	msgListenEnd                    // a listener stopped (err)
-	msgPacket                       // client sent req (or a malformed packet: err)
-	msgInterrupt                    // client sent 0x03
-	msgGone                         // client's connection ended (err, nil at EOF)
+	msgCanceled                     // the context of Run ended
 )
 
 // message is what the other goroutines send the core loop.
@@ -60,6 +59,13 @@ type Server struct {
 	listening int      // listeners still accepting
 	defLaunch LaunchSpec
 	defPolicy arbiter.Policy
+	// wake rouses the core loop from poll; pollFds and pollClients are
+	// its scratch; gone holds clients whose writers may still flush.
+	wake        *wake
+	pollFds     []unix.PollFd
+	pollClients []*client
+	gone        []*client
+
 	// recent holds the last notices, for `monitor events`.
 	recent []recentNotice
 	// How the last process ended, for '?' and resumes after it.
@@ -86,7 +92,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Log == nil {
 		cfg.Log = io.Discard
 	}
-	s := &Server{cfg: cfg, logw: cfg.Log, msgs: make(chan message, 64), nextID: 1, defLaunch: cfg.DefaultLaunch}
+	w, err := newWake()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, logw: cfg.Log, msgs: make(chan message, 64), nextID: 1, defLaunch: cfg.DefaultLaunch, wake: w}
 	if cfg.Policy != "" {
 		pol, err := arbiter.ParsePolicy(cfg.Policy)
 		if err != nil {
@@ -124,32 +134,129 @@ func (s *Server) debugf(format string, args ...any) {
 // ctx ends. The process, if any is left, is killed when the server started
 // it and detached when it attached to it.
 func (s *Server) Run(ctx context.Context) error {
+	defer s.wake.close()
 	for i := range s.cfg.Listeners {
 		lc := &s.cfg.Listeners[i]
 		s.listening++
 		go s.accept(lc)
 	}
+	stopped := make(chan struct{})
+	defer close(stopped)
+	go func() {
+		select {
+		case <-ctx.Done():
+			s.msgs <- message{kind: msgCanceled}
+			s.wake.ring()
+		case <-stopped:
+		}
+	}()
 	defer s.shutdown()
 	for !s.exit {
+		if s.drain() {
+			return ctx.Err()
+		}
+		if s.exit {
+			break
+		}
+		s.poll()
+		s.sweep()
+	}
+	return nil
+}
+
+// drain serves every message and target event that is waiting, without
+// blocking, settling after each. It reports a canceled context.
+func (s *Server) drain() (canceled bool) {
+	for {
 		var events <-chan target.Event
 		if s.proc != nil {
 			events = s.proc.events
 		}
 		select {
-		case <-ctx.Done():
-			return ctx.Err()
 		case m := <-s.msgs:
+			if m.kind == msgCanceled {
+				return true
+			}
 			s.handleMessage(m)
 		case ev, ok := <-events:
 			if !ok {
 				s.processGone(target.Event{Kind: target.EventSignaled, Signal: target.SIGKILL})
-				continue
+			} else {
+				s.onEvent(ev)
 			}
-			s.onEvent(ev)
+		default:
+			s.settle()
+			return false
 		}
 		s.settle()
+		s.sweep()
+		if s.exit {
+			return false
+		}
 	}
-	return nil
+}
+
+// poll waits for input on any connection or a ring of the wake-up fd, and
+// serves what arrived.
+func (s *Server) poll() {
+	fds := s.pollFds[:0]
+	fds = append(fds, unix.PollFd{Fd: int32(s.wake.fd), Events: unix.POLLIN})
+	cs := s.pollClients[:0]
+	for _, c := range s.clients {
+		if c.state != clientGone && c.io.rfd >= 0 {
+			fds = append(fds, unix.PollFd{Fd: int32(c.io.rfd), Events: unix.POLLIN})
+			cs = append(cs, c)
+		}
+	}
+	s.pollFds, s.pollClients = fds, cs
+	if _, err := unix.Poll(fds, -1); err != nil {
+		return // EINTR: look again
+	}
+	if fds[0].Revents != 0 {
+		s.wake.clear()
+	}
+	for i, c := range cs {
+		if fds[i+1].Revents == 0 || c.state == clientGone {
+			continue
+		}
+		s.read(c)
+	}
+}
+
+// read takes what a client sent and serves its packets.
+func (s *Server) read(c *client) {
+	err := c.io.fill()
+	c.io.frames(c, func(ev frameEvent) bool {
+		switch {
+		case ev.interrupt:
+			s.interruptFrom(c)
+		case ev.err != nil:
+			s.malformed(c, ev.err)
+		default:
+			s.receive(c, ev.req)
+		}
+		s.settle()
+		return c.state != clientGone
+	})
+	if err != nil && c.state != clientGone {
+		if errors.Is(err, errClosed) {
+			err = nil
+		}
+		s.disconnect(c, err)
+	}
+}
+
+// sweep forgets the clients that are gone: their writers are told to
+// finish (after flushing) and they leave the table.
+func (s *Server) sweep() {
+	for i := 0; i < len(s.clients); i++ {
+		if c := s.clients[i]; c.state == clientGone {
+			c.closeOut()
+			s.clients = append(s.clients[:i], s.clients[i+1:]...)
+			s.gone = append(s.gone, c)
+			i--
+		}
+	}
 }
 
 // accept runs in its own goroutine per listener.
@@ -161,9 +268,11 @@ func (s *Server) accept(lc *ListenerConfig) {
 				err = nil
 			}
 			s.msgs <- message{kind: msgListenEnd, lc: lc, err: err}
+			s.wake.ring()
 			return
 		}
 		s.msgs <- message{kind: msgAccept, conn: conn, lc: lc}
+		s.wake.ring()
 	}
 }
 
@@ -176,21 +285,6 @@ func (s *Server) handleMessage(m message) {
 		if m.err != nil {
 			s.logf("listener stopped: %v", m.err)
 		}
-	case msgPacket:
-		if m.client.state == clientGone {
-			return
-		}
-		if m.err != nil {
-			s.malformed(m.client, m.err)
-			return
-		}
-		s.receive(m.client, m.req)
-	case msgInterrupt:
-		if m.client.state != clientGone {
-			s.interruptFrom(m.client)
-		}
-	case msgGone:
-		s.disconnect(m.client, m.err)
 	}
 }
 
@@ -232,7 +326,6 @@ func (s *Server) connect(conn comm.Conn, lc *ListenerConfig) {
 		}
 	}
 	go c.io.writer()
-	go c.io.reader(c, s.msgs)
 	if s.proc != nil && s.proc.running {
 		// A client that connects to a running process stops it and
 		// holds it; the running clients never notice.
@@ -260,9 +353,6 @@ func (s *Server) live() int {
 // stopped, for the next client, as gdbserver's does.
 func (s *Server) disconnect(c *client, err error) {
 	if c.state == clientGone {
-		// Already released (kill/detach); the reader has now ended.
-		c.closeOut()
-		s.removeClient(c)
 		return
 	}
 	if err != nil {
@@ -271,8 +361,6 @@ func (s *Server) disconnect(c *client, err error) {
 		s.logf("Client #%d (%s) disconnected", c.id, c.peer)
 	}
 	s.release(c)
-	c.closeOut()
-	s.removeClient(c)
 	if s.live() == 0 {
 		if s.cfg.Once {
 			s.exit = true
@@ -313,17 +401,9 @@ func (s *Server) release(c *client) {
 	}
 }
 
-func (s *Server) removeClient(c *client) {
-	for i, x := range s.clients {
-		if x == c {
-			s.clients = append(s.clients[:i], s.clients[i+1:]...)
-			return
-		}
-	}
-}
-
 // shutdown ends what is left: the process (killed if launched, detached
-// if attached, as gdbserver does when it exits) and every connection.
+// if attached, as gdbserver does when it exits) and every connection. It
+// waits for the goroutines it started, so that none outlives Run.
 func (s *Server) shutdown() {
 	if s.proc != nil {
 		s.proc.abandon()
@@ -336,26 +416,27 @@ func (s *Server) shutdown() {
 			c.closeFiles()
 		}
 	}
+	s.sweep()
 	for _, lc := range s.cfg.Listeners {
 		lc.Listener.Close()
 	}
-	// Wait for each connection's writer to flush and for the readers to
-	// report, so that no goroutine outlives Run.
-	for len(s.clients) > 0 || s.listening > 0 {
+	for s.listening > 0 {
 		m := <-s.msgs
 		switch m.kind {
-		case msgGone:
-			m.client.closeOut()
-			s.removeClient(m.client)
 		case msgListenEnd:
 			s.listening--
 		case msgAccept:
 			m.conn.Close()
 		}
 	}
+	for _, c := range s.gone {
+		<-c.io.done
+	}
+	s.gone = nil
 }
 
-// sortedClients returns the live clients by id.
+// sortedClients returns the live clients by id (s.clients is kept in id
+// order: clients are appended as they come and removed in place).
 func (s *Server) sortedClients() []*client {
 	out := make([]*client, 0, len(s.clients))
 	for _, c := range s.clients {
@@ -363,7 +444,6 @@ func (s *Server) sortedClients() []*client {
 			out = append(out, c)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
 	return out
 }
 

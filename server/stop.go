@@ -200,15 +200,26 @@ func (p *process) addWatchStops(ts *target.ThreadStop, hits map[*client][]stopNo
 	}
 }
 
-// clientsIn lists the live clients in a state, by id.
+// clientsIn lists the live clients in a state, by id (s.clients is kept
+// in id order).
 func (s *Server) clientsIn(st clientState) []*client {
 	var out []*client
-	for _, c := range s.sortedClients() {
+	for _, c := range s.clients {
 		if c.state == st {
 			out = append(out, c)
 		}
 	}
 	return out
+}
+
+// anyIn says whether some client is in a state, without allocating.
+func (s *Server) anyIn(st clientState) bool {
+	for _, c := range s.clients {
+		if c.state == st {
+			return true
+		}
+	}
+	return false
 }
 
 // settle is called after every message and event: it tells pending stops
@@ -226,6 +237,9 @@ func (s *Server) settle() {
 			}
 		}
 		return
+	}
+	if len(p.pending) == 0 && !p.orphaned && !s.anyIn(clientWaiting) && s.anyIn(clientStopped) {
+		return // a client holds the process and nothing waits: the common case
 	}
 	if p.orphaned && s.live() == 0 {
 		s.resumeOrphan()

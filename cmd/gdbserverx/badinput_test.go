@@ -30,12 +30,16 @@ func dial(t *testing.T, srv *gdbtest.Proc) (*rsp.Client, net.Conn) {
 // call sends a raw payload and returns the reply payload.
 func call(t *testing.T, c *rsp.Client, payload string) string {
 	t.Helper()
+	name := payload
+	if len(name) > 40 {
+		name = name[:40] + "..."
+	}
 	if err := c.SendPayload([]byte(payload)); err != nil {
-		t.Fatalf("send %q: %v", payload, err)
+		t.Fatalf("send %q: %v", name, err)
 	}
 	r, err := c.Wait()
 	if err != nil {
-		t.Fatalf("reply to %q: %v", payload, err)
+		t.Fatalf("reply to %q: %v", name, err)
 	}
 	return string(r.Payload)
 }

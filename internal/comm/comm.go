@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -96,6 +97,20 @@ type Conn interface {
 	// Peer names the other end: "127.0.0.1:PORT", a socket path, "stdio"
 	// or the tty's path.
 	Peer() string
+	// Fds are the descriptors to read and to write, for a server that
+	// waits with poll(2) and reads and writes them itself. They are
+	// valid until Close.
+	Fds() (read, write int)
+}
+
+// fdOf returns the descriptor of a socket or file without changing its
+// mode (os.File.Fd would make it blocking).
+func fdOf(sc syscall.Conn) int {
+	fd := -1
+	if raw, err := sc.SyscallConn(); err == nil {
+		raw.Control(func(f uintptr) { fd = int(f) })
+	}
+	return fd
 }
 
 // Listener yields connections.
@@ -137,7 +152,7 @@ func Listen(s Spec) (Listener, error) {
 		if err != nil {
 			return nil, err
 		}
-		return newSingle(&tty{File: f}, "Remote debugging using "+s.Addr), nil
+		return newSingle(&tty{File: f, fd: fdOf(f)}, "Remote debugging using "+s.Addr), nil
 	}
 	return nil, fmt.Errorf("unknown transport %v", s.Kind)
 }
@@ -165,7 +180,11 @@ func (n *netListener) Accept() (Conn, error) {
 	if n.path != "" {
 		peer = n.path
 	}
-	return netConn{Conn: c, peer: peer}, nil
+	fd := -1
+	if sc, ok := c.(syscall.Conn); ok {
+		fd = fdOf(sc)
+	}
+	return netConn{Conn: c, peer: peer, fd: fd}, nil
 }
 
 func (n *netListener) Close() error  { return n.l.Close() }
@@ -175,9 +194,11 @@ func (n *netListener) Single() bool  { return false }
 type netConn struct {
 	net.Conn
 	peer string
+	fd   int
 }
 
-func (c netConn) Peer() string { return c.peer }
+func (c netConn) Peer() string    { return c.peer }
+func (c netConn) Fds() (int, int) { return c.fd, c.fd }
 
 // single hands out its one connection once; later Accepts wait for Close.
 type single struct {
@@ -218,10 +239,15 @@ func (stdio) Read(p []byte) (int, error)  { return os.Stdin.Read(p) }
 func (stdio) Write(p []byte) (int, error) { return os.Stdout.Write(p) }
 func (stdio) Close() error                { return nil }
 func (stdio) Peer() string                { return "stdio" }
+func (stdio) Fds() (int, int)             { return 0, 1 }
 
-type tty struct{ *os.File }
+type tty struct {
+	*os.File
+	fd int
+}
 
-func (t *tty) Peer() string { return t.Name() }
+func (t *tty) Peer() string    { return t.Name() }
+func (t *tty) Fds() (int, int) { return t.fd, t.fd }
 
 // openTTY opens a serial device in raw mode: no echo, no line editing, no
 // translation of bytes, 8 data bits; what gdb expects on the other end.
