@@ -324,6 +324,12 @@ var parseCases = []struct {
 	{"qSymbol:zz:61", nil},
 	{"qSymbol::6", nil},
 	{"qOffsets", &QueryOffsets{}},
+	{"qRegisterInfo0", &QueryRegisterInfo{Reg: 0}},
+	{"qRegisterInfo1f", &QueryRegisterInfo{Reg: 0x1f}},
+	{"qRegisterInfo", nil},
+	{"qProcessInfo", &QueryProcessInfo{}},
+	{"qProcessInfo:1", nil},
+	{"qRegisterInfozz", nil},
 	{"qTStatus", &QueryTraceStatus{}},
 	{"vMustReplyEmpty", &MustReplyEmpty{}},
 

@@ -232,3 +232,26 @@ func parseWriteMemoryBinary(p *Parser, name string, args []byte) (Request, error
 	}
 	return &WriteMemory{Addr: addr, Data: p.arena.copy(data), Binary: true}, nil
 }
+
+// QueryRegisterInfo is "qRegisterInfoN" (N in hex): lldb's query for the
+// description of register N (lldb's gdb-remote protocol extensions,
+// "qRegisterInfo"), used by lldb and by Delve's gdbserial client. Reply with
+// "name:rax;bitsize:64;offset:0;...", or an error past the last register.
+type QueryRegisterInfo struct {
+	Reg RegNum
+}
+
+func (*QueryRegisterInfo) PacketName() string { return "qRegisterInfo" }
+
+func (q *QueryRegisterInfo) AppendPayload(dst []byte) []byte {
+	dst = append(dst, "qRegisterInfo"...)
+	return AppendUint(dst, uint64(q.Reg))
+}
+
+func parseRegisterInfo(_ *Parser, name string, args []byte) (Request, error) {
+	n, ok := parseRegNum(args)
+	if !ok {
+		return nil, malformed(name, "expected a register number in hex")
+	}
+	return &QueryRegisterInfo{Reg: n}, nil
+}

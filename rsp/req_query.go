@@ -400,3 +400,17 @@ func quoteBytes(b []byte) string {
 	}
 	return strconvQuote(b)
 }
+
+// QueryProcessInfo is "qProcessInfo": lldb's query for the process's id,
+// owner, name and architecture (lldb's gdb-remote protocol extensions),
+// which lldb and Delve's gdbserial client ask for. Reply
+// "pid:HEX;ppid:HEX;...;triple:HEX;ptrsize:8;".
+type QueryProcessInfo struct{}
+
+func (*QueryProcessInfo) PacketName() string { return "qProcessInfo" }
+
+func (*QueryProcessInfo) AppendPayload(dst []byte) []byte { return append(dst, "qProcessInfo"...) }
+
+func parseProcessInfo(_ *Parser, name string, args []byte) (Request, error) {
+	return noArgs(name, args, &QueryProcessInfo{})
+}

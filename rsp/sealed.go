@@ -4,6 +4,8 @@ package rsp
 // only meet these.
 
 func (*Attach) isRequest()                  {}
+func (*QueryRegisterInfo) isRequest()       {}
+func (*QueryProcessInfo) isRequest()        {}
 func (*Detach) isRequest()                  {}
 func (*EnableExtendedMode) isRequest()      {}
 func (*FileClose) isRequest()               {}

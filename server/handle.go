@@ -53,6 +53,10 @@ func (s *Server) receive(c *client, req rsp.Request) {
 		s.writeRegisters(c, r)
 	case *rsp.ReadRegister:
 		s.readRegister(c, r)
+	case *rsp.QueryRegisterInfo:
+		s.registerInfo(c, r)
+	case *rsp.QueryProcessInfo:
+		s.processInfo(c)
 	case *rsp.WriteRegister:
 		s.writeRegister(c, r)
 	case *rsp.ReadMemory:

@@ -144,6 +144,12 @@ func (s *Server) kill(c *client, pid int, reply bool) {
 	c.setState(clientStopped)
 	if reply {
 		c.replyOK()
+		return
+	}
+	if !c.extended {
+		// The legacy k has no reply; gdbserver ends then, and clients
+		// (Delve) wait for the connection to close.
+		s.release(c)
 	}
 }
 

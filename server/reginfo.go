@@ -1,0 +1,114 @@
+package server
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"gdbserverx/rsp"
+	"gdbserverx/target"
+)
+
+// qRegisterInfo is lldb's way of learning the registers (lldb's
+// gdb-remote protocol extensions); lldb and Delve's gdbserial client ask
+// for it before target.xml. The answer comes from the same register table
+// as target.xml and the g packet: a register's offset is its place in the
+// g packet.
+
+// dwarfAMD64 maps register names to their DWARF (and eh_frame) numbers in
+// the System V AMD64 ABI ("DWARF Register Number Mapping").
+var dwarfAMD64 = map[string]int{
+	"rax": 0, "rdx": 1, "rcx": 2, "rbx": 3, "rsi": 4, "rdi": 5, "rbp": 6, "rsp": 7,
+	"r8": 8, "r9": 9, "r10": 10, "r11": 11, "r12": 12, "r13": 13, "r14": 14, "r15": 15,
+	"rip": 16, "eflags": 49, "es": 50, "cs": 51, "ss": 52, "ds": 53, "fs": 54, "gs": 55,
+	"fs_base": 58, "gs_base": 59, "mxcsr": 64, "fctrl": 65, "fstat": 66,
+}
+
+// genericAMD64 names the registers lldb gives a role.
+var genericAMD64 = map[string]string{
+	"rip": "pc", "rsp": "sp", "rbp": "fp", "eflags": "flags",
+	"rdi": "arg1", "rsi": "arg2", "rdx": "arg3", "rcx": "arg4", "r8": "arg5", "r9": "arg6",
+}
+
+func init() {
+	for i := 0; i < 16; i++ {
+		dwarfAMD64[fmt.Sprintf("xmm%d", i)] = 17 + i
+	}
+	for i := 0; i < 8; i++ {
+		dwarfAMD64[fmt.Sprintf("st%d", i)] = 33 + i
+	}
+}
+
+// registerInfo answers qRegisterInfoN, or E45 (lldb's end-of-list
+// answer) past the last register.
+func (s *Server) registerInfo(c *client, r *rsp.QueryRegisterInfo) {
+	p := s.proc
+	if p == nil {
+		c.replyError(rsp.CodeNoProcess)
+		return
+	}
+	reg, ok := p.register(r.Reg)
+	if !ok {
+		c.reply(append(c.scratch(), "E45"...))
+		return
+	}
+	c.reply(append(c.scratch(), registerInfoText(p.desc, reg)...))
+}
+
+// registerInfoText is one register in lldb's words.
+func registerInfoText(d *target.Description, reg target.Register) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "name:%s;bitsize:%d;offset:%d;", reg.Name, reg.Bits, reg.Offset)
+	enc, format, set := "uint", "hex", "General Purpose Registers"
+	switch reg.Type {
+	case "i387_ext":
+		enc, format, set = "ieee754", "float", "Floating Point Registers"
+	case "vec128", "uint128":
+		enc, format, set = "vector", "vector-uint8", "SSE Registers"
+	}
+	if reg.Group == "float" {
+		set = "Floating Point Registers"
+	}
+	if strings.HasPrefix(reg.Name, "ymm") {
+		set = "AVX Registers"
+	}
+	fmt.Fprintf(&b, "encoding:%s;format:%s;set:%s;", enc, format, set)
+	if n, ok := dwarfAMD64[reg.Name]; ok {
+		fmt.Fprintf(&b, "gcc:%d;dwarf:%d;", n, n)
+	}
+	if g, ok := genericAMD64[reg.Name]; ok {
+		fmt.Fprintf(&b, "generic:%s;", g)
+	}
+	return b.String()
+}
+
+// processInfo answers lldb's qProcessInfo: who the process is, from /proc.
+func (s *Server) processInfo(c *client) {
+	p := s.proc
+	if p == nil {
+		c.replyError(rsp.CodeNoProcess)
+		return
+	}
+	var ppid, uid, gid, euid, egid int
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.pid)); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			f := strings.Fields(line)
+			switch {
+			case len(f) >= 2 && f[0] == "PPid:":
+				ppid, _ = strconv.Atoi(f[1])
+			case len(f) >= 3 && f[0] == "Uid:":
+				uid, _ = strconv.Atoi(f[1])
+				euid, _ = strconv.Atoi(f[2])
+			case len(f) >= 3 && f[0] == "Gid:":
+				gid, _ = strconv.Atoi(f[1])
+				egid, _ = strconv.Atoi(f[2])
+			}
+		}
+	}
+	name := filepath.Base(p.execName())
+	text := fmt.Sprintf("pid:%x;ppid:%x;uid:%x;gid:%x;euid:%x;egid:%x;name:%x;triple:%x;ostype:linux;endian:little;ptrsize:8;",
+		p.pid, ppid, uid, gid, euid, egid, name, "x86_64-pc-linux-gnu")
+	c.reply(append(c.scratch(), text...))
+}
