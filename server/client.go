@@ -81,6 +81,9 @@ type client struct {
 	// whether it sent Ctrl-C.
 	resume      *rsp.Resume
 	interrupted bool
+	// ctrlC is a Ctrl-C that came while the client held the process; it
+	// takes effect at its next resume.
+	ctrlC bool
 
 	// Packets that arrived while clientWaiting, served once it holds the
 	// process.

@@ -174,6 +174,7 @@ func (p *process) interrupt() {
 		p.interrupted = true
 		if err := p.t.Interrupt(); err != nil && !errors.Is(err, target.ErrExited) {
 			// The process is going away; its last event comes anyway.
+			// The process is going away; its last event comes anyway.
 			p.interrupted = false
 		}
 	}

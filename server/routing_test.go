@@ -334,3 +334,19 @@ func TestChurnWritesNothing(t *testing.T) {
 		t.Errorf("image %v, want two slots enabled", img)
 	}
 }
+
+// TestCtrlCWhileStopped: a Ctrl-C that comes while the client holds the
+// program (gdb sends it between the packets of one `continue`) is kept:
+// the next resume stops at once with SIGINT, the program not run.
+func TestCtrlCWhileStopped(t *testing.T) {
+	h := newHarness(t)
+	a := h.client()
+	h.s.interruptFrom(a)
+	h.send(a, "vCont;c")
+	if got := h.replies(a); len(got) != 1 || !strings.HasPrefix(got[0], "T02") {
+		t.Errorf("after a deferred Ctrl-C, vCont;c got %q, want T02", got)
+	}
+	if len(h.f.resumes) != 0 {
+		t.Errorf("the program ran %d times; the Ctrl-C should have kept it stopped", len(h.f.resumes))
+	}
+}

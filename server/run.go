@@ -40,6 +40,10 @@ func (s *Server) resume(c *client, r *rsp.Resume) {
 	c.resume = r
 	c.setState(clientRunning)
 	c.flushNotices()
+	if c.ctrlC {
+		c.ctrlC = false
+		s.interruptFrom(c)
+	}
 }
 
 // setPC moves a thread's program counter (c addr, s addr).
@@ -91,10 +95,18 @@ func (c *client) steps(p *process, tid target.Tid) bool {
 // stops and this client, only, is told (T02, as gdbserver reports it).
 func (s *Server) interruptFrom(c *client) {
 	p := s.proc
-	if c.state != clientRunning || p == nil {
+	if p == nil {
+		return
+	}
+	if c.state != clientRunning {
+		// gdb may send Ctrl-C while it is itself between two packets of
+		// one `continue` (stepping over a breakpoint first): the next
+		// resume then stops at once. Deferred, not lost.
+		c.ctrlC = true
 		return
 	}
 	c.interrupted = true
+	s.debugf("client #%d: Ctrl-C (process running: %v)", c.id, p.running)
 	if p.running {
 		p.interrupt()
 		return

@@ -76,6 +76,7 @@ func (s *Server) onEvent(ev target.Event) {
 		s.processGone(ev)
 		return
 	}
+	s.debugf("event: %d stops, interrupted %v", len(ev.Stops), ev.Interrupted)
 	p.running = false
 	p.threads = append(p.threads[:0], ev.Threads...)
 	p.libsDoc, p.threadsDoc = nil, nil
@@ -438,6 +439,7 @@ func (s *Server) resumeProcess() {
 			break
 		}
 		p.running = true
+		s.debugf("resume %v", actions)
 		err = p.t.Resume(actions)
 		if err == nil {
 			p.pending = nil

@@ -145,6 +145,13 @@ func (tr *tracer) serve() {
 }
 
 func (tr *tracer) handle(r request) {
+	switch r.(type) {
+	case readRegsReq, threadsReq:
+	default:
+		// Anything else may change a register (a write, a resume, a
+		// step or an injected call): the snapshot goes first.
+		tr.p.regs.Store(nil)
+	}
 	switch r := r.(type) {
 	case threadsReq:
 		r.reply <- tr.liveTids()
@@ -236,6 +243,7 @@ func findAction(actions []target.Action, tid int) (target.Action, bool) {
 // thread to be resumed are written first, so that a refusal returns
 // before anything runs; then the threads are resumed.
 func (tr *tracer) resume(actions []target.Action) error {
+	tr.p.regs.Store(nil)
 	for _, a := range actions {
 		if a.Tid != 0 && tr.threads[int(a.Tid)] == nil {
 			return fmt.Errorf("resume thread %d: %w", a.Tid, target.ErrNoThread)
@@ -505,6 +513,7 @@ func (tr *tracer) stopWorld() {
 // cleared, requests are let in and the event is queued.
 func (tr *tracer) finishStop() {
 	stops := make([]target.ThreadStop, 0, len(tr.stops))
+	snap := &regSnapshot{files: make(map[target.Tid][]byte, len(tr.stops))}
 	for _, st := range tr.stops {
 		th := tr.threads[int(st.Tid)]
 		if th == nil {
@@ -515,7 +524,14 @@ func (tr *tracer) finishStop() {
 		}
 		st.PC = th.regs.gp.Rip
 		stops = append(stops, st)
+		if _, ok := snap.files[st.Tid]; !ok {
+			f := make([]byte, tr.p.desc.Size())
+			if tr.readRegisters(th, f) == nil {
+				snap.files[st.Tid] = f
+			}
+		}
 	}
+	tr.p.regs.Store(snap)
 	tr.stops = nil
 	tr.stopping = false
 	v := tr.p.run.Swap(tr.gen << runGenShift)
