@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"gdbserverx/arbiter"
 	"gdbserverx/hwbp"
 	"gdbserverx/internal/comm"
 	"gdbserverx/rsp"
@@ -25,6 +26,11 @@ type fakeProcess struct {
 	breaks      map[uint64]bool
 	debugImages []target.DebugRegisters
 	once        sync.Once
+	// kernelSlots, when not 0, is how many slots the kernel lets the
+	// process have: a fault injected where the real kernel cannot be
+	// made to refuse on demand (cmd/gdbserverx has the real test, with
+	// slots taken by perf_event_open).
+	kernelSlots int
 }
 
 func newFakeProcess() *fakeProcess {
@@ -49,6 +55,15 @@ func (f *fakeProcess) WriteRegisters(target.Tid, []byte) error {
 func (f *fakeProcess) ReadMemory(addr uint64, buf []byte) (int, error) { return len(buf), nil }
 func (f *fakeProcess) WriteMemory(addr uint64, b []byte) (int, error)  { return len(b), nil }
 func (f *fakeProcess) Resume(a []target.Action) error {
+	// Like target/linux: the kernel refuses a slot when the image enables
+	// more than it has (another perf user holds the rest), before any
+	// thread runs.
+	if f.kernelSlots > 0 && len(f.debugImages) > 0 {
+		img := hwbp.Image(f.debugImages[len(f.debugImages)-1])
+		if img.Enabled().Len() > f.kernelSlots {
+			return &target.DebugRegisterError{Tid: 100, Reg: 7, Err: target.ErrNoSpace}
+		}
+	}
 	f.resumes = append(f.resumes, a)
 	return nil
 }
@@ -348,5 +363,47 @@ func TestCtrlCWhileStopped(t *testing.T) {
 	}
 	if len(h.f.resumes) != 0 {
 		t.Errorf("the program ran %d times; the Ctrl-C should have kept it stopped", len(h.f.resumes))
+	}
+}
+
+// TestKernelRefusesSlot: when the kernel refuses a debug-register slot
+// (ENOSPC: a perf user holds it), the arbiter plans with one slot less,
+// the most recent point leaves the hardware with a notice, and the
+// program runs; nothing is lost (the point is then watched in software,
+// or, as here without the engine, suspended under its owner's policy).
+func TestKernelRefusesSlot(t *testing.T) {
+	h := newHarness(t)
+	h.f.kernelSlots = 3
+	a := h.client()
+	a.policy = arbiter.PolicySuspend
+	for _, z := range []string{"Z2,2000,8", "Z2,2008,8", "Z2,2010,8", "Z2,2018,8"} {
+		h.send(a, z)
+		if got := h.replies(a); len(got) != 1 || got[0] != "OK" {
+			t.Fatalf("%s: %q", z, got)
+		}
+	}
+	h.send(a, "vCont;c")
+	if len(h.f.resumes) != 1 {
+		t.Fatalf("the program ran %d times, want once (after a re-plan)", len(h.f.resumes))
+	}
+	if img := hwbp.Image(h.f.debugImages[len(h.f.debugImages)-1]); img.Enabled().Len() != 3 {
+		t.Errorf("image after ENOSPC: %v, want 3 slots", img)
+	}
+	var out strings.Builder
+	for _, r := range h.replies(a) {
+		if text, ok := rsp.DecodeConsoleOutput([]byte(r)); ok {
+			out.Write(text)
+		}
+	}
+	const want = "gdbserverx: watch 0x2018 len 8: evicted from hardware: the kernel refused a debug-register slot; now suspended until a slot frees\n"
+	if out.String() != want {
+		t.Errorf("notices: %q, want %q", out.String(), want)
+	}
+	if d := h.s.proc.dp; d.arb.Capacity() != 3 {
+		t.Errorf("arbiter capacity %d, want 3", d.arb.Capacity())
+	}
+	info, ok := h.s.proc.dp.arb.Lookup(owner{id: a.id}, hwbp.Request{Kind: hwbp.KindWrite, Addr: 0x2018, Len: 8})
+	if !ok || info.State != arbiter.Suspended {
+		t.Errorf("the fourth point: %+v, %v; want suspended", info, ok)
 	}
 }

@@ -3,8 +3,12 @@ package main
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 
 	"gdbserverx/internal/gdbtest"
 )
@@ -224,4 +228,45 @@ func TestEightMixedWatchpoints(t *testing.T) {
 	if !strings.Contains(out, "exited normally") {
 		t.Errorf("the program did not finish:\n%s", out)
 	}
+}
+
+// TestKernelRefusesSlotReal: another perf user (here the test, with
+// perf_event_open) holds two of the thread's four debug-register slots.
+// gdb sets four watchpoints; the kernel refuses two of them at the
+// resume, and those two are told so and watched in software: every
+// write is still reported, and the program finishes.
+func TestKernelRefusesSlotReal(t *testing.T) {
+	prog := gdbtest.Program(t, "watch")
+	srv := serve(t, prog, "five")
+	_, m, err := srv.Stderr.Wait(0, createdRE, gdbtest.Timeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(m[1])
+	for i := 0; i < 2; i++ {
+		attr := unix.PerfEventAttr{
+			Type:    unix.PERF_TYPE_BREAKPOINT,
+			Size:    uint32(unsafe.Sizeof(unix.PerfEventAttr{})),
+			Bp_type: 2, // HW_BREAKPOINT_W
+			Ext1:    0x10000 + uint64(i)*8,
+			Ext2:    8,
+		}
+		fd, err := unix.PerfEventOpen(&attr, pid, -1, -1, unix.PERF_FLAG_FD_CLOEXEC)
+		if err != nil {
+			t.Skipf("perf_event_open breakpoint on %d: %v", pid, err)
+		}
+		defer unix.Close(fd)
+	}
+	out := gdbtest.Script(t, counting(srv.Addr(), "five",
+		"watch w[0]", "watch w[1]", "watch w[2]", "watch w[3]"))
+	for i := 1; i <= 4; i++ {
+		if n := hits(out, i); n != 1 {
+			t.Errorf("watchpoint %d (w[%d]) reported %d times, want 1\n%s", i, i-1, n, out)
+		}
+	}
+	refused := regexp.MustCompile(`gdbserverx: watch 0x[0-9a-f]+ <w\+\d+> len 8: evicted from hardware: the kernel refused a debug-register slot; now emulated in software`)
+	if n := len(refused.FindAllString(out, -1)); n != 2 {
+		t.Errorf("%d refusal notices, want 2 (perf holds two slots)\n%s", n, out)
+	}
+	contains(t, out, "exited normally")
 }
