@@ -133,3 +133,27 @@ func TestEncodersDoNotAllocate(t *testing.T) {
 		t.Errorf("encoders allocate %v times, want 0", allocs)
 	}
 }
+
+// TestChecksumWords: the word-at-a-time sum is the byte sum, for every
+// length around its block sizes and for the bytes that fill its lanes
+// fastest (0xff).
+func TestChecksumWords(t *testing.T) {
+	for _, fill := range []func(i int) byte{
+		func(int) byte { return 0xff },
+		func(i int) byte { return byte(i*131 + i>>3) },
+	} {
+		data := make([]byte, 8*128*3+17)
+		for i := range data {
+			data[i] = fill(i)
+		}
+		for n := 0; n <= len(data); n++ {
+			var want uint8
+			for _, b := range data[:n] {
+				want += b
+			}
+			if got := Checksum(data[:n]); got != want {
+				t.Fatalf("Checksum of %d bytes (first %#x) = %#x, want %#x", n, data[0], got, want)
+			}
+		}
+	}
+}

@@ -2,6 +2,7 @@ package rsp
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 )
@@ -304,9 +305,7 @@ func (r *Reader) payload(st *packetState) []byte {
 // putPlain stores bytes that need no decoding: no escape or run marker
 // among them, none pending before them.
 func (r *Reader) putPlain(st *packetState, b []byte) {
-	for _, c := range b {
-		st.sum += c
-	}
+	st.sum += Checksum(b)
 	st.prev, st.havePrev = b[len(b)-1], true
 	room := int64(r.max) - st.length
 	st.length += int64(len(b))
@@ -403,30 +402,34 @@ func (r *Reader) Reset(src io.Reader) { r.br.Reset(src) }
 // pending is then the length of the packet begun in buf (0 if none), so
 // that the caller can bound its buffer.
 func FrameSpan(buf []byte) (n, pending int) {
-	start := -1
-	for i := 0; i < len(buf); i++ {
-		c := buf[i]
-		if start < 0 {
-			switch c {
-			case '+', '-', 0x03:
-				return i + 1, 0
-			case '$':
-				start = i
-			}
-			continue
-		}
+	// Junk before a frame is skipped byte by byte; inside a packet the
+	// search is for '#' (and a '$' before it), with bytes.IndexByte: a
+	// 100 KiB X packet is scanned at memory speed, each time more of it
+	// arrives.
+	for i, c := range buf {
 		switch c {
+		case '+', '-', 0x03:
+			return i + 1, 0
 		case '$':
-			start = i
-		case '#':
-			if i+2 < len(buf) {
-				return i + 3, 0
+			start := i
+			hash := bytes.IndexByte(buf[start+1:], '#')
+			end := len(buf)
+			if hash >= 0 {
+				end = start + 1 + hash
+			}
+			// A '$' before the end starts the packet again.
+			for {
+				again := bytes.IndexByte(buf[start+1:end], '$')
+				if again < 0 {
+					break
+				}
+				start += 1 + again
+			}
+			if hash >= 0 && end+2 < len(buf) {
+				return end + 3, 0
 			}
 			return 0, len(buf) - start
 		}
 	}
-	if start < 0 {
-		return 0, 0
-	}
-	return 0, len(buf) - start
+	return 0, 0
 }

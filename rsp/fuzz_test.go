@@ -3,6 +3,7 @@ package rsp
 import (
 	"bytes"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 )
@@ -162,4 +163,49 @@ func FuzzParseStopReply(f *testing.F) {
 			t.Fatalf("%q formats as %q, which parses as %+v, %v", payload, wire, again, err)
 		}
 	})
+}
+
+// FuzzFrameSpan: FrameSpan (which searches with bytes.IndexByte) agrees
+// with a plain byte-by-byte scan of the same rules, and a whole frame it
+// finds is one frame to ReadFrame too.
+func FuzzFrameSpan(f *testing.F) {
+	for _, s := range []string{"$g#67", "xx$a$b#00+", "+-\x03", "$abc#1", "junk$X}#}$#00$g#67", "$$#00"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		n, pending := FrameSpan(in)
+		wn, wpending := frameSpanByByte(in)
+		if n != wn || pending != wpending {
+			t.Fatalf("FrameSpan(%q) = %d, %d; the byte scan says %d, %d", in, n, pending, wn, wpending)
+		}
+		if n == 0 {
+			return
+		}
+		r := NewReader(bytes.NewReader(in[:n]), ReaderOptions{MaxPayload: len(in)})
+		if _, err := r.ReadFrame(); err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Fatalf("FrameSpan(%q) = %d, but ReadFrame found no whole frame in it: %v", in, n, err)
+		}
+	})
+}
+
+// frameSpanByByte is FrameSpan's rules written as the plainest loop.
+func frameSpanByByte(buf []byte) (n, pending int) {
+	start := -1
+	for i, c := range buf {
+		switch {
+		case start < 0 && (c == '+' || c == '-' || c == 0x03):
+			return i + 1, 0
+		case c == '$':
+			start = i
+		case c == '#' && start >= 0:
+			if i+2 < len(buf) {
+				return i + 3, 0
+			}
+			return 0, len(buf) - start
+		}
+	}
+	if start < 0 {
+		return 0, 0
+	}
+	return 0, len(buf) - start
 }

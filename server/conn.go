@@ -43,6 +43,9 @@ const writerQueue = 256
 // frame.
 const maxInput = 2*PacketSize + 16
 
+// readChunk is the least free space a read is given.
+const readChunk = 16384
+
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
 // connIO is the I/O side of one client. The fields up to queued are owned
@@ -87,12 +90,17 @@ var errClosed = errors.New("connection closed by the client")
 // fill reads what the client sent, without blocking. It returns errClosed
 // at the end of the stream.
 func (io_ *connIO) fill() error {
-	var chunk [16384]byte
 	for {
-		n, err := unix.Read(io_.rfd, chunk[:])
+		// Read straight into the buffer's free space: no copy of a large
+		// packet through a chunk on the stack.
+		if cap(io_.in)-len(io_.in) < readChunk {
+			io_.in = append(io_.in[:cap(io_.in)], make([]byte, readChunk)...)[:len(io_.in)]
+		}
+		free := io_.in[len(io_.in):cap(io_.in)]
+		n, err := unix.Read(io_.rfd, free)
 		if n > 0 {
-			io_.in = append(io_.in, chunk[:n]...)
-			if n < len(chunk) || len(io_.in) > maxInput {
+			io_.in = io_.in[:len(io_.in)+n]
+			if n < len(free) || len(io_.in) > maxInput {
 				return nil
 			}
 			continue
