@@ -232,9 +232,14 @@ func (io_ *connIO) writer() {
 		if len(b) > 0 {
 			if _, err := io_.conn.Write(b); err != nil {
 				// The core loop sees the connection fail too, at its
-				// next read.
+				// next read, and closes it: only the core closes, so
+				// that the descriptor it polls is never reused under it.
 				failed = true
-				io_.conn.Close()
+				if s, ok := io_.conn.(interface{ Shutdown() }); ok {
+					s.Shutdown()
+				} else {
+					io_.conn.Close()
+				}
 			}
 			if m.packet && !noAck {
 				last = append(last[:0], b...)

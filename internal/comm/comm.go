@@ -180,25 +180,13 @@ func (n *netListener) Accept() (Conn, error) {
 	if n.path != "" {
 		peer = n.path
 	}
-	fd := -1
-	if sc, ok := c.(syscall.Conn); ok {
-		fd = fdOf(sc)
-	}
-	return netConn{Conn: c, peer: peer, fd: fd}, nil
+	return takeOver(c, peer)
 }
 
 func (n *netListener) Close() error  { return n.l.Close() }
 func (n *netListener) Ready() string { return n.ready }
 func (n *netListener) Single() bool  { return false }
 
-type netConn struct {
-	net.Conn
-	peer string
-	fd   int
-}
-
-func (c netConn) Peer() string    { return c.peer }
-func (c netConn) Fds() (int, int) { return c.fd, c.fd }
 
 // single hands out its one connection once; later Accepts wait for Close.
 type single struct {
