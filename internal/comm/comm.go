@@ -187,7 +187,6 @@ func (n *netListener) Close() error  { return n.l.Close() }
 func (n *netListener) Ready() string { return n.ready }
 func (n *netListener) Single() bool  { return false }
 
-
 // single hands out its one connection once; later Accepts wait for Close.
 type single struct {
 	mu     sync.Mutex
