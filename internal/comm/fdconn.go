@@ -33,7 +33,7 @@ type fdConn struct {
 }
 
 // takeOver moves c's socket out of the netpoller: the descriptor is
-// duplicated and c closed (which removes it from the runtime's epoll set).
+// duplicated (close-on-exec) and c closed (which removes it from the runtime's epoll set).
 // The socket stays non-blocking.
 func takeOver(c net.Conn, peer string) (Conn, error) {
 	sc, ok := c.(syscall.Conn)
@@ -44,7 +44,8 @@ func takeOver(c net.Conn, peer string) (Conn, error) {
 	fd := -1
 	var err error
 	if raw, rerr := sc.SyscallConn(); rerr == nil {
-		rerr = raw.Control(func(f uintptr) { fd, err = unix.Dup(int(f)) })
+		// F_DUPFD_CLOEXEC: a program launched meanwhile must not inherit it.
+		rerr = raw.Control(func(f uintptr) { fd, err = unix.FcntlInt(f, unix.F_DUPFD_CLOEXEC, 0) })
 		if err == nil {
 			err = rerr
 		}
@@ -55,7 +56,6 @@ func takeOver(c net.Conn, peer string) (Conn, error) {
 	if err != nil {
 		return nil, os.NewSyscallError("dup", err)
 	}
-	unix.CloseOnExec(fd)
 	return &fdConn{fd: fd, peer: peer}, nil
 }
 
