@@ -492,15 +492,9 @@ func traced() bool {
 // and SIGPIPE (and the Go runtime of the trampoline keeps an ignored
 // SIGHUP), which the program must not inherit.
 func resetSignals() {
-	type sigaction struct {
-		handler  uintptr
-		flags    uint64
-		restorer uintptr
-		mask     uint64
-	}
 	// SIG_IGN first: it also discards any signal still pending (pending
 	// signals survive execve).
-	ign, dfl := sigaction{handler: 1}, sigaction{}
+	ign, dfl := kernelSigaction{handler: 1}, kernelSigaction{}
 	for sig := 1; sig <= 64; sig++ {
 		if sig == int(unix.SIGKILL) || sig == int(unix.SIGSTOP) {
 			continue

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"runtime"
 	"sync"
 	"testing"
@@ -114,6 +115,28 @@ func TestSingleStep(t *testing.T) {
 	}
 	if pc := reg64(t, p, regs(t, p, tid), "rip"); pc == pc0 {
 		t.Errorf("20 steps did not move the PC")
+	}
+}
+
+// TestStopsSendNoSIGCHLD: ptrace-stops do not send the server SIGCHLD
+// (SA_NOCLDSTOP, sigchld.go): each would cost a signal delivery on some
+// thread of the server for nothing.
+func TestStopsSendNoSIGCHLD(t *testing.T) {
+	p, _ := launch(t, "loop")
+	tid := target.Tid(p.Pid())
+	got := make(chan os.Signal, 1)
+	signal.Notify(got, unix.SIGCHLD)
+	defer signal.Stop(got)
+	for i := 0; i < 50; i++ {
+		if err := p.Resume([]target.Action{{Tid: tid, Kind: target.Step}}); err != nil {
+			t.Fatal(err)
+		}
+		onlyStop(t, next(t, p))
+	}
+	select {
+	case <-got:
+		t.Error("a step's stop sent SIGCHLD")
+	default:
 	}
 }
 

@@ -66,6 +66,7 @@ type tracer struct {
 }
 
 func newTracer(p *Process) *tracer {
+	quietStops()
 	return &tracer{
 		p:       p,
 		c:       &p.c,
@@ -441,6 +442,7 @@ func (tr *tracer) listenWait() {
 		tr.sigchld = make(chan os.Signal, 1)
 		signal.Notify(tr.sigchld, syscall.SIGCHLD)
 	}
+	defer listenSIGCHLD()()
 	for {
 		select {
 		case <-tr.sigchld:
