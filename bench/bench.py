@@ -217,6 +217,13 @@ def make_benches(quick, scale):
             os.unlink(path)
         return [("dump byte for byte", ok, detail)]
 
+    def ex_fileget(recs, p, run):
+        path = os.path.join(run["tmp"], "main", "got.bin")
+        ok, detail = pattern_ok(path, p["size"], 13, 5)
+        if os.path.exists(path):
+            os.unlink(path)
+        return [("file byte for byte", ok, detail)]
+
     def ex_memwrite(recs, p, run):
         bad = recs.get("main", {}).get("bad")
         return [("program found every byte written", bad == 0,
@@ -337,6 +344,13 @@ def make_benches(quick, scale):
                   mem_r // MIB), "MiB/s", "MiB",
                  lambda r, p: p["size"] / MIB)],
               checks(ex_memread), timeout=300),
+        Bench("fileget", "`remote get` of a file (vFile:pread in "
+              "sequence)", "spin", lambda p: ["1000"],
+              {"main": "fileget.gdb"}, {"size": mem_w},
+              {"size": n(2, 1) * MIB},
+              [F("get", "`remote get` of a %d MiB file" % (mem_w // MIB),
+                 "MiB/s", "MiB", lambda r, p: p["size"] / MIB)],
+              checks(ex_fileget), timeout=300),
         Bench("memwrite", "`restore` of a binary file into a heap buffer",
               "mem", lambda p: ["w", str(p["size"])],
               {"main": "memwrite.gdb"}, {"size": mem_w},
@@ -542,7 +556,7 @@ class Runner:
         prog = os.path.join(self.bindir, bench.prog)
         prog_argv = [prog] + bench.args(params)
         run = {"tmp": tmp, "error": None, "records": {}, "why": {}}
-        if bench.name == "memwrite":
+        if bench.name in ("memwrite", "fileget"):
             params = dict(params, pattern=os.path.join(tmp, "pattern.bin"))
             write_pattern(params["pattern"], params["size"], 13, 5)
         try:

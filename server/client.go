@@ -91,7 +91,7 @@ type client struct {
 
 	// Host I/O: open files by the fd the client was given, and the
 	// process whose filesystem paths refer to (vFile:setfs).
-	files   map[int]*os.File
+	files   map[int]*hostFile
 	nextFD  int
 	fsPid   int
 	fileBuf []byte
@@ -122,7 +122,7 @@ func newClient(s *Server, id int, conn comm.Conn, lc *ListenerConfig) *client {
 		peer:     conn.Peer(),
 		lc:       lc,
 		conn:     conn,
-		files:    map[int]*os.File{},
+		files:    map[int]*hostFile{},
 		nextFD:   1,
 		launch:   s.defLaunch,
 		priority: lc.Priority,
@@ -216,7 +216,7 @@ func (c *client) closeOut() {
 
 func (c *client) closeFiles() {
 	for fd, f := range c.files {
-		f.Close()
+		f.f.Close()
 		delete(c.files, fd)
 	}
 }

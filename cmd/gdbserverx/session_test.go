@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"regexp"
@@ -369,5 +370,42 @@ func TestClientVanishes(t *testing.T) {
 	pid, _ := strconv.Atoi(m[1])
 	if err := gdbtest.WaitGone(pid, gdbtest.Timeout); err != nil {
 		t.Errorf("the program outlived its server: %v", err)
+	}
+}
+
+// TestRemoteGet copies files from the target with `remote get`: gdb reads
+// them with vFile:pread in sequence, and the server answers a page first,
+// then larger reads while they follow each other. Every byte must come
+// through, escapes included.
+func TestRemoteGet(t *testing.T) {
+	dir := t.TempDir()
+	big := make([]byte, 1<<20+123)
+	x := uint32(1)
+	for i := range big {
+		x = x*1664525 + 1013904223
+		big[i] = byte(x >> 24)
+	}
+	for i := 0; i < len(big); i += 4099 {
+		big[i] = "}$#*"[i%4] // the bytes the binary encoding escapes
+	}
+	files := map[string][]byte{"big": big, "small": []byte("seven b"), "empty": nil}
+	var cmds []string
+	for name, data := range files {
+		if err := os.WriteFile(dir+"/"+name, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cmds = append(cmds, fmt.Sprintf("remote get %s/%s %s/%s.got", dir, name, dir, name))
+	}
+	srv := serve(t, gdbtest.Program(t, "basic"))
+	gdb(t, srv, append(cmds, "kill")...)
+	for name, want := range files {
+		got, err := os.ReadFile(dir + "/" + name + ".got")
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s: got %d bytes, want %d, or they differ", name, len(got), len(want))
+		}
 	}
 }
