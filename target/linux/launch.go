@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"unsafe"
 
@@ -69,6 +70,10 @@ type trampolineConfig struct {
 	Env     []string
 	NoASLR  bool
 	Program string // the program as the user named it, for messages
+	// Shell: Argv is a shell's command (its exit status 126 and 127 mean
+	// it could not run the program). Direct: that command stops the shell
+	// itself first, and the shell is started without the trampoline.
+	Shell, Direct bool
 }
 
 // Launch starts cfg's program stopped at its first instruction (the
@@ -81,7 +86,8 @@ type trampolineConfig struct {
 // in its own process group, the way gdbserver puts its inferior in one;
 // it stops itself with SIGSTOP; the tracer seizes it, continues it, and it
 // calls execve. The trampoline's other (Go runtime) threads are not traced
-// and die at the execve.
+// and die at the execve. With startup-with-shell and a POSIX shell, the
+// shell itself is the trampoline (forkShell).
 //
 // Launch fails, naming the program and leaving no process behind, when
 // the program is missing or not executable, when execve fails, or when
@@ -116,8 +122,14 @@ func Launch(cfg Config) (*Process, error) {
 		for _, a := range argv[1:] {
 			cmd += " " + shellQuote(a)
 		}
-		tc.Path, tc.Argv = shell, []string{shell, "-c", cmd}
+		tc.Path, tc.Argv, tc.Shell = shell, []string{shell, "-c", cmd}, true
 		execs = 2
+		if stopsItself(shell) {
+			// The shell stops itself (untraced, as the trampoline does)
+			// and is seized there; then its exec is the program's.
+			tc.Argv[2] = "kill -STOP $$ && " + cmd
+			tc.Direct, execs = true, 1
+		}
 	}
 	p := newProcess()
 	tr := newTracer(p)
@@ -125,6 +137,16 @@ func Launch(cfg Config) (*Process, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// stopsItself says whether shell is one whose `kill -STOP $$ && exec
+// ...` the launch can rely on: the POSIX shells by name.
+func stopsItself(shell string) bool {
+	switch filepath.Base(shell) {
+	case "sh", "bash", "dash", "zsh", "ksh", "mksh", "ash":
+		return true
+	}
+	return false
 }
 
 // findProgram resolves the program as execvp would and checks that it is
@@ -208,65 +230,28 @@ func shellQuote(s string) string {
 }
 
 // launch runs on the tracer's locked thread, which becomes the parent and
-// the tracer of the trampoline.
+// the tracer of the trampoline (or of the shell that stops itself).
 func (tr *tracer) launch(cfg Config, tc trampolineConfig, execs int) (err error) {
-	var blob bytes.Buffer
-	if err := gob.NewEncoder(&blob).Encode(tc); err != nil {
-		return fmt.Errorf("launch %s: %w", tc.Program, err)
+	var pid int
+	var errR *os.File // why execve failed, from the trampoline
+	if tc.Direct {
+		pid, err = forkShell(cfg, tc)
+	} else {
+		pid, errR, err = forkTrampoline(cfg, tc)
 	}
-	mfd, err := unix.MemfdCreate("gdbserverx-launch", unix.MFD_CLOEXEC)
-	if err != nil {
-		return fmt.Errorf("launch %s: %w", tc.Program, err)
-	}
-	cfgFile := os.NewFile(uintptr(mfd), "launch-config")
-	defer cfgFile.Close()
-	if _, err := cfgFile.Write(blob.Bytes()); err != nil {
-		return fmt.Errorf("launch %s: %w", tc.Program, err)
-	}
-	if _, err := cfgFile.Seek(0, io.SeekStart); err != nil {
-		return fmt.Errorf("launch %s: %w", tc.Program, err)
-	}
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		return fmt.Errorf("launch %s: %w", tc.Program, err)
-	}
-	defer errR.Close()
-	stdio := func(f *os.File, def uintptr) uintptr {
-		if f != nil {
-			return f.Fd()
-		}
-		return def // the server's own, untouched (Fd would make it blocking)
-	}
-	attr := &syscall.ProcAttr{
-		Dir: cfg.Dir,
-		// No asynchronous preemption in the trampoline: a SIGURG the Go
-		// runtime sent to the main thread just before execve would stay
-		// pending into the program.
-		Env: append(os.Environ(), trampolineEnv+"=1", "GODEBUG="+godebug()),
-		Files: []uintptr{
-			stdio(cfg.Stdin, 0), stdio(cfg.Stdout, 1), stdio(cfg.Stderr, 2),
-			cfgFile.Fd(), errW.Fd(),
-		},
-		Sys: &syscall.SysProcAttr{
-			// A process group of its own, as gdbserver gives its inferior
-			// (gdbserver/fork-child.cc postfork_child_hook).
-			Setpgid: true,
-			// Until it is seized (then PTRACE_O_EXITKILL takes over), the
-			// trampoline dies with this thread. It clears this before
-			// execve: the program must survive Detach.
-			Pdeathsig: syscall.SIGKILL,
-		},
-	}
-	// ForkExec forks on this (locked) thread: the child is this thread's,
-	// which wait4 with __WNOTHREAD needs.
-	pid, err := syscall.ForkExec("/proc/self/exe", []string{"gdbserverx-launch"}, attr)
-	errW.Close()
-	runtime.KeepAlive(cfg) // its files, whose descriptors were passed as numbers
 	if err != nil {
 		if cfg.Dir != "" && errors.Is(err, syscall.ENOENT) {
-			return fmt.Errorf("launch %s: working directory %s: %w", tc.Program, cfg.Dir, err)
+			if _, serr := os.Stat(cfg.Dir); serr != nil {
+				return fmt.Errorf("launch %s: working directory %s: %w", tc.Program, cfg.Dir, err)
+			}
+		}
+		if tc.Direct {
+			return fmt.Errorf("launch %s: shell %s: %w", tc.Program, tc.Path, err)
 		}
 		return fmt.Errorf("launch %s: %w", tc.Program, err)
+	}
+	if errR != nil {
+		defer errR.Close()
 	}
 	tr.p.pid = pid
 	reaped := false
@@ -285,13 +270,16 @@ func (tr *tracer) launch(cfg Config, tc trampolineConfig, execs int) (err error)
 	}()
 	failed := func(ws unix.WaitStatus) error {
 		reaped = true
-		msg, _ := io.ReadAll(errR)
+		var msg []byte
+		if errR != nil {
+			msg, _ = io.ReadAll(errR)
+		}
 		switch {
 		case len(msg) > 0:
 			return fmt.Errorf("launch %s: %s", tc.Program, msg)
-		case execs == 2 && ws.Exited() && ws.ExitStatus() == 126:
+		case tc.Shell && ws.Exited() && ws.ExitStatus() == 126:
 			return fmt.Errorf("launch %s: the shell could not execute it (exit status 126)", tc.Program)
-		case execs == 2 && ws.Exited() && ws.ExitStatus() == 127:
+		case tc.Shell && ws.Exited() && ws.ExitStatus() == 127:
 			return fmt.Errorf("launch %s: the shell could not find it (exit status 127)", tc.Program)
 		case ws.Exited():
 			return fmt.Errorf("launch %s: exited with status %d before it started", tc.Program, ws.ExitStatus())
@@ -358,6 +346,140 @@ func (tr *tracer) launch(cfg Config, tc trampolineConfig, execs int) (err error)
 		if err := tr.c.ptrace(unix.PTRACE_CONT, pid, 0, uintptr(sig)); err != nil {
 			return fmt.Errorf("launch %s: continue: %w", tc.Program, err)
 		}
+	}
+}
+
+// stdio is the descriptor a child gets for f: f's, or def, the server's
+// own, untouched (Fd would make it blocking).
+func stdio(f *os.File, def uintptr) uintptr {
+	if f != nil {
+		return f.Fd()
+	}
+	return def
+}
+
+// forkTrampoline starts a copy of this binary as the trampoline, with tc
+// in a memfd and a pipe for why execve failed, which it returns.
+func forkTrampoline(cfg Config, tc trampolineConfig) (pid int, errR *os.File, err error) {
+	var blob bytes.Buffer
+	if err := gob.NewEncoder(&blob).Encode(tc); err != nil {
+		return 0, nil, err
+	}
+	mfd, err := unix.MemfdCreate("gdbserverx-launch", unix.MFD_CLOEXEC)
+	if err != nil {
+		return 0, nil, err
+	}
+	cfgFile := os.NewFile(uintptr(mfd), "launch-config")
+	defer cfgFile.Close()
+	if _, err := cfgFile.Write(blob.Bytes()); err != nil {
+		return 0, nil, err
+	}
+	if _, err := cfgFile.Seek(0, io.SeekStart); err != nil {
+		return 0, nil, err
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		return 0, nil, err
+	}
+	attr := &syscall.ProcAttr{
+		Dir: cfg.Dir,
+		// No asynchronous preemption in the trampoline: a SIGURG the Go
+		// runtime sent to the main thread just before execve would stay
+		// pending into the program.
+		Env: append(os.Environ(), trampolineEnv+"=1", "GODEBUG="+godebug()),
+		Files: []uintptr{
+			stdio(cfg.Stdin, 0), stdio(cfg.Stdout, 1), stdio(cfg.Stderr, 2),
+			cfgFile.Fd(), errW.Fd(),
+		},
+		Sys: &syscall.SysProcAttr{
+			// A process group of its own, as gdbserver gives its inferior
+			// (gdbserver/fork-child.cc postfork_child_hook).
+			Setpgid: true,
+			// Until it is seized (then PTRACE_O_EXITKILL takes over), the
+			// trampoline dies with this thread. It clears this before
+			// execve: the program must survive Detach.
+			Pdeathsig: syscall.SIGKILL,
+		},
+	}
+	// ForkExec forks on this (locked) thread: the child is this thread's,
+	// which wait4 with __WNOTHREAD needs.
+	pid, err = syscall.ForkExec("/proc/self/exe", []string{"gdbserverx-launch"}, attr)
+	errW.Close()
+	runtime.KeepAlive(cfg) // its files, whose descriptors were passed as numbers
+	if err != nil {
+		errR.Close()
+		return 0, nil, err
+	}
+	return pid, errR, nil
+}
+
+// forkShell starts tc's shell, whose command stops it before the exec of
+// the program, without the trampoline: a second Go runtime starting cost
+// about 3 ms of the server's start (bench.py -b connect, "server start to
+// Listening on port"). What the trampoline does in the child is done
+// here instead:
+//   - no address randomization: personality is inherited through fork
+//     and execve from the forking thread, this locked one; it is set for
+//     the fork and then put back;
+//   - default signal dispositions: the kernel resets caught signals at
+//     execve but keeps ignored ones, and the server ignores SIGINT and
+//     SIGPIPE (and may have been started with SIGHUP ignored), which a
+//     shell cannot undo (POSIX: "signals that were ignored on entry to a
+//     non-interactive shell cannot be trapped or reset"). For the fork
+//     they are caught instead (and dropped), then ignored again.
+//
+// No parent-death signal: it would outlive the exec into the program,
+// which must survive Detach. If the server dies before it seizes the
+// shell, the stopped shell's process group is orphaned and the kernel
+// sends it SIGHUP.
+func forkShell(cfg Config, tc trampolineConfig) (int, error) {
+	attr := &syscall.ProcAttr{
+		Dir:   cfg.Dir,
+		Env:   tc.Env,
+		Files: []uintptr{stdio(cfg.Stdin, 0), stdio(cfg.Stdout, 1), stdio(cfg.Stderr, 2)},
+		Sys:   &syscall.SysProcAttr{Setpgid: true},
+	}
+	if tc.NoASLR {
+		const addrNoRandomize = 0x0040000
+		persona, _, e := unix.RawSyscall(unix.SYS_PERSONALITY, 0xffffffff, 0, 0)
+		if e == 0 {
+			_, _, e = unix.RawSyscall(unix.SYS_PERSONALITY, persona|addrNoRandomize, 0, 0)
+		}
+		if e != 0 {
+			return 0, fmt.Errorf("disable address randomization: %w", e)
+		}
+		defer unix.RawSyscall(unix.SYS_PERSONALITY, persona, 0, 0)
+	}
+	defer catchIgnored()()
+	pid, err := syscall.ForkExec(tc.Path, tc.Argv, attr)
+	runtime.KeepAlive(cfg)
+	return pid, err
+}
+
+var ignoredMu sync.Mutex
+
+// catchIgnored makes every ignored signal caught (and dropped) until the
+// returned function ignores them again.
+func catchIgnored() (restore func()) {
+	ignoredMu.Lock()
+	var sigs []os.Signal
+	for sig := 1; sig < 65; sig++ {
+		if sig == int(unix.SIGKILL) || sig == int(unix.SIGSTOP) || sig == 32 || sig == 33 {
+			continue
+		}
+		if signal.Ignored(syscall.Signal(sig)) {
+			sigs = append(sigs, syscall.Signal(sig))
+		}
+	}
+	if len(sigs) == 0 {
+		ignoredMu.Unlock()
+		return func() {}
+	}
+	drop := make(chan os.Signal, 1)
+	signal.Notify(drop, sigs...)
+	return func() {
+		signal.Ignore(sigs...)
+		ignoredMu.Unlock()
 	}
 }
 

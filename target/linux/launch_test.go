@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -126,6 +127,35 @@ func TestLaunchArgsEnvDir(t *testing.T) {
 	}
 }
 
+// TestLaunchDefaultSignals: the program starts with no signal ignored or
+// blocked, whatever the server ignores (it ignores SIGINT and SIGPIPE, and
+// may run under nohup), with the trampoline and with the shell that stops
+// itself; and the server's own signals are ignored again afterwards.
+func TestLaunchDefaultSignals(t *testing.T) {
+	bin := program(t, "exit")
+	ignored := []os.Signal{syscall.SIGINT, syscall.SIGPIPE, syscall.SIGHUP, syscall.SIGTTOU}
+	signal.Ignore(ignored...)
+	defer signal.Reset(ignored...)
+	for _, shell := range []string{"", "/bin/sh"} {
+		t.Run("shell="+shell, func(t *testing.T) {
+			p, err := Launch(Config{Path: bin, Args: []string{bin, "sigdfl"}, StartupWithShell: shell != "", Shell: shell})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { cleanup(t, p) })
+			cont(t, p)
+			if ev := next(t, p); ev.Kind != target.EventExited || ev.ExitCode != 0 {
+				t.Errorf("%+v, want exit 0 (else the number of a signal ignored or blocked)", ev)
+			}
+			for _, sig := range ignored {
+				if !signal.Ignored(sig) {
+					t.Errorf("the server no longer ignores %v", sig)
+				}
+			}
+		})
+	}
+}
+
 func TestLaunchRelativeAndDir(t *testing.T) {
 	bin := program(t, "exit")
 	p, err := Launch(Config{Path: "./" + filepath.Base(bin), Dir: filepath.Dir(bin)})
@@ -141,8 +171,8 @@ func TestLaunchRelativeAndDir(t *testing.T) {
 
 func TestLaunchDisableRandomization(t *testing.T) {
 	bin := program(t, "loop")
-	stackOf := func(noASLR bool) string {
-		p, err := Launch(Config{Path: bin, DisableRandomization: noASLR})
+	stackOf := func(noASLR bool, shell string) string {
+		p, err := Launch(Config{Path: bin, DisableRandomization: noASLR, StartupWithShell: shell != "", Shell: shell})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -158,9 +188,11 @@ func TestLaunchDisableRandomization(t *testing.T) {
 		}
 		return ""
 	}
-	a, b := stackOf(true), stackOf(true)
-	if a == "" || a != b {
-		t.Errorf("with randomization disabled the stacks differ:\n%s\n%s", a, b)
+	for _, shell := range []string{"", "/bin/sh"} {
+		a, b := stackOf(true, shell), stackOf(true, shell)
+		if a == "" || a != b {
+			t.Errorf("shell %q: with randomization disabled the stacks differ:\n%s\n%s", shell, a, b)
+		}
 	}
 }
 
@@ -191,6 +223,9 @@ func TestLaunchErrors(t *testing.T) {
 		{"shell 127", Config{Path: loop, StartupWithShell: true, Shell: exit127}, []string{"loop", "127"}, nil},
 		{"shell 126", Config{Path: loop, StartupWithShell: true, Shell: exit126}, []string{"loop", "126"}, nil},
 		{"missing shell", Config{Path: loop, StartupWithShell: true, Shell: filepath.Join(dir, "nosh")}, []string{"loop", "nosh"}, nil},
+		{"exec format, sh", Config{Path: garbage, StartupWithShell: true, Shell: "/bin/sh"}, []string{"garbage", "126"}, nil},
+		{"missing sh", Config{Path: loop, StartupWithShell: true, Shell: filepath.Join(dir, "sh")}, []string{"loop", dir + "/sh", "no such file"}, syscall.ENOENT},
+		{"bad dir, sh", Config{Path: loop, Dir: filepath.Join(dir, "nodir"), StartupWithShell: true, Shell: "/bin/sh"}, []string{"loop", "nodir"}, syscall.ENOENT},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
