@@ -440,20 +440,31 @@ func forkShell(cfg Config, tc trampolineConfig) (int, error) {
 		Sys:   &syscall.SysProcAttr{Setpgid: true},
 	}
 	if tc.NoASLR {
-		const addrNoRandomize = 0x0040000
-		persona, _, e := unix.RawSyscall(unix.SYS_PERSONALITY, 0xffffffff, 0, 0)
-		if e == 0 {
-			_, _, e = unix.RawSyscall(unix.SYS_PERSONALITY, persona|addrNoRandomize, 0, 0)
+		restore, err := noRandomization()
+		if err != nil {
+			return 0, err
 		}
-		if e != 0 {
-			return 0, fmt.Errorf("disable address randomization: %w", e)
-		}
-		defer unix.RawSyscall(unix.SYS_PERSONALITY, persona, 0, 0)
+		defer restore()
 	}
 	defer catchIgnored()()
 	pid, err := syscall.ForkExec(tc.Path, tc.Argv, attr)
 	runtime.KeepAlive(cfg)
 	return pid, err
+}
+
+// noRandomization sets ADDR_NO_RANDOMIZE in the calling thread's
+// personality, which the programs it executes (and its children's)
+// inherit; restore puts the previous personality back.
+func noRandomization() (restore func(), err error) {
+	const addrNoRandomize = 0x0040000
+	persona, _, e := unix.RawSyscall(unix.SYS_PERSONALITY, 0xffffffff, 0, 0)
+	if e == 0 {
+		_, _, e = unix.RawSyscall(unix.SYS_PERSONALITY, persona|addrNoRandomize, 0, 0)
+	}
+	if e != 0 {
+		return nil, fmt.Errorf("disable address randomization: %w", e)
+	}
+	return func() { unix.RawSyscall(unix.SYS_PERSONALITY, persona, 0, 0) }, nil
 }
 
 var ignoredMu sync.Mutex
@@ -573,13 +584,8 @@ func trampoline() {
 	}
 	cfgFile.Close()
 	if tc.NoASLR {
-		const addrNoRandomize = 0x0040000
-		persona, _, e := unix.RawSyscall(unix.SYS_PERSONALITY, 0xffffffff, 0, 0)
-		if e == 0 {
-			_, _, e = unix.RawSyscall(unix.SYS_PERSONALITY, persona|addrNoRandomize, 0, 0)
-		}
-		if e != 0 {
-			fail("disable address randomization: %v", e)
+		if _, err := noRandomization(); err != nil {
+			fail("%v", err)
 		}
 	}
 	// Stop until the tracer has seized this thread. A SIGCONT from anyone
