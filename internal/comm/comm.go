@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -77,8 +76,8 @@ func Parse(s string) (Spec, error) {
 		return Spec{Kind: Serial, Addr: s}, nil
 	}
 	hp := strings.TrimPrefix(strings.TrimPrefix(s, "tcp:"), "tcp4:")
-	host, port, err := net.SplitHostPort(hp)
-	if err != nil {
+	host, port, ok := splitHostPort(hp)
+	if !ok {
 		return Spec{}, fmt.Errorf("COMM %q is not [HOST]:PORT, unix:PATH, a /dev/ tty, or '-'", s)
 	}
 	n, err := strconv.ParseUint(port, 10, 16)
@@ -88,7 +87,7 @@ func Parse(s string) (Spec, error) {
 	if host == "" || host == "localhost" {
 		host = "127.0.0.1"
 	}
-	return Spec{Kind: TCP, Addr: net.JoinHostPort(host, strconv.Itoa(int(n)))}, nil
+	return Spec{Kind: TCP, Addr: joinHostPort(host, strconv.Itoa(int(n)))}, nil
 }
 
 // Conn is one client's byte stream.
@@ -133,18 +132,17 @@ var ErrClosed = errors.New("listener closed")
 func Listen(s Spec) (Listener, error) {
 	switch s.Kind {
 	case TCP:
-		l, err := net.Listen("tcp", s.Addr)
+		l, err := listenTCP(s.Addr)
 		if err != nil {
 			return nil, fmt.Errorf("listen on %s: %w", s.Addr, err)
 		}
-		return &netListener{l: l, ready: fmt.Sprintf("Listening on port %d", l.Addr().(*net.TCPAddr).Port)}, nil
+		return l, nil
 	case Unix:
-		l, err := net.Listen("unix", s.Addr)
+		l, err := listenUnix(s.Addr)
 		if err != nil {
 			return nil, fmt.Errorf("listen on unix socket %s: %w", s.Addr, err)
 		}
-		l.(*net.UnixListener).SetUnlinkOnClose(true)
-		return &netListener{l: l, path: s.Addr, ready: "Listening on unix socket " + s.Addr}, nil
+		return l, nil
 	case Stdio:
 		return newSingle(stdio{}, "Remote debugging using stdio"), nil
 	case Serial:
@@ -156,36 +154,6 @@ func Listen(s Spec) (Listener, error) {
 	}
 	return nil, fmt.Errorf("unknown transport %v", s.Kind)
 }
-
-type netListener struct {
-	l     net.Listener
-	path  string // unix socket path
-	ready string
-}
-
-func (n *netListener) Accept() (Conn, error) {
-	c, err := n.l.Accept()
-	if errors.Is(err, net.ErrClosed) {
-		return nil, ErrClosed
-	}
-	if err != nil {
-		return nil, err
-	}
-	if tc, ok := c.(*net.TCPConn); ok {
-		// Packets are small and answered one at a time: never wait to
-		// coalesce them.
-		tc.SetNoDelay(true)
-	}
-	peer := c.RemoteAddr().String()
-	if n.path != "" {
-		peer = n.path
-	}
-	return takeOver(c, peer)
-}
-
-func (n *netListener) Close() error  { return n.l.Close() }
-func (n *netListener) Ready() string { return n.ready }
-func (n *netListener) Single() bool  { return false }
 
 // single hands out its one connection once; later Accepts wait for Close.
 type single struct {

@@ -2,8 +2,13 @@ package comm
 
 import (
 	"bufio"
+	"io"
+	"net"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParse(t *testing.T) {
@@ -105,5 +110,101 @@ func TestSerialRaw(t *testing.T) {
 	}
 	if got != "+$OK#9a\n" {
 		t.Errorf("client read %q, want %q", got, "+$OK#9a\n")
+	}
+}
+
+// TestListenByName: a host name is looked up in the hosts file (no DNS);
+// an unknown one is a clear error.
+func TestListenByName(t *testing.T) {
+	hosts := t.TempDir() + "/hosts"
+	if err := os.WriteFile(hosts, []byte("# comment\n127.0.0.1\tgsx-test-host other # trailing\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	old := hostsFile
+	hostsFile = hosts
+	defer func() { hostsFile = old }()
+	l, err := Listen(Spec{Kind: TCP, Addr: "gsx-test-host:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	_, err = Listen(Spec{Kind: TCP, Addr: "no-such-host-here:0"})
+	if err == nil || !strings.Contains(err.Error(), `"no-such-host-here"`) || !strings.Contains(err.Error(), hosts) {
+		t.Errorf("Listen on an unknown name: %v", err)
+	}
+}
+
+// TestAcceptPeers: each transport names the client as the tables show it,
+// and the accepted socket carries bytes.
+func TestAcceptPeers(t *testing.T) {
+	sock := t.TempDir() + "/s.sock"
+	for _, tc := range []struct {
+		spec    Spec
+		network string
+		peer    *regexp.Regexp
+	}{
+		{Spec{Kind: TCP, Addr: "127.0.0.1:0"}, "tcp", regexp.MustCompile(`^127\.0\.0\.1:\d+$`)},
+		{Spec{Kind: TCP, Addr: "[::1]:0"}, "tcp", regexp.MustCompile(`^\[::1\]:\d+$`)},
+		{Spec{Kind: Unix, Addr: sock}, "unix", regexp.MustCompile(`^` + regexp.QuoteMeta(sock) + `$`)},
+	} {
+		l, err := Listen(tc.spec)
+		if err != nil {
+			if tc.spec.Addr == "[::1]:0" {
+				t.Logf("no IPv6 loopback: %v", err)
+				continue
+			}
+			t.Fatal(err)
+		}
+		addr := tc.spec.Addr
+		if tc.network == "tcp" {
+			host, _, _ := splitHostPort(addr)
+			addr = joinHostPort(host, strings.TrimPrefix(l.Ready(), "Listening on port "))
+		}
+		client, err := net.Dial(tc.network, addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := l.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !tc.peer.MatchString(c.Peer()) {
+			t.Errorf("%v: peer %q, want %v", tc.spec, c.Peer(), tc.peer)
+		}
+		client.Write([]byte("$g#67"))
+		buf := make([]byte, 5)
+		if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "$g#67" {
+			t.Errorf("%v: read %q, %v", tc.spec, buf, err)
+		}
+		client.Close()
+		c.Close()
+		l.Close()
+	}
+	if _, err := os.Stat(sock); !os.IsNotExist(err) {
+		t.Errorf("the unix socket file is still there after Close: %v", err)
+	}
+}
+
+// TestCloseWakesAccept: Close ends an Accept blocked in accept4.
+func TestCloseWakesAccept(t *testing.T) {
+	for _, spec := range []Spec{{Kind: TCP, Addr: "127.0.0.1:0"}, {Kind: Unix, Addr: t.TempDir() + "/w.sock"}} {
+		l, err := Listen(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() {
+			_, err := l.Accept()
+			done <- err
+		}()
+		l.Close()
+		select {
+		case err := <-done:
+			if err != ErrClosed {
+				t.Errorf("%v: Accept after Close = %v, want ErrClosed", spec, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%v: Close did not wake Accept", spec)
+		}
 	}
 }

@@ -1,22 +1,20 @@
 package comm
 
 import (
-	"errors"
 	"io"
-	"net"
 	"os"
 	"sync"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 )
 
-// fdConn is an accepted socket taken out of Go's netpoller: the server
-// polls and reads it itself (Fds), and while it is registered with the
-// runtime too, every packet gdb sends wakes a runtime thread that finds
-// nothing to do (edge-triggered epoll reports each arrival). On a 1,000-
-// thread `thread apply all bt` those wakeups cost more than the packets.
+// fdConn is an accepted socket that Go's netpoller never sees: the server
+// polls and reads it itself (Fds), and were it registered with the
+// runtime too, every packet gdb sends would wake a runtime thread that
+// finds nothing to do (edge-triggered epoll reports each arrival). On a
+// 1,000-thread `thread apply all bt` those wakeups cost more than the
+// packets.
 //
 // Read and Write block with poll(2) (the writer goroutine uses Write when
 // a reply does not fit in the socket at once). Close shuts the socket
@@ -30,33 +28,6 @@ type fdConn struct {
 	deadline time.Time
 
 	shut sync.Once
-}
-
-// takeOver moves c's socket out of the netpoller: the descriptor is
-// duplicated (close-on-exec) and c closed (which removes it from the runtime's epoll set).
-// The socket stays non-blocking.
-func takeOver(c net.Conn, peer string) (Conn, error) {
-	sc, ok := c.(syscall.Conn)
-	if !ok {
-		c.Close()
-		return nil, errors.New("connection has no descriptor")
-	}
-	fd := -1
-	var err error
-	if raw, rerr := sc.SyscallConn(); rerr == nil {
-		// F_DUPFD_CLOEXEC: a program launched meanwhile must not inherit it.
-		rerr = raw.Control(func(f uintptr) { fd, err = unix.FcntlInt(f, unix.F_DUPFD_CLOEXEC, 0) })
-		if err == nil {
-			err = rerr
-		}
-	} else {
-		err = rerr
-	}
-	c.Close()
-	if err != nil {
-		return nil, os.NewSyscallError("dup", err)
-	}
-	return &fdConn{fd: fd, peer: peer}, nil
 }
 
 func (c *fdConn) Peer() string    { return c.peer }
@@ -75,7 +46,7 @@ func (c *fdConn) Read(p []byte) (int, error) {
 	defer c.mu.RUnlock()
 	for {
 		if c.fd < 0 {
-			return 0, net.ErrClosed
+			return 0, os.ErrClosed
 		}
 		n, err := unix.Read(c.fd, p)
 		switch {
@@ -100,7 +71,7 @@ func (c *fdConn) Write(p []byte) (int, error) {
 	done := 0
 	for done < len(p) {
 		if c.fd < 0 {
-			return done, net.ErrClosed
+			return done, os.ErrClosed
 		}
 		n, err := unix.Write(c.fd, p[done:])
 		if n > 0 {

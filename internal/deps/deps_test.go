@@ -73,3 +73,20 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// TestStaticBinary: the server's binary links no cgo runtime, so that
+// `go build` makes a static binary even where cgo is on (Go's default
+// when gcc is installed): net and os/user would bring in libc, the
+// dynamic loader and about 1 ms of every start (internal/comm/sock.go).
+func TestStaticBinary(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "gdbserverx/cmd/gdbserverx").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		switch dep {
+		case "net", "os/user", "runtime/cgo":
+			t.Errorf("cmd/gdbserverx depends on %s", dep)
+		}
+	}
+}
