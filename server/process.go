@@ -88,16 +88,23 @@ type swBreak struct {
 }
 
 // newProcess wires a target: it wraps it with the software-watchpoint
-// engine when it can, checks its optional capabilities once, and forwards
-// its events to the core loop, ringing wake for each (the core loop waits
-// in poll(2), not on the channel).
+// engine when it can, checks its optional capabilities once, and has wake
+// rung for each of its events (the core loop waits in poll(2), not on the
+// channel): by the target itself when it is an EventNotifier, else by a
+// goroutine that forwards them.
 func newProcess(t target.Process, attached bool, path string, wake func()) *process {
 	p := &process{pid: t.Pid(), attached: attached, path: path, breaks: map[uint64]*swBreak{}, dp: newDebugpoints()}
 	if sw, err := swwatch.New(t); err == nil {
 		p.sw = sw
 		t = sw
 	}
-	p.t, p.events = t, forward(t.Events(), wake)
+	p.t = t
+	if n, ok := t.(target.EventNotifier); ok {
+		n.NotifyEvents(wake)
+		p.events = t.Events()
+	} else {
+		p.events = forward(t.Events(), wake)
+	}
 	p.hw, _ = t.(target.HardwareDebug)
 	p.bps, _ = t.(target.Breakpoints)
 	p.sys, _ = t.(target.SyscallTracer)

@@ -44,6 +44,7 @@ type Process struct {
 	running atomic.Bool // from Resume until its event is sent
 	intr    atomic.Bool // Interrupt was called while running
 	notes   atomic.Pointer[func(Note)]
+	notify  atomic.Pointer[func()] // NotifyEvents
 	stats   counters
 
 	// The caller's breakpoints and the engine's own return breakpoints
@@ -244,6 +245,7 @@ func (p *Process) Resume(actions []target.Action) error {
 		// pump is idle, the process stopped.
 		p.running.Store(false)
 		p.out <- *ev
+		p.notifyEvents()
 		return nil
 	}
 	// The caller's signals go with this first resume only; the engine's
@@ -262,6 +264,20 @@ func (p *Process) Resume(actions []target.Action) error {
 
 // Events delivers the stops and the end of the process.
 func (p *Process) Events() <-chan target.Event { return p.out }
+
+// NotifyEvents makes the wrapper call f after it sends each event and
+// after it closes Events (see target.EventNotifier); f is called once at
+// once.
+func (p *Process) NotifyEvents(f func()) {
+	p.notify.Store(&f)
+	f()
+}
+
+func (p *Process) notifyEvents() {
+	if f := p.notify.Load(); f != nil {
+		(*f)()
+	}
+}
 
 // Interrupt stops a running process. An Interrupt that comes while the
 // engine has the process stopped for its own work is kept and ends the
@@ -405,12 +421,14 @@ func (p *Process) Counts() target.Counts { return p.counter.Counts() }
 // until a stop the caller must see.
 func (p *Process) pump() {
 	defer close(p.done)
+	defer p.notifyEvents()
 	defer close(p.out)
 	for ev := range p.inner.Events() {
 		if ev.Kind != target.EventStopped {
 			p.e.ended()
 			p.running.Store(false)
 			p.out <- ev
+			p.notifyEvents()
 			continue
 		}
 		out, ok := p.e.onEvent(ev)
@@ -422,5 +440,6 @@ func (p *Process) pump() {
 		}
 		p.running.Store(false)
 		p.out <- out
+		p.notifyEvents()
 	}
 }

@@ -401,6 +401,15 @@ type FilterThread interface {
 	WriteMemory(addr uint64, data []byte) (int, error)
 }
 
+// EventNotifier is the optional capability of calling a function each time
+// an event is ready on Events, and when Events is closed, so that a caller
+// that waits in poll(2) for its sockets needs no goroutine to watch the
+// channel (one goroutine hand-off less per event). f may be called from
+// any goroutine, also when nothing is ready; it must not block.
+type EventNotifier interface {
+	NotifyEvents(f func())
+}
+
 // AuxvReader is the optional capability of reading the auxiliary vector.
 type AuxvReader interface {
 	Auxv() ([]byte, error)

@@ -51,6 +51,9 @@ type Process struct {
 	// request that could change a register, and at every resume.
 	regs atomic.Pointer[regSnapshot]
 	c    counters
+	// notify is called after each event is sent and after Events closes
+	// (NotifyEvents).
+	notify atomic.Pointer[func()]
 }
 
 // regSnapshot is an immutable set of register files by thread.
@@ -72,6 +75,7 @@ var (
 	_ target.AuxvReader    = (*Process)(nil)
 	_ target.ExecFile      = (*Process)(nil)
 	_ target.Counter       = (*Process)(nil)
+	_ target.EventNotifier = (*Process)(nil)
 )
 
 // errDetached ends a process after Detach.
@@ -250,6 +254,14 @@ func (p *Process) RemoveBreakpoint(addr uint64) error { return p.mem.remove(addr
 // *target.DebugRegisterError and nothing runs.
 func (p *Process) Resume(actions []target.Action) error {
 	return sendErr(p, func(r chan error) resumeReq { return resumeReq{actions, r} })
+}
+
+// NotifyEvents makes the tracer call f after it sends each event and
+// after it closes Events (see target.EventNotifier). f is called once at
+// once, in case an event is already waiting.
+func (p *Process) NotifyEvents(f func()) {
+	p.notify.Store(&f)
+	f()
 }
 
 // Events delivers the stops and the end of the process. The process is

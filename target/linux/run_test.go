@@ -140,6 +140,36 @@ func TestStopsSendNoSIGCHLD(t *testing.T) {
 	}
 }
 
+// TestNotifyEvents: the function given to NotifyEvents is called once at
+// once, after each event, and when Events closes, so that a reader that
+// waits in poll(2) hears of every one.
+func TestNotifyEvents(t *testing.T) {
+	p, _ := launch(t, "loop")
+	tid := target.Tid(p.Pid())
+	rang := make(chan struct{}, 64)
+	p.NotifyEvents(func() { rang <- struct{}{} })
+	word := func(what string) {
+		t.Helper()
+		select {
+		case <-rang:
+		case <-time.After(eventTimeout):
+			t.Fatalf("no notification %s", what)
+		}
+	}
+	word("at once")
+	for i := 0; i < 10; i++ {
+		if err := p.Resume([]target.Action{{Tid: tid, Kind: target.Step}}); err != nil {
+			t.Fatal(err)
+		}
+		onlyStop(t, next(t, p))
+		word(fmt.Sprintf("after step %d", i))
+	}
+	p.Kill()
+	for range p.Events() {
+	}
+	word("at the end")
+}
+
 func TestReadMemory(t *testing.T) {
 	p, bin := launch(t, "loop")
 	tick := symbol(t, bin, "tick")

@@ -141,6 +141,7 @@ func (tr *tracer) serve() {
 			if head.Kind == target.EventStopped {
 				tr.c.stops.Add(1)
 			}
+			tr.notifyEvents()
 		}
 	}
 }
@@ -202,6 +203,7 @@ func (tr *tracer) handle(r request) {
 // process held.
 func (tr *tracer) finish() {
 	for _, ev := range tr.queue {
+		tr.notifyEvents() // the reader may be waiting for word to drain
 		tr.p.events <- ev
 		if ev.Kind == target.EventStopped {
 			tr.c.stops.Add(1)
@@ -209,12 +211,20 @@ func (tr *tracer) finish() {
 	}
 	tr.queue = nil
 	close(tr.p.events)
+	tr.notifyEvents()
 	if tr.sigchld != nil {
 		signal.Stop(tr.sigchld)
 	}
 	tr.term.restore()
 	tr.p.handle.Release()
 	close(tr.p.done)
+}
+
+// notifyEvents calls the function of NotifyEvents, if any.
+func (tr *tracer) notifyEvents() {
+	if f := tr.p.notify.Load(); f != nil {
+		(*f)()
+	}
 }
 
 // end marks the process unusable for why (ErrExited, detached).
