@@ -1,19 +1,16 @@
 package swwatch
 
 import (
-	"debug/elf"
 	"encoding/binary"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"gdbserverx/internal/gdbtest"
 	"gdbserverx/target"
 	"gdbserverx/target/linux"
 )
@@ -21,21 +18,9 @@ import (
 // eventTimeout bounds every wait for an event.
 const eventTimeout = 60 * time.Second
 
-var (
-	buildDir  string
-	buildMu   sync.Mutex
-	buildOnce = map[string]string{} // name -> binary, or "!" + error
-)
-
 func TestMain(m *testing.M) {
-	d, err := os.MkdirTemp("", "swwatch-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	buildDir = d
 	code := m.Run()
-	os.RemoveAll(d)
+	gdbtest.Cleanup()
 	os.Exit(code)
 }
 
@@ -43,44 +28,11 @@ func TestMain(m *testing.M) {
 // so that symbols are run-time addresses) and returns the binary.
 func program(t testing.TB, name string) string {
 	t.Helper()
-	buildMu.Lock()
-	defer buildMu.Unlock()
-	if p, ok := buildOnce[name]; ok {
-		if strings.HasPrefix(p, "!") {
-			t.Fatal(p[1:])
-		}
-		return p
-	}
-	out := filepath.Join(buildDir, name)
-	cmd := exec.Command("gcc", "-g", "-O1", "-pthread", "-no-pie", "-fno-pie", "-o", out, filepath.Join("testdata", name+".c"))
-	if b, err := cmd.CombinedOutput(); err != nil {
-		buildOnce[name] = fmt.Sprintf("!gcc %s: %v\n%s", name, err, b)
-		t.Fatal(buildOnce[name][1:])
-	}
-	buildOnce[name] = out
-	return out
+	return gdbtest.CompileC(t, filepath.Join("testdata", name+".c"), "-O1", "-no-pie", "-fno-pie")
 }
 
 // symbol returns the address of a symbol of a test program.
-func symbol(t testing.TB, bin, name string) uint64 {
-	t.Helper()
-	f, err := elf.Open(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	syms, err := f.Symbols()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range syms {
-		if s.Name == name {
-			return s.Value
-		}
-	}
-	t.Fatalf("%s: no symbol %s", bin, name)
-	return 0
-}
+var symbol = gdbtest.Symbol
 
 // session is a test program under the wrapper.
 type session struct {

@@ -8,6 +8,7 @@
 package gdbtest
 
 import (
+	"debug/elf"
 	"fmt"
 	"os"
 	"os/exec"
@@ -112,20 +113,34 @@ func Server(t testing.TB) string {
 	})
 }
 
-// Program compiles testdata/NAME.c with gcc (-g, plus flags; -O0 unless a
-// flag says otherwise; -pthread always) and returns the binary's path.
-// Builds are cached per name and flags.
+// Program compiles testdata/NAME.c (at the module's root) with gcc (-g,
+// plus flags; -O0 unless a flag says otherwise; -pthread always) and
+// returns the binary's path. Builds are cached per name and flags.
 func Program(t testing.TB, name string, flags ...string) string {
 	t.Helper()
-	root := Root(t)
-	key := "c:" + name + ":" + strings.Join(flags, " ")
+	return CompileC(t, filepath.Join(Root(t), "testdata", name+".c"), flags...)
+}
+
+// CompileC compiles the C file src (relative to the test's directory, or
+// absolute) as Program does, once per test binary and flags, and returns
+// the binary's path.
+func CompileC(t testing.TB, src string, flags ...string) string {
+	t.Helper()
+	abs, err := filepath.Abs(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := "c:" + abs + ":" + strings.Join(flags, " ")
 	return cached(t, key, func(dir string) (string, error) {
-		src := filepath.Join(root, "testdata", name+".c")
-		out := filepath.Join(dir, name)
-		if len(flags) > 0 {
-			out += "-" + strings.NewReplacer(" ", "", "-", "", "=", "").Replace(strings.Join(flags, ""))
+		// One directory per source directory and flags: the binary keeps
+		// the source's name, which is the program's (and its main
+		// thread's) name.
+		sub := filepath.Join(dir, strings.NewReplacer("/", "_", " ", "", "=", "").Replace(filepath.Dir(abs)+strings.Join(flags, "")))
+		if err := os.MkdirAll(sub, 0o755); err != nil {
+			return "", err
 		}
-		args := []string{"-g", "-pthread", "-o", out, src}
+		out := filepath.Join(sub, strings.TrimSuffix(filepath.Base(abs), ".c"))
+		args := []string{"-g", "-pthread", "-o", out, abs}
 		hasO := false
 		for _, f := range flags {
 			if strings.HasPrefix(f, "-O") {
@@ -141,6 +156,28 @@ func Program(t testing.TB, name string, flags ...string) string {
 		}
 		return out, nil
 	})
+}
+
+// Symbol returns the address of a symbol of a binary, as the symbol table
+// has it (a non-PIE program's run-time address).
+func Symbol(t testing.TB, bin, name string) uint64 {
+	t.Helper()
+	f, err := elf.Open(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	syms, err := f.Symbols()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range syms {
+		if s.Name == name {
+			return s.Value
+		}
+	}
+	t.Fatalf("%s: no symbol %s", bin, name)
+	return 0
 }
 
 // GNUServer returns the path of GNU gdbserver, or skips the test when it

@@ -1,90 +1,43 @@
 package linux
 
 import (
-	"debug/elf"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/cpu"
 	"golang.org/x/sys/unix"
 
+	"gdbserverx/internal/gdbtest"
 	"gdbserverx/target"
 )
 
 // eventTimeout bounds every wait for an event.
 const eventTimeout = 30 * time.Second
 
-var (
-	buildDir  string
-	buildMu   sync.Mutex
-	buildOnce = map[string]string{} // name -> binary, or "!" + error
-)
-
 func TestMain(m *testing.M) {
-	d, err := os.MkdirTemp("", "target-linux-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	buildDir = d
 	code := m.Run()
-	os.RemoveAll(d)
+	gdbtest.Cleanup()
 	os.Exit(code)
 }
 
 // program compiles testdata/NAME.c once per test binary (non-PIE, so that
-// symbol addresses are the run-time ones) and returns the binary's path.
+// symbol addresses are the run-time ones; with AVX where the CPU has it,
+// for the register tests) and returns the binary's path.
 func program(t testing.TB, name string) string {
 	t.Helper()
-	buildMu.Lock()
-	defer buildMu.Unlock()
-	if p, ok := buildOnce[name]; ok {
-		if strings.HasPrefix(p, "!") {
-			t.Fatal(p[1:])
-		}
-		return p
-	}
-	out := filepath.Join(buildDir, name)
-	args := []string{"-g", "-O0", "-pthread", "-no-pie", "-fno-pie", "-o", out, filepath.Join("testdata", name+".c")}
+	flags := []string{"-O0", "-no-pie", "-fno-pie"}
 	if cpu.X86.HasAVX {
-		args = append(args, "-mavx")
+		flags = append(flags, "-mavx")
 	}
-	cmd := exec.Command("gcc", args...)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		buildOnce[name] = fmt.Sprintf("!gcc %s: %v\n%s", name, err, b)
-		t.Fatal(buildOnce[name][1:])
-	}
-	buildOnce[name] = out
-	return out
+	return gdbtest.CompileC(t, filepath.Join("testdata", name+".c"), flags...)
 }
 
 // symbol returns the address of a symbol of a test program.
-func symbol(t testing.TB, bin, name string) uint64 {
-	t.Helper()
-	f, err := elf.Open(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	syms, err := f.Symbols()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range syms {
-		if s.Name == name {
-			return s.Value
-		}
-	}
-	t.Fatalf("%s: no symbol %s", bin, name)
-	return 0
-}
+var symbol = gdbtest.Symbol
 
 // launch starts a test program; the test kills it (if it is still there)
 // when it ends.
