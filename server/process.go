@@ -36,6 +36,7 @@ type process struct {
 	xml  []byte // target.xml
 
 	running     bool
+	justResumed bool // running, and the core loop has not waited yet (awaitEvent)
 	interrupted bool // Interrupt was called during this run
 	// orphaned: the last client left while the program ran; it runs on
 	// without breakpoints or watchpoints until a client connects.
@@ -142,7 +143,7 @@ func (s *Server) launch(spec LaunchSpec) error {
 	if err != nil {
 		return err
 	}
-	s.proc = newProcess(t, false, spec.Path, s.wake.ring)
+	s.proc = newProcess(t, false, spec.Path, s.eventReady)
 	s.logf("Process %s created; pid = %d", spec.Path, s.proc.pid)
 	return s.proc.afterStart()
 }
@@ -154,7 +155,7 @@ func (s *Server) attach(pid int) error {
 		return err
 	}
 	path, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
-	s.proc = newProcess(t, true, path, s.wake.ring)
+	s.proc = newProcess(t, true, path, s.eventReady)
 	s.logf("Attached; pid = %d", pid)
 	return s.proc.afterStart()
 }

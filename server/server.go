@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -65,6 +66,11 @@ type Server struct {
 	pollFds     []unix.PollFd
 	pollClients []*client
 	gone        []*client
+
+	// eventTimer bounds awaitEvent; chanWait is set while the core loop
+	// waits on the target's channel (wakeFor then need not ring).
+	eventTimer *time.Timer
+	chanWait   atomic.Bool
 
 	// recent holds the last notices, for `monitor events`.
 	recent []recentNotice
@@ -158,10 +164,63 @@ func (s *Server) Run(ctx context.Context) error {
 		if s.exit {
 			break
 		}
+		if s.awaitEvent() {
+			continue // drain: the event may have come as the wait ended
+		}
 		s.poll()
 		s.sweep()
 	}
 	return nil
+}
+
+// eventWait is how long the core loop waits for the event of a run it
+// has just started before it goes back to poll(2).
+const eventWait = time.Millisecond
+
+// awaitEvent waits, after a resume, up to eventWait for the target's
+// event on its channel rather than in poll(2): most runs that gdb starts
+// (a step, a continue to the next breakpoint or watchpoint hit) end in
+// microseconds, and a goroutine parked on the channel is handed the event
+// by the goroutine that sends it, with no OS thread woken from poll(2)
+// (which then has to give the event to another). Packets that arrive
+// meanwhile wait at most eventWait. It reports whether it waited; the
+// loop must then drain before it polls, for an event sent as the wait
+// ended (eventReady did not ring for it).
+func (s *Server) awaitEvent() bool {
+	p := s.proc
+	if p == nil || !p.running || !p.justResumed {
+		return false
+	}
+	p.justResumed = false
+	if s.eventTimer == nil {
+		s.eventTimer = time.NewTimer(eventWait)
+	} else {
+		s.eventTimer.Reset(eventWait)
+	}
+	s.chanWait.Store(true)
+	select {
+	case ev, ok := <-p.events:
+		s.chanWait.Store(false)
+		s.eventTimer.Stop()
+		if !ok {
+			s.processGone(target.Event{Kind: target.EventSignaled, Signal: target.SIGKILL})
+		} else {
+			s.onEvent(ev)
+		}
+		s.settle()
+		s.sweep()
+	case <-s.eventTimer.C:
+		s.chanWait.Store(false)
+	}
+	return true
+}
+
+// eventReady is the target's notification of an event: it rings the core
+// loop unless the loop waits on the channel itself (awaitEvent).
+func (s *Server) eventReady() {
+	if !s.chanWait.Load() {
+		s.wake.ring()
+	}
 }
 
 // drain serves every message and target event that is waiting, without

@@ -438,7 +438,7 @@ func (s *Server) resumeProcess() {
 		if err = s.prepareDebugRegisters(); err != nil {
 			break
 		}
-		p.running = true
+		p.running, p.justResumed = true, true
 		s.debugf("resume %v", actions)
 		err = p.t.Resume(actions)
 		if err == nil {
@@ -478,7 +478,7 @@ func (s *Server) resumeOrphan() {
 	if err := s.prepareDebugRegisters(); err != nil {
 		s.logf("%v", err)
 	}
-	p.running = true
+	p.running, p.justResumed = true, true
 	if err := p.t.Resume(actions); err != nil {
 		p.running = false
 		s.logf("resume: %v", err)
