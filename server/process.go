@@ -36,7 +36,7 @@ type process struct {
 	xml  []byte // target.xml
 
 	running     bool
-	justResumed bool // running, and the core loop has not waited yet (awaitEvent)
+	justResumed bool // running a step, and the core loop has not waited yet (awaitEvent)
 	interrupted bool // Interrupt was called during this run
 	// orphaned: the last client left while the program ran; it runs on
 	// without breakpoints or watchpoints until a client connects.

@@ -177,15 +177,20 @@ func (s *Server) Run(ctx context.Context) error {
 // has just started before it goes back to poll(2).
 const eventWait = time.Millisecond
 
-// awaitEvent waits, after a resume, up to eventWait for the target's
-// event on its channel rather than in poll(2): most runs that gdb starts
-// (a step, a continue to the next breakpoint or watchpoint hit) end in
-// microseconds, and a goroutine parked on the channel is handed the event
-// by the goroutine that sends it, with no OS thread woken from poll(2)
-// (which then has to give the event to another). Packets that arrive
-// meanwhile wait at most eventWait. It reports whether it waited; the
-// loop must then drain before it polls, for an event sent as the wait
+// awaitEvent waits, after a resume that steps a thread, up to eventWait
+// for the target's event on its channel rather than in poll(2): a step
+// ends in microseconds, and a goroutine parked on the channel is handed
+// the event by the goroutine that sends it, with no OS thread woken from
+// poll(2) (which then has to give the event to another). Packets that
+// arrive meanwhile wait at most eventWait. It reports whether it waited;
+// the loop must then drain before it polls, for an event sent as the wait
 // ended (eventReady did not ring for it).
+//
+// Only steps: after a continue, parking the core loop on the channel
+// left the Go runtime's monitor in the state where it takes the P back at
+// every later wait in poll(2) longer than 20 us (README, "One P"):
+// `thread apply all bt` after a continue took 2100-2700 ms in 6 runs of 6,
+// against 1460-1570 ms in 4 of 6 without (bench.py -b manythreads).
 func (s *Server) awaitEvent() bool {
 	p := s.proc
 	if p == nil || !p.running || !p.justResumed {

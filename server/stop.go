@@ -438,7 +438,7 @@ func (s *Server) resumeProcess() {
 		if err = s.prepareDebugRegisters(); err != nil {
 			break
 		}
-		p.running, p.justResumed = true, true
+		p.running, p.justResumed = true, stepsAny(actions)
 		s.debugf("resume %v", actions)
 		err = p.t.Resume(actions)
 		if err == nil {
@@ -461,6 +461,17 @@ func (s *Server) resumeProcess() {
 	}
 }
 
+// stepsAny says whether the actions step a thread: that run ends within
+// microseconds, unless the step is of a system call that blocks.
+func stepsAny(actions []target.Action) bool {
+	for _, a := range actions {
+		if a.Kind == target.Step {
+			return true
+		}
+	}
+	return false
+}
+
 // resumeOrphan lets a program nobody debugs run on: every breakpoint and
 // debug register removed, signals delivered as they come.
 func (s *Server) resumeOrphan() {
@@ -478,7 +489,7 @@ func (s *Server) resumeOrphan() {
 	if err := s.prepareDebugRegisters(); err != nil {
 		s.logf("%v", err)
 	}
-	p.running, p.justResumed = true, true
+	p.running = true
 	if err := p.t.Resume(actions); err != nil {
 		p.running = false
 		s.logf("resume: %v", err)
