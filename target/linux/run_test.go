@@ -121,22 +121,28 @@ func TestSingleStep(t *testing.T) {
 // TestStopsSendNoSIGCHLD: ptrace-stops do not send the server SIGCHLD
 // (SA_NOCLDSTOP, sigchld.go): each would cost a signal delivery on some
 // thread of the server for nothing.
-func TestStopsSendNoSIGCHLD(t *testing.T) {
+func TestStopsSendNoSIGCHLD(t *testing.T) { quietSteps(t) }
+
+// quietSteps checks that 50 single steps send fewer than 10 SIGCHLDs.
+// Other children's exits still send it (a process of an earlier test may
+// end meanwhile), so a few are allowed; each step sent one before (42
+// of 50 were seen).
+func quietSteps(t *testing.T) {
+	t.Helper()
 	p, _ := launch(t, "loop")
 	tid := target.Tid(p.Pid())
-	got := make(chan os.Signal, 1)
+	got := make(chan os.Signal, 100)
 	signal.Notify(got, unix.SIGCHLD)
 	defer signal.Stop(got)
-	for i := 0; i < 50; i++ {
+	const steps = 50
+	for i := 0; i < steps; i++ {
 		if err := p.Resume([]target.Action{{Tid: tid, Kind: target.Step}}); err != nil {
 			t.Fatal(err)
 		}
 		onlyStop(t, next(t, p))
 	}
-	select {
-	case <-got:
-		t.Error("a step's stop sent SIGCHLD")
-	default:
+	if n := len(got); n >= steps/5 {
+		t.Errorf("%d steps sent %d SIGCHLDs", steps, n)
 	}
 }
 
@@ -519,6 +525,9 @@ func TestGroupStop(t *testing.T) {
 	if ev := next(t, p); ev.Kind != target.EventExited || ev.ExitCode != 5 {
 		t.Fatalf("%+v, want exit 5", ev)
 	}
+	// Waiting with every thread listening needed SIGCHLD for each stop;
+	// stops are quiet again afterwards.
+	quietSteps(t)
 }
 
 func TestSyscallExits(t *testing.T) {

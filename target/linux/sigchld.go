@@ -39,7 +39,7 @@ func quietStops() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.listeners == 0 && !s.quiet {
-		s.quiet = setNoCldStop(true)
+		s.quiet = setNoCldStop(true) == nil
 	}
 }
 
@@ -49,8 +49,8 @@ func listenSIGCHLD() (done func()) {
 	s := &sigchldState
 	s.mu.Lock()
 	s.listeners++
-	if s.quiet {
-		s.quiet = !setNoCldStop(false)
+	if s.quiet && setNoCldStop(false) == nil {
+		s.quiet = false
 	}
 	s.mu.Unlock()
 	return func() {
@@ -61,13 +61,12 @@ func listenSIGCHLD() (done func()) {
 	}
 }
 
-// setNoCldStop sets or clears SA_NOCLDSTOP in SIGCHLD's current action
-// and reports whether the action now has the flag as asked.
-func setNoCldStop(on bool) bool {
+// setNoCldStop sets or clears SA_NOCLDSTOP in SIGCHLD's current action.
+func setNoCldStop(on bool) error {
 	var act kernelSigaction
 	sz := unsafe.Sizeof(act.mask)
 	if _, _, e := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(unix.SIGCHLD), 0, uintptr(unsafe.Pointer(&act)), sz, 0, 0); e != 0 {
-		return !on
+		return e
 	}
 	if on {
 		act.flags |= saNoCldStop
@@ -75,7 +74,7 @@ func setNoCldStop(on bool) bool {
 		act.flags &^= saNoCldStop
 	}
 	if _, _, e := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(unix.SIGCHLD), uintptr(unsafe.Pointer(&act)), 0, sz, 0, 0); e != 0 {
-		return !on
+		return e
 	}
-	return on
+	return nil
 }
