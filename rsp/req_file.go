@@ -206,15 +206,25 @@ func (f *FileClose) AppendPayload(dst []byte) []byte {
 }
 
 func parseFileClose(_ *Parser, name string, args []byte) (Request, error) {
-	args, err := expectColon(name, args)
+	fd, err := parseFDArg(name, args)
 	if err != nil {
 		return nil, err
 	}
+	return &FileClose{FD: fd}, nil
+}
+
+// parseFDArg parses ":fd", the whole argument of vFile:close and
+// vFile:fstat.
+func parseFDArg(name string, args []byte) (int, error) {
+	args, err := expectColon(name, args)
+	if err != nil {
+		return 0, err
+	}
 	fd, ok := parseFD(args)
 	if !ok {
-		return nil, malformed(name, "bad file descriptor")
+		return 0, malformed(name, "bad file descriptor")
 	}
-	return &FileClose{FD: fd}, nil
+	return fd, nil
 }
 
 // FileStat is "vFile:fstat:fd". Reply F and the size of GDB's struct stat,
@@ -233,13 +243,9 @@ func (f *FileStat) AppendPayload(dst []byte) []byte {
 }
 
 func parseFileStat(_ *Parser, name string, args []byte) (Request, error) {
-	args, err := expectColon(name, args)
+	fd, err := parseFDArg(name, args)
 	if err != nil {
 		return nil, err
-	}
-	fd, ok := parseFD(args)
-	if !ok {
-		return nil, malformed(name, "bad file descriptor")
 	}
 	return &FileStat{FD: fd}, nil
 }

@@ -68,7 +68,7 @@ type Server struct {
 	gone        []*client
 
 	// eventTimer bounds awaitEvent; chanWait is set while the core loop
-	// waits on the target's channel (wakeFor then need not ring).
+	// waits on the target's channel (eventReady then need not ring).
 	eventTimer *time.Timer
 	chanWait   atomic.Bool
 

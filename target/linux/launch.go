@@ -475,6 +475,8 @@ func catchIgnored() (restore func()) {
 	ignoredMu.Lock()
 	var sigs []os.Signal
 	for sig := 1; sig < 65; sig++ {
+		// SIGKILL and SIGSTOP cannot be caught; 32 and 33 are glibc's
+		// and unknown to os/signal.
 		if sig == int(unix.SIGKILL) || sig == int(unix.SIGSTOP) || sig == 32 || sig == 33 {
 			continue
 		}
