@@ -125,6 +125,11 @@ func (s *Server) onEvent(ev target.Event) {
 			continue
 		case target.StopSyscallExit:
 			syscallExits = append(syscallExits, ts)
+			// While the server traces system call exits for its own
+			// slots, the engine's kernel writes into emulated
+			// watchpoints come on the exit stop itself, not as a
+			// StopWatch of their own.
+			p.addWatchStops(ts, s.softwareHits(ts.Watches))
 			continue
 		case target.StopExec:
 			st.kind = stopExec

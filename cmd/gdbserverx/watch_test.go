@@ -156,6 +156,30 @@ func TestWatchKernelWrite(t *testing.T) {
 	}
 }
 
+// TestKernelWriteEmulated: five watchpoints, four in the slots and the
+// fifth emulated, and read(2) fills each watched variable in turn. The
+// server traces system call exits for the slots' kernel writes; the
+// engine then reports its own kernel writes on those exit stops, and
+// the fifth write was lost there (issue 13, item 7), whether the fifth
+// variable shared its page with the others or not.
+func TestKernelWriteEmulated(t *testing.T) {
+	prog := gdbtest.Program(t, "watch")
+	for _, tc := range []struct{ mode, fifth string }{{"pipe5", "kv[4]"}, {"pipe5far", "kfar[0]"}} {
+		srv := serve(t, prog, tc.mode)
+		out := gdbtest.Script(t, counting(srv.Addr(), "after_watch",
+			"watch kv[0]", "watch kv[1]", "watch kv[2]", "watch kv[3]", "watch "+tc.fifth))
+		if !strings.Contains(out, "emulated in software") {
+			t.Errorf("%s: no watchpoint was emulated; the test needs five:\n%s", tc.mode, out)
+		}
+		for i := 1; i <= 5; i++ {
+			if n := hits(out, i); n != 1 {
+				t.Errorf("%s: watchpoint %d reported %d kernel writes, want 1\n%s", tc.mode, i, n, out)
+			}
+		}
+		contains(t, out, "exited normally")
+	}
+}
+
 // TestFifthWatchpointErrorPolicy: with --policy error a fifth watchpoint
 // fails exactly as with gdbserver.
 func TestFifthWatchpointErrorPolicy(t *testing.T) {
