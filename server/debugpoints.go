@@ -128,6 +128,11 @@ func (s *Server) insertHardware(c *client, r *rsp.InsertBreakpoint) {
 		c.replyError(rsp.CodeInvalid)
 		return
 	}
+	if req.Len > swwatch.MaxWatchLen {
+		s.logf("client #%d: %v: longer than the longest watchpoint served (%d bytes)", c.id, req, swwatch.MaxWatchLen)
+		c.replyError(rsp.CodeInvalid)
+		return
+	}
 	d := p.dp
 	o := owner{id: c.id}
 	if d.pending[o][req] {
@@ -140,13 +145,17 @@ func (s *Server) insertHardware(c *client, r *rsp.InsertBreakpoint) {
 		return
 	}
 	pieces, err := strategy(c, req).Append(d.pieceBuf[:0], req)
-	d.pieceBuf = pieces[:0]
+	wide := false
 	if errors.Is(err, hwbp.ErrTooManyPieces) && s.canEmulate(req) && c.policy == arbiter.PolicyEmulate {
-		// A range longer than the slots can hold is never in hardware;
-		// it is given the aligned 8-byte pieces it would need, so that
-		// the arbiter keeps it (emulated) and shows it like the rest.
-		pieces, err = coverPieces(req), nil
+		// A range longer than the slots can hold is never in hardware.
+		// The arbiter keeps it (emulated, shown like the rest) with its
+		// first NumSlots+1 pieces, which never fit: enumerating them all
+		// would take time and memory that grow with the length (issue
+		// 13: one Z2 of 4 GiB stalled the server).
+		pieces, err = strategy(c, req).AppendHead(d.pieceBuf[:0], req, hwbp.NumSlots+1)
+		wide = true
 	}
+	d.pieceBuf = pieces[:0]
 	if err != nil {
 		s.debugf("client #%d: %v: %v", c.id, req, err)
 		c.replyError(rsp.CodeNotPermitted)
@@ -158,7 +167,7 @@ func (s *Server) insertHardware(c *client, r *rsp.InsertBreakpoint) {
 		c.replyError(rsp.CodeInvalid)
 		return
 	}
-	if req.Kind == hwbp.KindRead {
+	if req.Kind == hwbp.KindRead && !wide {
 		po := owner{id: c.id, pair: true}
 		d.arb.SetOwner(po, arbiter.OwnerConfig{Priority: c.priority, Policy: arbiter.PolicySuspend})
 		s.flushPending(po)
@@ -181,14 +190,15 @@ func (s *Server) insertHardware(c *client, r *rsp.InsertBreakpoint) {
 	c.replyOK()
 }
 
-// coverPieces covers a request with aligned 8-byte pieces: what a range
-// too long for the slots would need, for the arbiter's books.
-func coverPieces(req hwbp.Request) []hwbp.Piece {
-	var out []hwbp.Piece
-	for a := req.Addr &^ 7; a < req.Addr+req.Len; a += 8 {
-		out = append(out, hwbp.Piece{Addr: a, Len: 8, Cond: req.Kind.Cond()})
+// tooLong says whether a client's request needs more pieces than there
+// are slots: it is never in hardware, whoever holds the slots.
+func (s *Server) tooLong(id int, req hwbp.Request) bool {
+	st := hwbp.ExactCover
+	if c := s.clientByID(id); c != nil {
+		st = strategy(c, req)
 	}
-	return out
+	n, err := st.Count(req)
+	return err == nil && n > hwbp.NumSlots
 }
 
 // removeHardware serves z1-z4: the removal waits for the next resume.
