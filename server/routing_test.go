@@ -465,3 +465,30 @@ func TestPendingStepBesideWatch(t *testing.T) {
 		})
 	}
 }
+
+// TestClientTallies: the counts behind the per-client limits follow the
+// arbiter: inserts, removals applied at the resume, read watchpoints'
+// pairs not counted, and nothing left of a client that is gone.
+func TestClientTallies(t *testing.T) {
+	h := newHarness(t)
+	a := h.client()
+	for _, z := range []string{"Z2,2000,8", "Z3,3000,4", "Z4,4000,8"} {
+		h.send(a, z)
+	}
+	d := h.s.proc.dp
+	if got, want := d.tallies[a.id], (tally{points: 3, bytes: 8 + 4 + 8}); got != want {
+		t.Errorf("after three Z: %+v, want %+v", got, want)
+	}
+	h.send(a, "z4,4000,8")
+	if !d.roomFor(owner{id: a.id}, hwbp.Request{Kind: hwbp.KindWrite, Addr: 0x5000, Len: maxClientWatchBytes - 12}) {
+		t.Errorf("a pending z does not make room")
+	}
+	h.send(a, "vCont;c")
+	if got, want := d.tallies[a.id], (tally{points: 2, bytes: 12}); got != want {
+		t.Errorf("after a z and a resume: %+v, want %+v", got, want)
+	}
+	h.s.release(a)
+	if len(d.tallies) != 0 {
+		t.Errorf("after the client left: %v", d.tallies)
+	}
+}

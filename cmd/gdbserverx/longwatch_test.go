@@ -132,3 +132,43 @@ func TestLongWatchPackets(t *testing.T) {
 		t.Errorf("monitor slots lists %d emulated points, want the 3 accepted:\n%s", n, r.Output)
 	}
 }
+
+// TestClientPointLimits: what one client may make the server keep is
+// bounded: 1024 hardware breakpoints and watchpoints, 16 MiB watched.
+// Beyond, a Z gets E1c at once; a z makes room again; and the limit is
+// each client's own.
+func TestClientPointLimits(t *testing.T) {
+	prog := gdbtest.Program(t, "bigwatch", "-no-pie", "-fno-pie")
+	big := gdbtest.Symbol(t, prog, "big")
+	srv := serve(t, prog)
+	a, _ := dial(t, srv)
+	b, _ := dial(t, srv)
+	for i := range 1024 {
+		if got := call(t, a, fmt.Sprintf("Z2,%x,8", big+8*uint64(i))); got != "OK" {
+			t.Fatalf("point %d: %q", i+1, got)
+		}
+	}
+	if got := call(t, a, fmt.Sprintf("Z2,%x,8", big+8*1024)); got != "E1c" {
+		t.Errorf("point 1025: %q, want E1c", got)
+	}
+	if got := call(t, a, fmt.Sprintf("Z1,%x,1", big)); got != "E1c" {
+		t.Errorf("a hardware breakpoint beyond the limit: %q, want E1c", got)
+	}
+	// Inserting one it has is no new point; removing one makes room.
+	if got := call(t, a, fmt.Sprintf("Z2,%x,8", big)); got != "OK" {
+		t.Errorf("a point the client has, again: %q", got)
+	}
+	call(t, a, fmt.Sprintf("z2,%x,8", big))
+	if got := call(t, a, fmt.Sprintf("Z2,%x,8", big+8*1024)); got != "OK" {
+		t.Errorf("after a z: %q, want OK", got)
+	}
+	// The other client has its own: 16 watchpoints of 1 MiB, not 17.
+	for i := range 16 {
+		if got := call(t, b, fmt.Sprintf("Z2,%x,%x", big+uint64(i)<<20, swwatch.MaxWatchLen)); got != "OK" {
+			t.Fatalf("client B, 1 MiB watchpoint %d: %q", i+1, got)
+		}
+	}
+	if got := call(t, b, fmt.Sprintf("Z2,%x,8", big+16<<20)); got != "E1c" {
+		t.Errorf("client B beyond 16 MiB watched: %q, want E1c", got)
+	}
+}
