@@ -29,6 +29,7 @@ type node[K comparable] struct {
 	// upos[i] is this node's index in pieces[pids[i]].users.
 	pids, upos []int32
 	state      State // as of the last commit; Absent while fresh
+	ipos       int32 // index in Arbiter.inst while installed
 	flags      uint8
 	// A committed node whose owner inserted a different debugpoint under
 	// the same key in the open transaction is flagRemoving, and repl is
@@ -49,6 +50,7 @@ type pieceEntry[P comparable] struct {
 	p     P
 	users []int32 // live nodes with this piece
 	slot  int32   // none when the piece holds no slot
+	adder int32   // while in a slot: the node that brought it in (fast.go), or none
 	inS   uint64  // Arbiter.gen: in the planned set of installed pieces
 	live  bool
 }
@@ -99,9 +101,11 @@ type Arbiter[O, K, P comparable] struct {
 	pieceIdx   map[P]int32
 	freePieces []int32
 
-	inst []int32 // nodes installed as of the last commit
-	seq  uint64  // next install order
-	gen  uint64  // current commit, for node and piece marks
+	inst        []int32 // nodes installed as of the last commit
+	nWaiting    int     // committed nodes emulated or suspended
+	fastCommits uint64  // commits fastCommit applied (tests)
+	seq         uint64  // next install order
+	gen         uint64  // current commit, for node and piece marks
 
 	// The open transaction.
 	remList    []int32 // committed nodes flagged for removal (maybe unflagged since)
@@ -531,7 +535,7 @@ func (a *Arbiter[O, K, P]) pieceFor(p P) int32 {
 		a.pieces = append(a.pieces, pieceEntry[P]{})
 	}
 	pe := &a.pieces[pid]
-	pe.p, pe.slot, pe.inS, pe.live = p, none, 0, true
+	pe.p, pe.slot, pe.inS, pe.live, pe.adder = p, none, 0, true, none
 	pe.users = pe.users[:0]
 	a.pieceIdx[p] = pid
 	return pid

@@ -416,3 +416,60 @@ func TestQueriesSeeTheLastCommit(t *testing.T) {
 		t.Errorf("capacity %d of %d", a.Capacity(), a.NumSlots())
 	}
 }
+
+// TestDegenerateCommitsAreFast: in the tables where the rank walk never
+// stops early (BenchmarkDegenerate), inserts at any rank and removals of
+// the point ranked last, or of any point while every other is installed,
+// are committed by the fast path, allocating nothing, with the events the
+// rules give (the model tests check the rules themselves). A point ranked
+// before waiting ones, removed from the wide table, takes the full plan:
+// the slots it frees might let one of them in.
+func TestDegenerateCommitsAreFast(t *testing.T) {
+	for _, shape := range []string{"shared", "wide"} {
+		a := degenerate(shape, 1000)
+		_ = a.SetOwner(50, OwnerConfig{Priority: 15})
+		a.Commit()
+		for _, owner := range []int{0, 50, 99} {
+			k, p := benchPoint(2000 + owner)
+			fast := a.fastCommits
+			if err := a.Insert(owner, k, p); err != nil {
+				t.Fatal(err)
+			}
+			if evs := a.Commit(); len(evs) != 1 || evs[0].New != Installed || evs[0].Cause != CauseInserted {
+				t.Errorf("%s: insert of owner %d: events %+v, want it installed", shape, owner, evs)
+			}
+			if a.fastCommits != fast+1 {
+				t.Errorf("%s: insert of owner %d took the full plan", shape, owner)
+			}
+			fast = a.fastCommits
+			a.Remove(owner, k)
+			if evs := a.Commit(); len(evs) != 1 || evs[0].New != Absent {
+				t.Errorf("%s: remove of owner %d: events %+v", shape, owner, evs)
+			}
+			if want := shape == "shared" || owner == 0; (a.fastCommits == fast+1) != want {
+				t.Errorf("%s: remove of owner %d: fast path %v, want %v", shape, owner, a.fastCommits == fast+1, want)
+			}
+		}
+		// A 2-piece point in the middle of the wide table cannot fit in
+		// the one slot left: refused at its turn, without a walk.
+		if shape == "wide" {
+			fast := a.fastCommits
+			k, p := benchPoint(3000)
+			_ = a.Insert(50, k, p, benchPiece{Addr: p.Addr + 8})
+			if evs := a.Commit(); len(evs) != 1 || evs[0].New != Emulated || a.fastCommits != fast+1 {
+				t.Errorf("wide: a 2-piece point in the middle: events %+v, fast %d", evs, a.fastCommits-fast)
+			}
+			a.Remove(50, k)
+			a.Commit()
+		}
+		k, p := benchPoint(4000)
+		if n := testing.AllocsPerRun(100, func() {
+			_ = a.Insert(0, k, p)
+			a.Commit()
+			a.Remove(0, k)
+			a.Commit()
+		}); n != 0 {
+			t.Errorf("%s: %v allocations per insert and remove", shape, n)
+		}
+	}
+}

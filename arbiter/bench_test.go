@@ -123,32 +123,39 @@ func BenchmarkChurn(b *testing.B) {
 	}
 }
 
-// BenchmarkDegenerate measures the cases where the walk in rank order
-// cannot stop early: the slots never fill, because n debugpoints share
-// one piece ("shared"), or because a 3-piece debugpoint on top leaves one
-// slot that n 2-piece debugpoints cannot use ("wide"). One commit of one
-// insert or remove, as in BenchmarkCommit.
+// degenerate builds the tables where the walk in rank order cannot stop
+// early: the slots never fill, because n debugpoints share one piece
+// ("shared"), or because a 3-piece debugpoint on top leaves one slot that
+// n 2-piece debugpoints cannot use ("wide").
+func degenerate(shape string, n int) *benchArbiter {
+	a := New[int, benchKey, benchPiece](4)
+	for o := range benchOwners {
+		_ = a.SetOwner(o, OwnerConfig{Priority: o % 4 * 10})
+	}
+	_ = a.SetOwner(99, OwnerConfig{Priority: 99})
+	if shape == "wide" {
+		_ = a.Insert(99, benchKey{}, benchPiece{Addr: 1}, benchPiece{Addr: 2}, benchPiece{Addr: 3})
+	}
+	for i := range n {
+		k, p := benchPoint(i)
+		if shape == "shared" {
+			_ = a.Insert(i%benchOwners, k, benchPiece{Addr: 1})
+		} else {
+			_ = a.Insert(i%benchOwners, k, p, benchPiece{Addr: p.Addr + 8})
+		}
+	}
+	a.Commit()
+	return a
+}
+
+// BenchmarkDegenerate measures the degenerate tables (see degenerate):
+// one commit of one insert or remove, as in BenchmarkCommit. The fast
+// commit (fast.go) serves them without a walk.
 func BenchmarkDegenerate(b *testing.B) {
 	for _, shape := range []string{"shared", "wide"} {
 		for _, n := range benchSizes {
 			b.Run(fmt.Sprintf("%s/n=%d", shape, n), func(b *testing.B) {
-				a := New[int, benchKey, benchPiece](4)
-				for o := range benchOwners {
-					_ = a.SetOwner(o, OwnerConfig{Priority: o % 4 * 10})
-				}
-				_ = a.SetOwner(99, OwnerConfig{Priority: 99})
-				if shape == "wide" {
-					_ = a.Insert(99, benchKey{}, benchPiece{Addr: 1}, benchPiece{Addr: 2}, benchPiece{Addr: 3})
-				}
-				for i := range n {
-					k, p := benchPoint(i)
-					if shape == "shared" {
-						_ = a.Insert(i%benchOwners, k, benchPiece{Addr: 1})
-					} else {
-						_ = a.Insert(i%benchOwners, k, p, benchPiece{Addr: p.Addr + 8})
-					}
-				}
-				a.Commit()
+				a := degenerate(shape, n)
 				k, p := benchPoint(n + 1)
 				i := 0
 				for b.Loop() {

@@ -23,6 +23,11 @@ func (a *Arbiter[O, K, P]) Commit() []Event[O, K] {
 		return a.events
 	}
 	a.gen++
+	if a.fastCommit() {
+		a.fastCommits++
+		return a.events
+	}
+	a.gen++ // the marks fastCommit left are void
 	cap0, cap1 := a.usable.Len(), a.nextUsable.Len()
 	a.removeFlagged()
 	if a.orderStale {
@@ -107,6 +112,7 @@ func (a *Arbiter[O, K, P]) removeFlagged() {
 			Owner: ow.o, Key: n.key, Priority: ow.cur.Priority,
 			Old: n.state, New: Absent, Cause: cause,
 		})
+		a.setState(n, Absent)
 		id2 := ident[O, K]{ow.o, n.key}
 		if n.repl != none {
 			a.index[id2] = n.repl
@@ -254,6 +260,7 @@ func (a *Arbiter[O, K, P]) consider(id int32, capacity int) bool {
 	for _, pid := range n.pids {
 		if pe := &a.pieces[pid]; pe.inS != a.gen {
 			pe.inS = a.gen
+			pe.adder = id
 			a.join = append(a.join, pid)
 		}
 	}
@@ -415,6 +422,18 @@ func (a *Arbiter[O, K, P]) stateEvents(cap0, cap1 int) []int32 {
 	return evs
 }
 
+// setState sets a committed node's state, counting the nodes that wait
+// for a slot (emulated or suspended).
+func (a *Arbiter[O, K, P]) setState(n *node[K], s State) {
+	if n.state == Emulated || n.state == Suspended {
+		a.nWaiting--
+	}
+	if s == Emulated || s == Suspended {
+		a.nWaiting++
+	}
+	n.state = s
+}
+
 // finish makes the plan the committed state: new states, refused
 // debugpoints dropped, fresh ones committed, configs applied, departed
 // owners forgotten.
@@ -422,7 +441,7 @@ func (a *Arbiter[O, K, P]) finish(evs []int32) {
 	for _, id := range evs {
 		n := &a.nodes[id]
 		if n.planned != Refused {
-			n.state = n.planned
+			a.setState(n, n.planned)
 			continue
 		}
 		// A refused debugpoint is fresh and, its base (if any) removed
@@ -437,6 +456,9 @@ func (a *Arbiter[O, K, P]) finish(evs []int32) {
 	a.nFresh = 0
 	a.inst, a.adm = a.adm, a.inst
 	a.adm = a.adm[:0]
+	for i, id := range a.inst {
+		a.nodes[id].ipos = int32(i)
+	}
 	for oi := range a.owners {
 		ow := &a.owners[oi]
 		if !ow.live {

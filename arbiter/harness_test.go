@@ -267,6 +267,37 @@ func (h *harness) checkInvariants(before snapshot, evs []Event[int, int]) {
 	if len(inSlot) > capacity {
 		h.fatalf("%d pieces in %d usable slots", len(inSlot), capacity)
 	}
+	// The books of the fast commit (fast.go): the installed list and
+	// its positions, the count of waiting debugpoints, each slotted
+	// piece's adder an installed user of it.
+	waiting, installed := 0, 0
+	for id := range a.nodes {
+		n := &a.nodes[id]
+		if !n.is(flagLive) {
+			continue
+		}
+		switch n.state {
+		case Emulated, Suspended:
+			waiting++
+		case Installed:
+			installed++
+			if int(n.ipos) >= len(a.inst) || a.inst[n.ipos] != int32(id) {
+				h.fatalf("installed node %d at %d of inst %v", id, n.ipos, a.inst)
+			}
+		}
+	}
+	if waiting != a.nWaiting || installed != len(a.inst) {
+		h.fatalf("%d waiting, %d installed; counted %d and %d", waiting, installed, a.nWaiting, len(a.inst))
+	}
+	for _, pid := range a.slots {
+		if pid == none {
+			continue
+		}
+		ad := a.pieces[pid].adder
+		if ad != none && (!a.nodes[ad].is(flagLive) || a.nodes[ad].state != Installed || !slices.Contains(a.nodes[ad].pids, pid)) {
+			h.fatalf("piece %v: adder %d is not an installed user", a.pieces[pid].p, ad)
+		}
+	}
 
 	type pt struct {
 		id     refID

@@ -65,6 +65,46 @@ func TestModel(t *testing.T) {
 	})
 }
 
+// TestModelInsertsAndRemoves: owners set up once, then inserts and
+// removes committed one or a few at a time, the transactions the fast
+// commit (fast.go) serves about half of; the rest take the full plan.
+func TestModelInsertsAndRemoves(t *testing.T) {
+	var fast, all uint64
+	rapid.Check(t, func(t *rapid.T) {
+		numSlots := rapid.IntRange(1, 5).Draw(t, "slots")
+		h := newHarness(t, numSlots)
+		for o := range genOwners {
+			h.do(op{kind: opSetOwner, o: o, cfg: OwnerConfig{
+				Priority: rapid.IntRange(0, genMaxPrio).Draw(t, "priority"),
+				Policy:   Policy(rapid.IntRange(0, 2).Draw(t, "policy")),
+				Pinned:   rapid.IntRange(0, 3).Draw(t, "pinned") == 0,
+			}})
+		}
+		h.commit()
+		fast0 := h.a.fastCommits
+		for range rapid.IntRange(1, 300).Draw(t, "steps") {
+			o := rapid.IntRange(0, genOwners-1).Draw(t, "owner")
+			k := rapid.IntRange(0, 2*genKeys-1).Draw(t, "key")
+			if rapid.IntRange(0, 7).Draw(t, "kind") < 5 {
+				ps := rapid.SliceOfN(rapid.IntRange(1, genPieces), 1, genMaxWidth).Draw(t, "pieces")
+				h.do(op{kind: opInsert, o: o, k: k, pieces: ps})
+			} else {
+				h.do(op{kind: opRemove, o: o, k: k})
+			}
+			if rapid.IntRange(0, 2).Draw(t, "commit") == 0 {
+				h.commit()
+				all++
+			}
+		}
+		h.commit()
+		fast += h.a.fastCommits - fast0
+	})
+	if fast == 0 {
+		t.Errorf("no commit of %d took the fast path", all)
+	}
+	t.Logf("%d of %d commits took the fast path", fast, all)
+}
+
 // TestModelBigTransactions commits rarely, so that one commit sees many
 // changes at once.
 func TestModelBigTransactions(t *testing.T) {

@@ -49,6 +49,16 @@ func BenchmarkCountExactHuge(b *testing.B) {
 	}
 }
 
+// BenchmarkAppendHeadHuge: the pieces a range too long for the slots
+// gets (the server's NumSlots+1), in time independent of its length.
+func BenchmarkAppendHeadHuge(b *testing.B) {
+	dst := make([]Piece, 0, NumSlots+1)
+	b.ReportAllocs()
+	for b.Loop() {
+		sink.pieces, sink.err = FewestSlots.AppendHead(dst[:0], benchHuge, NumSlots+1)
+	}
+}
+
 func BenchmarkEncode(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
@@ -98,6 +108,7 @@ func TestNoAllocs(t *testing.T) {
 		"AppendExact":  func() { sink.pieces, sink.err = ExactCover.Append(dst[:0], benchUnaligned) },
 		"AppendFewest": func() { sink.pieces, sink.err = FewestSlots.Append(dst[:0], benchStruct) },
 		"Count":        func() { sink.n, sink.err = ExactCover.Count(benchHuge) },
+		"AppendHead":   func() { sink.pieces, sink.err = FewestSlots.AppendHead(dst[:0], benchHuge, NumSlots) },
 		"Validate":     func() { sink.err = benchStruct.Validate() },
 		"Encode":       func() { sink.img, sink.err = benchSlots.Encode() },
 		"Decode":       func() { sink.slots, sink.err = img.Decode() },

@@ -32,6 +32,11 @@
 //     three. Request.Inside and Request.Outside give each piece's byte
 //     mask; Judge filters hits on the outside bytes.
 //
+// Count and Append refuse to enumerate more pieces than there are slots,
+// so a client's length never decides how much is computed; a range too
+// long for the slots is known to an arbiter by its first NumSlots+1
+// pieces (AppendHead), which can never all hold slots.
+//
 // Slots (four pieces, zero = vacant) encode into an Image, the four
 // address registers and DR7, shaped like target.DebugRegisters. At a stop
 // from a debug exception, DecodeStatus(dr6, image.Enabled()) gives every

@@ -11,7 +11,7 @@ import (
 // gets a lower-case *RequestError; an accepted one splits into valid,
 // aligned pieces that cover exactly the range (ExactCover) or hold it with
 // correct masks (FewestSlots), as many as Count says; Append refuses more
-// than NumSlots.
+// than NumSlots; AppendHead gives the first NumSlots+1 of any length.
 func FuzzSplit(f *testing.F) {
 	for _, seed := range []struct {
 		kind     uint8
@@ -63,6 +63,17 @@ func FuzzSplit(f *testing.F) {
 		}
 		if err != nil && !errors.Is(err, ErrTooManyPieces) {
 			t.Fatalf("%v %v: Append error %v", s, r, err)
+		}
+		// The head the server gives a range too long for the slots:
+		// NumSlots+1 distinct pieces, or all of them when fewer.
+		head, err := s.AppendHead(nil, r, NumSlots+1)
+		if err != nil || uint64(len(head)) != min(count, NumSlots+1) {
+			t.Fatalf("%v %v: count %d, AppendHead = %v, %v", s, r, count, head, err)
+		}
+		for i, p := range head {
+			if err := p.Validate(); err != nil || i > 0 && p.Addr < head[i-1].Span().end() {
+				t.Fatalf("%v %v: head %v", s, r, head)
+			}
 		}
 	})
 }

@@ -142,6 +142,26 @@ func TestPropAppend(t *testing.T) {
 	})
 }
 
+// TestPropAppendHead: the first n pieces of the cover, however long the
+// range, distinct, so that NumSlots+1 of them never fit in the slots.
+func TestPropAppendHead(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		r := genRequest(4096).Draw(t, "r")
+		s := rapid.SampledFrom([]Strategy{ExactCover, FewestSlots}).Draw(t, "strategy")
+		n := rapid.IntRange(0, 2*NumSlots).Draw(t, "n")
+		all := allPieces(s, r)
+		got, err := s.AppendHead(nil, r, n)
+		if err != nil || !slices.Equal(got, all[:min(n, len(all))]) {
+			t.Fatalf("%v %v: AppendHead(%d) = %v, %v; cover %v", s, r, n, got, err, all)
+		}
+		for i := range got {
+			if slices.Contains(got[:i], got[i]) {
+				t.Fatalf("%v %v: piece %v twice", s, r, got[i])
+			}
+		}
+	})
+}
+
 // genPiece draws a valid piece.
 func genPiece(t *rapid.T, label string) Piece {
 	sh := rapid.SampledFrom(validShapes).Draw(t, label+" shape")

@@ -33,6 +33,29 @@ func (s Strategy) Append(dst []Piece, r Request) ([]Piece, error) {
 	return dst, nil
 }
 
+// AppendHead validates the request and appends its first n pieces in
+// address order (all of them when it has fewer) to dst, in time
+// independent of the length. A range too long for the slots is given to
+// the arbiter as its first NumSlots+1 pieces: a debugpoint holds slots
+// only with all its pieces, and that many distinct pieces never fit, so
+// the rest of the cover (up to 2^44 pieces for a length a client may
+// send) would cost memory and time and change nothing. The pieces are
+// distinct: a cover's pieces never overlap.
+func (s Strategy) AppendHead(dst []Piece, r Request, n int) ([]Piece, error) {
+	if err := s.check(r); err != nil {
+		return dst, err
+	}
+	c := s.cursor(r)
+	for ; n > 0; n-- {
+		p, ok := c.next()
+		if !ok {
+			break
+		}
+		dst = append(dst, p)
+	}
+	return dst, nil
+}
+
 func (s Strategy) check(r Request) error {
 	if !s.valid() {
 		// A programming error in the caller, not bad client input; still

@@ -50,8 +50,8 @@ var errorCodes = [...]ErrorCodeInfo{
 	{CodeAccess, "EACCES", "refused by this listener's policy (priority ceiling, pinning)"},
 	{CodeBadAddress, "EFAULT", "bad memory address"},
 	{CodeBusy, "EBUSY", "resource held by another client"},
-	{CodeInvalid, "EINVAL", "malformed packet: bad hex, wrong field count or value out of range"},
-	{CodeNoSpace, "ENOSPC", "no debug-register slot free and the client's policy is error"},
+	{CodeInvalid, "EINVAL", "malformed packet: bad hex, wrong field count or value out of range (a watchpoint longer than the longest served)"},
+	{CodeNoSpace, "ENOSPC", "the client holds the most hardware breakpoints and watchpoints one client may"},
 	{CodeNotImplemented, "ENOSYS", "recognised but not implemented for this target"},
 	{CodeTooLarge, "EMSGSIZE", "packet longer than the advertised PacketSize"},
 }

@@ -24,6 +24,23 @@ import (
 // back on that very Z, as gdbserver's E01 does. Everything else is applied
 // when the process next resumes.
 
+// Limits of one client's hardware breakpoints and watchpoints (Z1-Z4),
+// so that what a client may make the server keep is bounded: every
+// debugpoint has its books in the arbiter, and an emulated watchpoint a
+// copy of its bytes in the engine (swwatch). A Z beyond them gets E1c
+// (ENOSPC) at once; the longest single watchpoint is swwatch.MaxWatchLen
+// (E16 beyond). gdb sets a few; a tracing script some dozens.
+const (
+	maxClientDebugpoints = 1024     // Z1-Z4 points inserted and not removed
+	maxClientWatchBytes  = 16 << 20 // the sum of their lengths
+)
+
+// tally is what one client holds in the arbiter, as of the last commit.
+type tally struct {
+	points int
+	bytes  uint64
+}
+
 // owner is an arbiter owner: a client, or the write pairs of its read
 // watchpoints. A pair tells a read from a write exactly (hwbp, "Read
 // watchpoints"); it is a second owner at the client's priority with the
@@ -54,6 +71,9 @@ type debugpoints struct {
 	// capacityCheck is when a slot the kernel refused is tried again.
 	capacityCheck time.Time
 	pieceBuf      []hwbp.Piece
+	// tallies counts each client's debugpoints (by client id), from the
+	// arbiter's events, for the limits above.
+	tallies map[int]tally
 	// Emulated debugpoints are known to the engine by a number.
 	watchIDs  map[watchKey]uint64
 	watchKeys map[uint64]watchKey
@@ -66,6 +86,7 @@ func newDebugpoints() *debugpoints {
 		arb:     arbiter.New[owner, hwbp.Request, hwbp.Piece](hwbp.NumSlots),
 		pending: map[owner]map[hwbp.Request]bool{},
 		values:  map[hwbp.Piece][]byte{},
+		tallies: map[int]tally{},
 
 		watchIDs:  map[watchKey]uint64{},
 		watchKeys: map[uint64]watchKey{},
@@ -128,6 +149,11 @@ func (s *Server) insertHardware(c *client, r *rsp.InsertBreakpoint) {
 		c.replyError(rsp.CodeInvalid)
 		return
 	}
+	if req.Len > swwatch.MaxWatchLen {
+		s.logf("client #%d: %v: longer than the longest watchpoint served (%d bytes)", c.id, req, swwatch.MaxWatchLen)
+		c.replyError(rsp.CodeInvalid)
+		return
+	}
 	d := p.dp
 	o := owner{id: c.id}
 	if d.pending[o][req] {
@@ -139,14 +165,23 @@ func (s *Server) insertHardware(c *client, r *rsp.InsertBreakpoint) {
 		c.replyOK() // inserted twice
 		return
 	}
-	pieces, err := strategy(c, req).Append(d.pieceBuf[:0], req)
-	d.pieceBuf = pieces[:0]
-	if errors.Is(err, hwbp.ErrTooManyPieces) && s.canEmulate(req) && c.policy == arbiter.PolicyEmulate {
-		// A range longer than the slots can hold is never in hardware;
-		// it is given the aligned 8-byte pieces it would need, so that
-		// the arbiter keeps it (emulated) and shows it like the rest.
-		pieces, err = coverPieces(req), nil
+	if !d.roomFor(o, req) {
+		s.logf("client #%d: %v: the client holds the most points one client may (%d points, %d bytes watched)", c.id, req, maxClientDebugpoints, maxClientWatchBytes)
+		c.replyError(rsp.CodeNoSpace)
+		return
 	}
+	pieces, err := strategy(c, req).Append(d.pieceBuf[:0], req)
+	wide := false
+	if errors.Is(err, hwbp.ErrTooManyPieces) && s.canEmulate(req) && c.policy == arbiter.PolicyEmulate {
+		// A range longer than the slots can hold is never in hardware.
+		// The arbiter keeps it (emulated, shown like the rest) with its
+		// first NumSlots+1 pieces, which never fit: enumerating them all
+		// would take time and memory that grow with the length (issue
+		// 13: one Z2 of 4 GiB stalled the server).
+		pieces, err = strategy(c, req).AppendHead(d.pieceBuf[:0], req, hwbp.NumSlots+1)
+		wide = true
+	}
+	d.pieceBuf = pieces[:0]
 	if err != nil {
 		s.debugf("client #%d: %v: %v", c.id, req, err)
 		c.replyError(rsp.CodeNotPermitted)
@@ -158,7 +193,7 @@ func (s *Server) insertHardware(c *client, r *rsp.InsertBreakpoint) {
 		c.replyError(rsp.CodeInvalid)
 		return
 	}
-	if req.Kind == hwbp.KindRead {
+	if req.Kind == hwbp.KindRead && !wide {
 		po := owner{id: c.id, pair: true}
 		d.arb.SetOwner(po, arbiter.OwnerConfig{Priority: c.priority, Policy: arbiter.PolicySuspend})
 		s.flushPending(po)
@@ -181,14 +216,49 @@ func (s *Server) insertHardware(c *client, r *rsp.InsertBreakpoint) {
 	c.replyOK()
 }
 
-// coverPieces covers a request with aligned 8-byte pieces: what a range
-// too long for the slots would need, for the arbiter's books.
-func coverPieces(req hwbp.Request) []hwbp.Piece {
-	var out []hwbp.Piece
-	for a := req.Addr &^ 7; a < req.Addr+req.Len; a += 8 {
-		out = append(out, hwbp.Piece{Addr: a, Len: 8, Cond: req.Kind.Cond()})
+// roomFor says whether owner o may have one more debugpoint, req, within
+// the limits: its committed debugpoints, less those its pending z packets
+// remove, plus req.
+func (d *debugpoints) roomFor(o owner, req hwbp.Request) bool {
+	t := d.tallies[o.id]
+	for r := range d.pending[o] {
+		t.points--
+		t.bytes -= r.Len
 	}
-	return out
+	return t.points < maxClientDebugpoints && t.bytes+req.Len <= maxClientWatchBytes
+}
+
+// count keeps the tallies from an arbiter event of a client's debugpoint.
+func (d *debugpoints) count(ev arbiter.Event[owner, hwbp.Request]) {
+	if ev.Owner.pair {
+		return
+	}
+	held := func(st arbiter.State) bool { return st != arbiter.Absent && st != arbiter.Refused }
+	t := d.tallies[ev.Owner.id]
+	switch {
+	case !held(ev.Old) && held(ev.New):
+		t.points++
+		t.bytes += ev.Key.Len
+	case held(ev.Old) && !held(ev.New):
+		t.points--
+		t.bytes -= ev.Key.Len
+	}
+	if t == (tally{}) {
+		delete(d.tallies, ev.Owner.id)
+		return
+	}
+	d.tallies[ev.Owner.id] = t
+}
+
+// tooLong says whether a client's request needs more pieces than there
+// are slots: it is never in hardware, whoever holds the slots.
+func (s *Server) tooLong(id int, req hwbp.Request) bool {
+	st := hwbp.ExactCover
+	if c := s.clientByID(id); c != nil {
+		st = strategy(c, req)
+	}
+	n, err := st.Count(req)
+	return err == nil && n > hwbp.NumSlots
 }
 
 // removeHardware serves z1-z4: the removal waits for the next resume.
@@ -231,7 +301,9 @@ func (s *Server) canEmulate(req hwbp.Request) bool {
 
 // commitDebugpoints commits the arbiter and turns its events into notices.
 func (s *Server) commitDebugpoints() {
-	for _, ev := range s.proc.dp.arb.Commit() {
+	d := s.proc.dp
+	for _, ev := range d.arb.Commit() {
+		d.count(ev)
 		s.debugpointEvent(ev)
 	}
 }

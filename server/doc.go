@@ -22,7 +22,12 @@
 // stopped (it holds the target). The process runs only while no client
 // holds it. A stop is told only to the clients it concerns (DESIGN.md,
 // "Several clients, one target"); the others stay running and never notice
-// the pause.
+// the pause. One stop of the process may hold several reasons (a
+// watchpoint hit in one thread, the completed step of another): a client
+// is told one per resume and the others, once each, at its next resumes,
+// without the process running; but a completed step is told only if the
+// client steps that thread again, and is dropped when it continues it
+// (stop.go, nextStopFor).
 //
 // # Translation
 //

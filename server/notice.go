@@ -26,6 +26,7 @@ var noticeForms = []noticeForm{
 	{"... under the suspend or error policy", "gdbserverx: watch 0x404028 <counter> len 4: evicted from hardware by client #2 (priority 20 > 10); now suspended until a slot frees"},
 	{"the kernel refused a slot (another perf user holds it)", "gdbserverx: watch 0x404028 <counter> len 4: evicted from hardware: the kernel refused a debug-register slot; now emulated in software"},
 	{"a slot freed (its holder deleted its point, lowered its priority or left)", "gdbserverx: watch 0x404028 <counter> len 4: back in hardware"},
+	{"a new point is longer than the slots can hold", "gdbserverx: watch 0x404060 <big> len 4096: too long for the hardware slots (4 of 8 bytes each); emulated in software"},
 	{"a new point found no free slot", "gdbserverx: watch 0x404028 <counter> len 4: no hardware slot free (held by client #2 at priority 20); emulated in software"},
 	{"... under the suspend policy", "gdbserverx: watch 0x404028 <counter> len 4: no hardware slot free (held by client #2 at priority 20); suspended until a slot frees"},
 	{"a new pinned point does not fit", "gdbserverx: watch 0x404028 <counter> len 4: refused: no hardware slot free and pinned points cannot be emulated"},
@@ -87,6 +88,9 @@ func (s *Server) noticeText(ev arbiter.Event[owner, hwbp.Request]) string {
 			verb := "emulated in software"
 			if ev.New == arbiter.Suspended {
 				verb = "suspended until a slot frees"
+			}
+			if s.tooLong(ev.Owner.id, ev.Key) {
+				return name + fmt.Sprintf("too long for the hardware slots (%d of %d bytes each); %s", hwbp.NumSlots, hwbp.MaxPieceLen, verb)
 			}
 			return name + fmt.Sprintf("no hardware slot free (%s); %s", s.slotHolders(ev.Owner.id), verb)
 		}

@@ -10,8 +10,9 @@ import (
 // TestNoticeWording checks that the notices the code writes are the ones
 // documented in noticeForms (and so in the README).
 func TestNoticeWording(t *testing.T) {
-	s := &Server{proc: &process{dp: newDebugpoints(), syms: []symbol{{addr: 0x404028, size: 4, name: "counter"}}}}
+	s := &Server{proc: &process{dp: newDebugpoints(), syms: []symbol{{addr: 0x404028, size: 4, name: "counter"}, {addr: 0x404060, size: 4096, name: "big"}}}}
 	req := hwbp.Request{Kind: hwbp.KindWrite, Addr: 0x404028, Len: 4}
+	big := hwbp.Request{Kind: hwbp.KindWrite, Addr: 0x404060, Len: 4096}
 	o := owner{id: 1}
 	by := arbiter.Taker[owner, hwbp.Request]{Owner: owner{id: 2}, Priority: 20}
 	// Client #2 holds a slot, for the "no slot free" wording.
@@ -25,6 +26,7 @@ func TestNoticeWording(t *testing.T) {
 		{Owner: o, Key: req, Priority: 10, Old: arbiter.Installed, New: arbiter.Suspended, Cause: arbiter.CauseEvicted, By: by},
 		{Owner: o, Key: req, Priority: 10, Old: arbiter.Installed, New: arbiter.Emulated, Cause: arbiter.CauseCapacityShrank},
 		{Owner: o, Key: req, Priority: 10, Old: arbiter.Emulated, New: arbiter.Installed, Cause: arbiter.CauseSlotFreed},
+		{Owner: o, Key: big, Priority: 10, Old: arbiter.Absent, New: arbiter.Emulated, Cause: arbiter.CauseInserted},
 		{Owner: o, Key: req, Priority: 10, Old: arbiter.Absent, New: arbiter.Emulated, Cause: arbiter.CauseInserted},
 		{Owner: o, Key: req, Priority: 10, Old: arbiter.Absent, New: arbiter.Suspended, Cause: arbiter.CauseInserted},
 		{Owner: pinned, Key: req, Priority: 0, Old: arbiter.Absent, New: arbiter.Refused, Cause: arbiter.CauseInserted},

@@ -3,6 +3,7 @@ package server
 import (
 	"io"
 	"net"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -405,5 +406,89 @@ func TestKernelRefusesSlot(t *testing.T) {
 	info, ok := h.s.proc.dp.arb.Lookup(owner{id: a.id}, hwbp.Request{Kind: hwbp.KindWrite, Addr: 0x2018, Len: 8})
 	if !ok || info.State != arbiter.Suspended {
 		t.Errorf("the fourth point: %+v, %v; want suspended", info, ok)
+	}
+}
+
+// TestPendingStepBesideWatch: a step of one thread completes in the stop
+// where another thread hits a watchpoint. The client is told one of the
+// two; the other waits for its next resume (the real test with gdb is
+// cmd/gdbserverx TestStepiBesideWatchHits). The watchpoint hit is an
+// event and is told once, later; the step completion only answers a
+// step of the same thread, and is dropped when the client continues
+// that thread instead.
+func TestPendingStepBesideWatch(t *testing.T) {
+	step := target.ThreadStop{Tid: 101, Reason: target.StopDebug, Signal: target.SIGTRAP, DR6: 0x4000}
+	watch := target.ThreadStop{Tid: 100, Reason: target.StopDebug, Signal: target.SIGTRAP, DR6: 0x1}
+	const (
+		stepReply  = `^T05[0-9a-f:;]*thread:p64\.65;$`
+		watchReply = `^T05watch:2000;.*thread:p64\.64;$`
+	)
+	for _, tc := range []struct {
+		name   string
+		stops  []target.ThreadStop
+		first  string // the stop reply of the stepping resume (a regexp)
+		resume string // the client's next resume
+		then   string // its reply without a run (a regexp), "" when the program must run
+	}{
+		{"watch told, then another thread stepped", []target.ThreadStop{watch, step}, watchReply, "vCont;s:p64.64;c", ""},
+		{"watch told, then the thread continued", []target.ThreadStop{watch, step}, watchReply, "vCont;c", ""},
+		{"watch told, then the same thread stepped", []target.ThreadStop{watch, step}, watchReply, "vCont;s:p64.65;c", stepReply},
+		{"step told, then the watch", []target.ThreadStop{step, watch}, stepReply, "vCont;s:p64.64;c", watchReply},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			a := h.client()
+			h.send(a, "Z2,2000,4")
+			h.send(a, "vCont;s:p64.65;c")
+			h.replies(a)
+			h.event(stopped(tc.stops...))
+			if got := h.replies(a); len(got) != 1 || !regexp.MustCompile(tc.first).MatchString(got[0]) {
+				t.Fatalf("first stop: %q, want %q", got, tc.first)
+			}
+			runs := len(h.f.resumes)
+			h.send(a, tc.resume)
+			got := h.replies(a)
+			switch {
+			case tc.then == "" && (len(got) != 0 || len(h.f.resumes) != runs+1):
+				t.Errorf("%s: told %q, program ran %d times; want no reply and a run", tc.resume, got, len(h.f.resumes)-runs)
+			case tc.then != "" && (len(got) != 1 || !regexp.MustCompile(tc.then).MatchString(got[0]) || len(h.f.resumes) != runs):
+				t.Errorf("%s: told %q, program ran %d times; want %q without a run", tc.resume, got, len(h.f.resumes)-runs, tc.then)
+			}
+			if tc.then == "" {
+				return
+			}
+			// Each pending stop is told once: the next resume runs.
+			h.send(a, "vCont;c")
+			if got := h.replies(a); len(got) != 0 || len(h.f.resumes) != runs+1 {
+				t.Errorf("after both stops were told: %q, %d runs; want none and a run", got, len(h.f.resumes)-runs)
+			}
+		})
+	}
+}
+
+// TestClientTallies: the counts behind the per-client limits follow the
+// arbiter: inserts, removals applied at the resume, read watchpoints'
+// pairs not counted, and nothing left of a client that is gone.
+func TestClientTallies(t *testing.T) {
+	h := newHarness(t)
+	a := h.client()
+	for _, z := range []string{"Z2,2000,8", "Z3,3000,4", "Z4,4000,8"} {
+		h.send(a, z)
+	}
+	d := h.s.proc.dp
+	if got, want := d.tallies[a.id], (tally{points: 3, bytes: 8 + 4 + 8}); got != want {
+		t.Errorf("after three Z: %+v, want %+v", got, want)
+	}
+	h.send(a, "z4,4000,8")
+	if !d.roomFor(owner{id: a.id}, hwbp.Request{Kind: hwbp.KindWrite, Addr: 0x5000, Len: maxClientWatchBytes - 12}) {
+		t.Errorf("a pending z does not make room")
+	}
+	h.send(a, "vCont;c")
+	if got, want := d.tallies[a.id], (tally{points: 2, bytes: 12}); got != want {
+		t.Errorf("after a z and a resume: %+v, want %+v", got, want)
+	}
+	h.s.release(a)
+	if len(d.tallies) != 0 {
+		t.Errorf("after the client left: %v", d.tallies)
 	}
 }

@@ -125,6 +125,11 @@ func (s *Server) onEvent(ev target.Event) {
 			continue
 		case target.StopSyscallExit:
 			syscallExits = append(syscallExits, ts)
+			// While the server traces system call exits for its own
+			// slots, the engine's kernel writes into emulated
+			// watchpoints come on the exit stop itself, not as a
+			// StopWatch of their own.
+			p.addWatchStops(ts, s.softwareHits(ts.Watches))
 			continue
 		case target.StopExec:
 			st.kind = stopExec
@@ -286,15 +291,30 @@ func (s *Server) serveQueued(c *client) {
 }
 
 // nextStopFor finds the first pending stop that concerns c and is still
-// true for it (a breakpoint it removed since is no reason to stop).
+// true for it: a breakpoint it removed since is no reason to stop, and a
+// single step that completed beside the stop c was told is news only if
+// c steps that thread again. c has seen the thread where the step left
+// it; when it now continues the thread (gdb stepping another thread after
+// a watchpoint hit in it, say), the old completion is consumed, or it
+// would come back as a bare SIGTRAP of a thread gdb did not step (issue
+// 13). gdbserver does the same (linux-low.cc, "a single-step event but
+// the thread should be continuing"). When c steps it again (it passed a
+// signal told before the step), the completion answers that step, which
+// must not run a second instruction.
 func (s *Server) nextStopFor(c *client) *stop {
 	p := s.proc
 	for _, st := range p.pending {
 		if _, ok := st.to[c]; !ok {
 			continue
 		}
-		if st.kind == stopBreak {
+		switch st.kind {
+		case stopBreak:
 			if b := p.breaks[st.addr]; b == nil || !b.owners[c] {
+				delete(st.to, c)
+				continue
+			}
+		case stopStep:
+			if !c.steps(p, st.tid) {
 				delete(st.to, c)
 				continue
 			}

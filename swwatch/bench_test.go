@@ -161,16 +161,22 @@ const dr7Write8Slot0 = 1 | 1<<16 | 2<<18
 // iteration writes the watched variable (testdata/access.c w), each hit
 // reported to the caller, which resumes at once. hw is a hardware
 // watchpoint on the bare target, hw-wrapped the same through the wrapper
-// with no emulated watch (its idle cost), sw the engine. µs/hit is the
-// caller's wall time per reported hit.
+// with no emulated watch (its idle cost), sw the engine, sw-long the
+// engine with a watch of MaxWatchLen over a 1 MiB array written all over
+// (testdata/access.c wbig). µs/hit is the caller's wall time per reported
+// hit.
 func BenchmarkDense(b *testing.B) {
 	const n = 2000
-	for _, mode := range []string{"hw", "hw-wrapped", "sw"} {
+	for _, mode := range []string{"hw", "hw-wrapped", "sw", "sw-long"} {
 		b.Run(mode, func(b *testing.B) {
 			var total time.Duration
 			for i := 0; i < b.N; i++ {
 				bin := program(b, "access")
-				lp, err := linux.Launch(linux.Config{Path: bin, Args: []string{bin, "w", strconv.Itoa(n)}})
+				what := "w"
+				if mode == "sw-long" {
+					what = "wbig"
+				}
+				lp, err := linux.Launch(linux.Config{Path: bin, Args: []string{bin, what, strconv.Itoa(n)}})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -183,9 +189,12 @@ func BenchmarkDense(b *testing.B) {
 					p = w
 				}
 				g := symbol(b, bin, "alone")
-				if mode == "sw" {
+				switch mode {
+				case "sw":
 					p.(*Process).SetWatches([]Watch{{ID: 1, Addr: g, Len: 8, Kind: Write}})
-				} else {
+				case "sw-long":
+					p.(*Process).SetWatches([]Watch{{ID: 1, Addr: symbol(b, bin, "big"), Len: MaxWatchLen, Kind: Write}})
+				default:
 					p.(target.HardwareDebug).SetDebugRegisters(target.DebugRegisters{Addr: [4]uint64{g}, Control: dr7Write8Slot0})
 				}
 				t0 := time.Now()

@@ -136,6 +136,11 @@
 //
 // # Limits
 //
+//   - One watch is at most MaxWatchLen bytes (1 MiB): the engine keeps a
+//     copy of it, and its pages are walked at system call exits. Up to
+//     that length a watch costs what a short one does, but for the
+//     copy and the pages protected when it is set; a store into it
+//     refreshes only the bytes stored.
 //   - A call that may block and needs a protected page (a read from a
 //     pipe or socket into a watched buffer, a poll array on a watched
 //     page) runs with the page open while the other threads run: their

@@ -181,15 +181,28 @@ func (e *engine) read(addr, n uint64) []byte {
 	return b
 }
 
-// refresh takes new values of the watches overlapping [addr, addr+n) as
-// the engine's copies.
+// refresh takes the new values of the bytes of [addr, addr+n) into the
+// engine's copies of the watches they overlap: a write the engine saw
+// (or the server made) is accounted for, and nothing else. Only those
+// bytes are read, so that a store into a long watch (up to MaxWatchLen)
+// costs no more than one into a short one; and a change elsewhere in the
+// watch that the engine did not see is left for a later compare to
+// report, rather than taken in silently.
 func (e *engine) refresh(addr, n uint64) { e.refreshWith(processIO{p: e.p}, addr, n) }
 
 func (e *engine) refreshWith(io emuIO, addr, n uint64) {
 	for i := range e.watches {
 		w := &e.watches[i]
-		if w.Addr < addr+n && addr < w.End() {
+		lo, hi := max(w.Addr, addr), min(w.End(), addr+n)
+		if lo >= hi {
+			continue
+		}
+		if w.last == nil {
 			w.last = readWith(io, w.Addr, w.Len)
+			continue
+		}
+		if _, err := io.ReadMemory(lo, w.last[lo-w.Addr:hi-w.Addr]); err != nil {
+			w.last = nil // unreadable, as readWith would have found
 		}
 	}
 }

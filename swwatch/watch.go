@@ -37,16 +37,19 @@ func (w Watch) String() string {
 // ErrBadWatch wraps every refusal of SetWatches.
 var ErrBadWatch = errors.New("bad watch")
 
-// maxWatchLen bounds one watch: a watched range is held in memory and
-// compared at system call exits.
-const maxWatchLen = 1 << 20
+// MaxWatchLen is the longest range one watch may have: the engine holds
+// a copy of every watched range and compares it where a write may have
+// gone unseen (system call exits, instructions it cannot decode). It is
+// also the longest watchpoint the server accepts (a longer Z2-Z4 gets
+// E16 at once).
+const MaxWatchLen = 1 << 20
 
 func (w Watch) check() error {
 	switch {
 	case w.Kind != Write && w.Kind != Read && w.Kind != Access:
 		return fmt.Errorf("%w: watch %d: kind %v", ErrBadWatch, w.ID, w.Kind)
-	case w.Len == 0 || w.Len > maxWatchLen:
-		return fmt.Errorf("%w: watch %d: length %d (1 to %d)", ErrBadWatch, w.ID, w.Len, maxWatchLen)
+	case w.Len == 0 || w.Len > MaxWatchLen:
+		return fmt.Errorf("%w: watch %d: length %d (1 to %d)", ErrBadWatch, w.ID, w.Len, MaxWatchLen)
 	case w.Addr >= userLimit || w.Len > userLimit-w.Addr:
 		return fmt.Errorf("%w: watch %d: %#x+%d is not in user space", ErrBadWatch, w.ID, w.Addr, w.Len)
 	}

@@ -238,9 +238,10 @@ type ThreadStop struct {
 	// StopSyscallEntry.
 	Syscall int
 	// Watches lists the emulated watchpoints the thread's last
-	// instruction (or system call) accessed: at StopWatch, and at a
+	// instruction (or system call) accessed: at StopWatch, at a
 	// StopDebug when that instruction also completed a single step or hit
-	// a hardware debug register.
+	// a hardware debug register, and at a StopSyscallExit (the caller
+	// asked for exits) when the kernel wrote them during the call.
 	Watches []WatchHit
 }
 

@@ -86,6 +86,29 @@ static void syscall_write(void)
 		exit(3);
 }
 
+/* pipe5: read(2) from a pipe stores 101..105 into kv[0..4], one call
+ * each: the kernel writes, no instruction of the program does. Five
+ * watchpoints on them hold the four slots and one emulated watchpoint
+ * on the same page; kfar is a variable on a page of its own. */
+long kv[8];
+long kfar[512] __attribute__((aligned(4096)));
+
+static void pipe5(int far)
+{
+	int fd[2];
+
+	if (pipe(fd) != 0)
+		exit(2);
+	after_watch();
+	for (int i = 0; i < 5; i++) {
+		long x = 101 + i;
+		long *dst = far && i == 4 ? &kfar[0] : &kv[i];
+
+		if (write(fd[1], &x, sizeof x) != sizeof x || read(fd[0], dst, sizeof x) != sizeof x)
+			exit(3);
+	}
+}
+
 /* writer: thread number n (1-8) stores 10n+1, 10n+2, 10n+3 into g, one
  * store at a time under a mutex, so a debugger can tell who wrote. */
 static void *writer(void *arg)
@@ -155,6 +178,10 @@ int main(int argc, char **argv)
 		pairs();
 	else if (strcmp(what, "syscall") == 0)
 		syscall_write();
+	else if (strcmp(what, "pipe5") == 0)
+		pipe5(0);
+	else if (strcmp(what, "pipe5far") == 0)
+		pipe5(1);
 	else if (strcmp(what, "threads") == 0)
 		threads();
 	else if (strcmp(what, "five") == 0)

@@ -14,6 +14,7 @@
  *   mix  g = g + 1 as separate load and store: N reads and N writes
  *   bp   the store at label store_g, then tick(): N writes
  *   exec g = 1, then execve("/bin/true")
+ *   wbig big.a[i * 511 % 131072] = i + 1: N writes spread over a 1 MiB array
  */
 #include <stdlib.h>
 #include <string.h>
@@ -32,8 +33,13 @@ struct vec {
 	long a, b;
 } __attribute__((aligned(16)));
 
+struct big {
+	volatile long a[1 << 17];
+} __attribute__((aligned(4096)));
+
 struct alone alone;
 struct shared shared;
+struct big big;
 struct vec v __attribute__((aligned(4096)));
 volatile long sink;
 volatile long count_w, count_r;
@@ -98,6 +104,10 @@ int main(int argc, char **argv) {
 		alone.g = 1;
 		execl("/bin/true", "true", (char *)0);
 		return 1;
+	} else if (!strcmp(mode, "wbig")) {
+		for (long i = 0; i < n; i++)
+			big.a[i * 511 % (1 << 17)] = i + 1;
+		count_w = n;
 	} else if (!strcmp(mode, "mix")) {
 		for (long i = 0; i < n; i++)
 			alone.g = alone.g + 1;
