@@ -26,11 +26,11 @@ type tracer struct {
 	c *counters
 
 	threads    map[int]*thread
-	order      []*thread // creation order, main thread first; may hold gone threads
-	nGone      int       // gone threads still in order
-	nRunning   int       // threads in state running
-	nListening int       // threads in state listening
-	avx        bool      // the register file has the AVX feature
+	order      []*thread  // creation order, main thread first; may hold gone threads
+	nGone      int        // gone threads still in order
+	nRunning   int        // threads in state running
+	nListening int        // threads in state listening
+	regs       *regLayout // the register file and where it comes from; set at the first stop
 
 	want     target.DebugRegisters // the image every thread must hold when it runs
 	syscalls bool                  // resume with PTRACE_SYSCALL, report syscall exits
@@ -73,7 +73,6 @@ func newTracer(p *Process) *tracer {
 		threads: map[int]*thread{},
 		orphans: map[int]unix.WaitStatus{},
 		vforks:  map[int]bool{},
-		avx:     p.desc.Size() == sizeAVX,
 	}
 }
 
@@ -89,6 +88,7 @@ func (tr *tracer) start(begin func() error) error {
 			started <- err
 			return
 		}
+		tr.probeRegisters()
 		tr.worldStopped = true
 		tr.openGate()
 		started <- nil
