@@ -1,7 +1,9 @@
-/* vecwatch KIND: writes two 8 KiB buffers, one, then two, the same way
- * with the instruction kind KIND, three times (or once per size), then
- * calls done(). Each pass stores the same values (but for xsaveopt). The test watches bytes of one buffer in hardware and the
- * same bytes of the other in software: both must see the same writes.
+/* vecwatch KIND: writes two 16 KiB buffers (an XSAVE image with AMX
+ * takes 11 KiB), one, then two, the same way with the instruction kind
+ * KIND, three times (or once per size), then calls done(). Each pass
+ * stores the same values (but for xsaveopt). The test watches bytes of
+ * one buffer in hardware and the same bytes of the other in software:
+ * both must see the same writes.
  * Nothing else reads or writes the buffers after ready().
  *
  *   mask      vmovdqu8 %zmm0, dst{k1}, k1 = 0x00ff00000000f0f0 (holes)
@@ -23,8 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-unsigned char dst1[8192] __attribute__((aligned(4096)));
-unsigned char dst2[8192] __attribute__((aligned(4096)));
+unsigned char dst1[16384] __attribute__((aligned(4096)));
+unsigned char dst2[16384] __attribute__((aligned(4096)));
 unsigned char src[8192] __attribute__((aligned(4096)));
 static unsigned long long kmask;
 volatile long calls; /* how many times the kind ran on each buffer */
