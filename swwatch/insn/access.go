@@ -119,7 +119,7 @@ func (in *Inst) accesses(cpu *x86cpu.CPU, regs Registers, dst []Access, step boo
 	case kindIret:
 		// RIP, CS, RFLAGS, RSP, SS, one slot each; of the CS and SS
 		// slots the debug hardware sees what the vendor reads
-		// (selectorSlot).
+		// (appendSelectorSlot).
 		sp, n := regs.Reg(RSP), uint64(in.opSize)
 		dst = append(dst, Access{Addr: sp, Size: int(n), Read: true})
 		dst = appendSelectorSlot(cpu, dst, sp+n, n, false)

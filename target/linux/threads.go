@@ -161,7 +161,6 @@ func (tr *tracer) loadGP(th *thread) error {
 // does. A kernel or CPU without XSAVE gives x87 and SSE only, through
 // PTRACE_GETFPREGS.
 func (tr *tracer) probeRegisters() {
-	tr.regs = newRegLayout(false, 0, 0, x86cpu.Host())
 	for _, th := range tr.order {
 		if th.gone || th.state != stopped {
 			continue

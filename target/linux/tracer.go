@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"gdbserverx/internal/x86cpu"
 	"gdbserverx/target"
 )
 
@@ -73,6 +74,9 @@ func newTracer(p *Process) *tracer {
 		threads: map[int]*thread{},
 		orphans: map[int]unix.WaitStatus{},
 		vforks:  map[int]bool{},
+		// x87 and SSE until the first stop shows what the process has
+		// (probeRegisters).
+		regs: newRegLayout(false, 0, 0, x86cpu.Host()),
 	}
 }
 
