@@ -229,18 +229,23 @@ func TestRegistersRoundTrip(t *testing.T) {
 	set("st0", []byte{0, 0, 0, 0, 0, 0, 0, 0x80, 0xff, 0x3f}) // 1.0
 	set("fstat", []byte{0, 0x38, 0, 0})                       // TOP = 7: st0 is physical 7
 	set("ftag", []byte{0xff, 0x3f, 0, 0})                     // physical 7 valid
-	var extra []string                                        // AVX and AVX-512 registers this machine has
+	var extra []string                                        // AVX, AVX-512 and PKU registers this machine has
 	for _, x := range []struct {
 		name string
-		val  byte
-	}{{"ymm3h", 0xcd}, {"k5", 0x5a}, {"zmm4h", 0x44}, {"xmm20", 0x20}, {"ymm21h", 0x21}, {"zmm31h", 0x31}} {
-		if _, ok := d.Lookup(x.name); ok {
-			r, _ := d.Lookup(x.name)
-			set(x.name, bytes.Repeat([]byte{x.val}, r.Bits/8))
+		val  []byte
+	}{
+		{"ymm3h", []byte{0xcd}}, {"k5", []byte{0x5a}}, {"zmm4h", []byte{0x44}}, {"xmm20", []byte{0x20}},
+		{"ymm21h", []byte{0x21}}, {"zmm31h", []byte{0x31}},
+		// Linux's default PKRU (0x55555554) with key 1 opened: key 0,
+		// every page's, must stay open or the program faults.
+		{"pkru", []byte{0x50, 0x55, 0x55, 0x55}},
+	} {
+		if r, ok := d.Lookup(x.name); ok {
+			set(x.name, bytes.Repeat(x.val, r.Bits/8/len(x.val)))
 			extra = append(extra, x.name)
 		}
 	}
-	t.Logf("vector registers written beyond SSE: %v", extra)
+	t.Logf("registers written beyond SSE: %v", extra)
 	if err := p.WriteRegisters(st.Tid, buf); err != nil {
 		t.Fatal(err)
 	}
