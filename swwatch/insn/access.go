@@ -450,8 +450,10 @@ func (in *Inst) vectorMasked(cpu *x86cpu.CPU, regs Registers, dst []Access) []Ac
 // maskMovImplicit handles MASKMOVQ and MASKMOVDQU: a store to [RDI] of
 // the bytes whose mask byte has its top bit set. Intel's debug hardware
 // matches the whole 8 or 16 bytes whatever the mask; AMD's only the
-// bytes stored (hwcheck_test.go "maskmovdqu"); another vendor's gets the
-// whole range as a bound, confirmed by comparing values.
+// bytes stored, none for a zero mask (hwcheck_test.go "maskmovdqu");
+// another vendor's gets the whole range as a bound, confirmed by
+// comparing values. So does Intel's with a zero mask, where the SDM lets
+// the CPU touch memory or not.
 func (in *Inst) maskMovImplicit(cpu *x86cpu.CPU, regs Registers, dst []Access) []Access {
 	m := &in.mem[0]
 	a := regs.Reg(RDI)
@@ -459,35 +461,47 @@ func (in *Inst) maskMovImplicit(cpu *x86cpu.CPU, regs Registers, dst []Access) [
 		a = uint64(uint32(a))
 	}
 	acc := Access{Addr: a + regsSeg(m, regs), Size: int(m.size), Write: true}
-	switch cpu.Vendor {
-	case x86cpu.Intel:
+	mask, ok := in.byteMask(regs, int(m.size))
+	switch {
+	case cpu.Vendor == x86cpu.Intel && (!ok || mask != 0):
 		return append(dst, acc)
-	case x86cpu.AMD:
-		var mask uint64
-		ok := false
-		if m.size == 8 {
-			if mr, is := regs.(MMXRegisters); is {
-				var v uint64
-				if v, ok = mr.MMX(int(in.vmask)); ok {
-					for i := uint64(0); i < 8; i++ {
-						mask |= (v >> (8*i + 7) & 1) << i
-					}
-				}
-			}
-		} else if vr, is := regs.(VectorRegisters); is {
-			ok = true
-			for i := 0; i < 16 && ok; i++ {
-				var v uint64
-				v, ok = vr.VectorElement(int(in.vmask), i, 1)
-				mask |= (v >> 7 & 1) << i
-			}
-		}
-		if ok {
-			return appendMaskRuns(dst, acc, 1, uint64(m.size), func(i uint64) bool { return mask>>i&1 != 0 })
-		}
+	case cpu.Vendor == x86cpu.AMD && ok:
+		return appendMaskRuns(dst, acc, 1, uint64(m.size), func(i uint64) bool { return mask>>i&1 != 0 })
 	}
 	acc.Partial = true
 	return append(dst, acc)
+}
+
+// byteMask reads the byte mask of MASKMOVQ (an MMX register) or
+// MASKMOVDQU (an XMM register): bit i is the top bit of byte i.
+func (in *Inst) byteMask(regs Registers, n int) (uint64, bool) {
+	var mask uint64
+	if n == 8 {
+		mr, ok := regs.(MMXRegisters)
+		if !ok {
+			return 0, false
+		}
+		v, ok := mr.MMX(int(in.vmask))
+		if !ok {
+			return 0, false
+		}
+		for i := uint64(0); i < 8; i++ {
+			mask |= (v >> (8*i + 7) & 1) << i
+		}
+		return mask, true
+	}
+	vr, ok := regs.(VectorRegisters)
+	if !ok {
+		return 0, false
+	}
+	for i := 0; i < n; i++ {
+		v, ok := vr.VectorElement(int(in.vmask), i, 1)
+		if !ok {
+			return 0, false
+		}
+		mask |= (v >> 7 & 1) << i
+	}
+	return mask, true
 }
 
 // appendSelectorSlot appends the access to the n-byte stack slot at addr

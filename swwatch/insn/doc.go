@@ -145,9 +145,10 @@
 //     loads read the whole operand whatever the mask; far CALL/JMP with
 //     REX.W read an m16:32 pointer (REX.W ignored) while far CALL
 //     still pushes 8-byte slots.
-//   - Neither measured (Intel's far CALL CS slot past the selector, which
-//     the SDM leaves open, and every vendor-dependent fact on a third
-//     vendor): the bytes in doubt are a Partial range.
+//   - Not measured (Intel's far CALL CS slot past the selector and
+//     Intel's MASKMOVDQU/MASKMOVQ with a zero mask, both of which the SDM
+//     leaves open, and every vendor-dependent fact on a third vendor):
+//     the bytes in doubt are a Partial range.
 //
 // Registers in those forms come from the XSAVE image at the offsets this
 // CPU's CPUID gives (tracer_test.go), as the emulation engine's do
