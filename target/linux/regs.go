@@ -212,17 +212,15 @@ type regLayout struct {
 	desc  *target.Description
 	feat  features
 	xsave bool   // registers beyond the general ones come from NT_X86_XSTATE (else PTRACE_GETFPREGS)
-	xcr0  uint64 // the kernel's user xfeatures, from the first NT_X86_XSTATE
 	size  int    // bytes of the NT_X86_XSTATE image
 	xregs []xreg // every register-file run kept in a component >= 2
-	comps uint64 // components of xregs
 }
 
 // newRegLayout builds the layout of a process whose NT_X86_XSTATE image
 // (size bytes, or none: xsave false) says xcr0, on cpu. A component is
 // shown only when the CPU describes it and the kernel's image holds it.
 func newRegLayout(xsave bool, xcr0 uint64, size int, cpu *x86cpu.CPU) *regLayout {
-	l := &regLayout{xsave: xsave, xcr0: xcr0, size: size}
+	l := &regLayout{xsave: xsave, size: size}
 	has := func(i int) bool {
 		c := cpu.Components[i]
 		return xsave && xcr0>>i&1 != 0 && c.Size != 0 && !c.Supervisor && int(c.Offset+c.Size) <= size
@@ -241,7 +239,6 @@ func newRegLayout(xsave bool, xcr0 uint64, size int, cpu *x86cpu.CPU) *regLayout
 	off := func(i int) int { return int(cpu.Components[i].Offset) }
 	add := func(comp, file, xs, n int) {
 		l.xregs = append(l.xregs, xreg{comp: comp, file: file, xs: xs, n: n})
-		l.comps |= 1 << comp
 	}
 	if l.feat.avx {
 		add(x86cpu.CompAVX, at("ymm0h"), off(x86cpu.CompAVX), 16*16)
