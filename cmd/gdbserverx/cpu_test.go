@@ -24,8 +24,7 @@ import (
 // (-1: whatever the hardware says, it is the reference).
 type vecKind struct {
 	kind  string
-	needs []x86cpu.Feature
-	xcr0  uint64 // components XCR0 must enable
+	needs []x86cpu.Feature // usable here (x86cpu.CPU.Usable)
 	offs  [4]int
 	want  [4]int
 	// partial: the engine can only bound what the instruction writes
@@ -38,7 +37,8 @@ type vecKind struct {
 // memset kinds once per size (82 sizes from 1 to 4096).
 func vecKinds(cpu *x86cpu.CPU) []vecKind {
 	avx512 := []x86cpu.Feature{x86cpu.AVX512F, x86cpu.AVX512BW}
-	xsave := []x86cpu.Feature{x86cpu.XSAVE, x86cpu.OSXSAVE}
+	// The XSAVE kinds load ymm0 (AVX) before each save.
+	xsave := []x86cpu.Feature{x86cpu.XSAVE, x86cpu.OSXSAVE, x86cpu.AVX}
 	// A byte of the first AVX-512 register state the image holds, where
 	// the CPU puts it (CPUID leaf 0xD): the hardware says whether XSAVE
 	// writes it; the emulation must agree.
@@ -47,16 +47,16 @@ func vecKinds(cpu *x86cpu.CPU) []vecKind {
 		zmmHi = int(cpu.Components[x86cpu.CompZMMHi256].Offset)
 	}
 	return []vecKind{
-		{kind: "mask", needs: avx512, xcr0: x86cpu.MaskAVX512, offs: [4]int{4, 0, 48, 63}, want: [4]int{3, 0, 3, 0}},
-		{kind: "zeromask", needs: avx512, xcr0: x86cpu.MaskAVX512, offs: [4]int{0, 4, 48, 63}, want: [4]int{0, 0, 0, 0}},
-		{kind: "compress", needs: avx512, xcr0: x86cpu.MaskAVX512, offs: [4]int{0, 31, 32, 63}, want: [4]int{3, 3, 0, 0}},
+		{kind: "mask", needs: avx512, offs: [4]int{4, 0, 48, 63}, want: [4]int{3, 0, 3, 0}},
+		{kind: "zeromask", needs: avx512, offs: [4]int{0, 4, 48, 63}, want: [4]int{0, 0, 0, 0}},
+		{kind: "compress", needs: avx512, offs: [4]int{0, 31, 32, 63}, want: [4]int{3, 3, 0, 0}},
 		{kind: "maskmov", offs: [4]int{0, 5, 8, 16}, want: [4]int{3, -1, 3, 0}},
 		{kind: "movsb", offs: [4]int{0, 700, 1023, 1024}, want: [4]int{3, 3, 3, 0}},
 		{kind: "stosq", offs: [4]int{0, 700, 1023, 1024}, want: [4]int{3, 3, 3, 0}},
-		{kind: "xsave", needs: xsave, xcr0: 1<<x86cpu.CompAVX | 3, offs: [4]int{24, 160, 576, zmmHi}, want: [4]int{3, 3, 3, -1}},
+		{kind: "xsave", needs: xsave, offs: [4]int{24, 160, 576, zmmHi}, want: [4]int{3, 3, 3, -1}},
 		// XSAVEOPT may skip what did not change: only the bytes that
 		// change every time (xmm0, ymm0's upper half) are watched.
-		{kind: "xsaveopt", needs: append(xsave, x86cpu.XSAVEOPT), xcr0: 1<<x86cpu.CompAVX | 3,
+		{kind: "xsaveopt", needs: append(xsave, x86cpu.XSAVEOPT),
 			offs: [4]int{160, 161, 576, 577}, want: [4]int{-1, -1, -1, -1}, partial: true},
 		{kind: "memcpy", offs: [4]int{0, 63, 1000, 4095}, want: [4]int{-1, -1, -1, -1}},
 		{kind: "memset", offs: [4]int{0, 63, 1000, 4095}, want: [4]int{-1, -1, -1, -1}},
@@ -82,7 +82,7 @@ func TestVectorWritesWatched(t *testing.T) {
 	prog := gdbtest.Program(t, "vecwatch")
 	var ran, skipped []string
 	for _, k := range vecKinds(cpu) {
-		if missing := missingFeatures(cpu, k.needs); missing != "" || cpu.XCR0&k.xcr0 != k.xcr0 {
+		if missing := missingFeatures(cpu, k.needs); missing != "" {
 			skipped = append(skipped, fmt.Sprintf("%s (the CPU or kernel lacks %s; xcr0 %#x)", k.kind, missing, cpu.XCR0))
 			continue
 		}
@@ -160,11 +160,12 @@ func partialNotes(t *testing.T, path string) []string {
 	return out
 }
 
-// missingFeatures names the features of needs that cpu lacks, or "".
+// missingFeatures names the features of needs that cpu lacks (or whose
+// state the OS left disabled), or "".
 func missingFeatures(cpu *x86cpu.CPU, needs []x86cpu.Feature) string {
 	var miss []string
 	for _, f := range needs {
-		if !cpu.Has(f) {
+		if !cpu.Usable(f) {
 			miss = append(miss, f.String())
 		}
 	}
@@ -306,8 +307,8 @@ func printed(out string) map[string]string {
 func TestVectorRegisters(t *testing.T) {
 	cpu := x86cpu.Host()
 	prog := gdbtest.Program(t, "vecregs")
-	avx512 := cpu.Has(x86cpu.AVX512F) && cpu.Has(x86cpu.AVX512BW) && cpu.XCR0&x86cpu.MaskAVX512 == x86cpu.MaskAVX512
-	avx := cpu.Has(x86cpu.AVX) && cpu.Enabled(x86cpu.CompAVX)
+	avx512 := cpu.Usable(x86cpu.AVX512F) && cpu.Usable(x86cpu.AVX512BW)
+	avx := cpu.Usable(x86cpu.AVX)
 	ran := 0
 	for _, c := range vecRegsCases() {
 		if c.mode == "avx512" && !avx512 || c.mode == "avx" && !avx {

@@ -154,6 +154,26 @@ type CPU struct {
 // Has reports whether the CPU has feature f.
 func (c *CPU) Has(f Feature) bool { return c.features>>f&1 != 0 }
 
+// Usable reports whether a program can use feature f here: the CPU has
+// it and, for the features with register state (AVX, AVX-512, AMX), the
+// OS enabled that state in XCR0; otherwise their instructions raise #UD.
+func (c *CPU) Usable(f Feature) bool {
+	if !c.Has(f) {
+		return false
+	}
+	const sse, avx = 1 << CompSSE, 1 << CompAVX
+	var need uint64
+	switch f {
+	case AVX, AVX2:
+		need = sse | avx
+	case AVX512F, AVX512DQ, AVX512BW, AVX512VL, AVX512VBMI2:
+		need = sse | avx | MaskAVX512
+	case AMXTile:
+		need = 1<<CompTileCfg | 1<<CompTileData
+	}
+	return c.XCR0&need == need
+}
+
 // Features lists the features the CPU has, for logs.
 func (c *CPU) Features() []Feature {
 	var out []Feature

@@ -185,6 +185,12 @@ func TestFromCPUID(t *testing.T) {
 	if c.Components[5].Offset != 832 || c.StandardEnd(MaskAVX512|7) != 2432 {
 		t.Errorf("AMD layout: opmask at %d, end %d", c.Components[5].Offset, c.StandardEnd(MaskAVX512|7))
 	}
+	if !c.Usable(AVX512F) || !c.Usable(AVX2) {
+		t.Errorf("AVX-512 and AVX2 not usable with xcr0 0xe7")
+	}
+	if c2 := FromCPUID(amd.f, 0x7); c2.Usable(AVX512F) || !c2.Usable(AVX2) || !c2.Has(AVX512F) {
+		t.Errorf("xcr0 7: AVX-512 usable %v, AVX2 usable %v", c2.Usable(AVX512F), c2.Usable(AVX2))
+	}
 	if v := FromCPUID(cpuidTable{{0, 0}: vendorRegs(1, "HygonGenuine")}.f, 0).Vendor; v != AMD {
 		t.Errorf("Hygon: %v, want AMD", v)
 	}

@@ -444,11 +444,12 @@ func TestHardwareAccesses(t *testing.T) {
 	}
 }
 
-// missingFeatures names the features of needs that cpu lacks, or "".
+// missingFeatures names the features of needs that cpu lacks (or whose
+// state the OS left disabled), or "".
 func missingFeatures(cpu *x86cpu.CPU, needs []x86cpu.Feature) string {
 	var miss []string
 	for _, f := range needs {
-		if !cpu.Has(f) {
+		if !cpu.Usable(f) {
 			miss = append(miss, f.String())
 		}
 	}
