@@ -14,7 +14,10 @@
 // values, then a message to the core loop) and a writer goroutine (the only
 // code that writes to that connection; it resends the last packet on a
 // nak). Each listener has an accept goroutine. The target's own tracer
-// goroutine owns every ptrace call; the core loop never makes one.
+// goroutine owns every ptrace call; the core loop never makes one. The
+// software-watchpoint engine's notes (swwatch.Note: a fallback it took)
+// come from its own goroutine into a bounded queue of the process, which
+// the core loop empties into --event-log at each event (events.go).
 //
 // # All-stop with several clients
 //
@@ -34,5 +37,7 @@
 // rsp knows packets and target knows processes; this package translates
 // between them, one function per translation: GDB and Linux signal numbers
 // (signals.go), wire thread ids and tids, the register table and target.xml
-// (tdesc.go), File-I/O flags and errno (hostio.go).
+// (tdesc.go; the table is the target's, with the AVX, AVX-512 and PKU
+// features the CPU and kernel give the process), the same table for lldb
+// (qRegisterInfo, reginfo.go), File-I/O flags and errno (hostio.go).
 package server

@@ -3,10 +3,12 @@ package server
 import (
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"gdbserverx/arbiter"
 	"gdbserverx/hwbp"
+	"gdbserverx/swwatch"
 )
 
 // maxRecentNotices is how many notices `monitor events` can show.
@@ -109,4 +111,73 @@ func (s *Server) slotsOf(o owner, k hwbp.Request) []int {
 		}
 	}
 	return out
+}
+
+// maxQueuedNotes bounds the engine notes waiting for the core loop; more
+// are counted and the count logged.
+const maxQueuedNotes = 256
+
+// engineNotes queues the notes of the software-watchpoint engine: the
+// engine calls add from its own goroutine (it serves faults while the
+// process runs); the core loop takes them at each event of the process
+// and at its end (logEngineNotes).
+type engineNotes struct {
+	mu      sync.Mutex
+	queue   []swwatch.Note
+	dropped int
+}
+
+func (q *engineNotes) add(n swwatch.Note) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.queue) >= maxQueuedNotes {
+		q.dropped++
+		return
+	}
+	q.queue = append(q.queue, n)
+}
+
+func (q *engineNotes) take() ([]swwatch.Note, int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out, dropped := q.queue, q.dropped
+	q.queue, q.dropped = nil, 0
+	return out, dropped
+}
+
+// noteRecord is one line of --event-log for a note of the
+// software-watchpoint engine: a fallback it took (an instruction it
+// could not decode; a range it can only bound, whose writes it confirms
+// by comparing values), a limit it hit.
+type noteRecord struct {
+	Time string `json:"time"`
+	Note string `json:"note"` // undecodable, partial, stepped, open-syscall, error, or dropped
+	Tid  int    `json:"tid,omitempty"`
+	PC   string `json:"pc,omitempty"`
+	Text string `json:"text"`
+}
+
+// logEngineNotes writes the engine's queued notes to --event-log (and
+// --debug). Core loop only.
+func (s *Server) logEngineNotes(p *process) {
+	notes, dropped := p.notes.take()
+	for _, n := range notes {
+		s.debugf("%v", n)
+		s.writeEventLog(noteRecord{Note: n.Kind.String(), Tid: int(n.Tid), PC: fmt.Sprintf("0x%x", n.PC), Text: n.Text})
+	}
+	if dropped > 0 {
+		s.writeEventLog(noteRecord{Note: "dropped", Text: fmt.Sprintf("%d more notes of the software-watchpoint engine not logged", dropped)})
+	}
+}
+
+func (s *Server) writeEventLog(r noteRecord) {
+	if s.cfg.EventLog == nil {
+		return
+	}
+	r.Time = time.Now().UTC().Format(time.RFC3339Nano)
+	b, err := json.Marshal(r)
+	if err != nil {
+		return
+	}
+	s.cfg.EventLog.Write(append(b, '\n'))
 }

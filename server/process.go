@@ -75,6 +75,8 @@ type process struct {
 	// sw emulates the watchpoints that hold no slot (nil when the target
 	// cannot be wrapped); t is then sw.
 	sw *swwatch.Process
+	// notes are sw's notes for --event-log, queued by its goroutine.
+	notes engineNotes
 
 	// Caches valid while stopped: the library list and thread list
 	// documents (gdb reads them in chunks), cleared at resume.
@@ -144,6 +146,9 @@ func (s *Server) launch(spec LaunchSpec) error {
 		return err
 	}
 	s.proc = newProcess(t, false, spec.Path, s.eventReady)
+	if s.proc.sw != nil {
+		s.proc.sw.SetNotes(s.proc.notes.add)
+	}
 	s.logf("Process %s created; pid = %d", spec.Path, s.proc.pid)
 	return s.proc.afterStart()
 }
@@ -156,6 +161,9 @@ func (s *Server) attach(pid int) error {
 	}
 	path, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
 	s.proc = newProcess(t, true, path, s.eventReady)
+	if s.proc.sw != nil {
+		s.proc.sw.SetNotes(s.proc.notes.add)
+	}
 	s.logf("Attached; pid = %d", pid)
 	return s.proc.afterStart()
 }

@@ -35,9 +35,11 @@ var genericAMD64 = map[string]string{
 func init() {
 	for i := 0; i < 16; i++ {
 		dwarfAMD64[fmt.Sprintf("xmm%d", i)] = 17 + i
+		dwarfAMD64[fmt.Sprintf("xmm%d", 16+i)] = 67 + i // AVX-512
 	}
 	for i := 0; i < 8; i++ {
 		dwarfAMD64[fmt.Sprintf("st%d", i)] = 33 + i
+		dwarfAMD64[fmt.Sprintf("k%d", i)] = 118 + i
 	}
 }
 
@@ -65,7 +67,7 @@ func registerInfoText(d *target.Description, reg target.Register) string {
 	switch reg.Type {
 	case "i387_ext":
 		enc, format, set = "ieee754", "float", "Floating Point Registers"
-	case "vec128", "uint128":
+	case "vec128", "uint128", "v2ui128":
 		enc, format, set = "vector", "vector-uint8", "SSE Registers"
 	}
 	if reg.Group == "float" {
@@ -73,6 +75,12 @@ func registerInfoText(d *target.Description, reg target.Register) string {
 	}
 	if strings.HasPrefix(reg.Name, "ymm") {
 		set = "AVX Registers"
+	}
+	if avx512Register(reg.Name) {
+		set = "AVX-512 Registers"
+	}
+	if reg.Name == "pkru" {
+		set = "Memory Protection Keys"
 	}
 	fmt.Fprintf(&b, "encoding:%s;format:%s;set:%s;", enc, format, set)
 	if n, ok := dwarfAMD64[reg.Name]; ok {
@@ -82,6 +90,24 @@ func registerInfoText(d *target.Description, reg target.Register) string {
 		fmt.Fprintf(&b, "generic:%s;", g)
 	}
 	return b.String()
+}
+
+// avx512Register says whether name is one of the registers of gdb's
+// org.gnu.gdb.i386.avx512 feature: xmm16-31, ymm16h-31h, k0-7, zmm0h-31h.
+func avx512Register(name string) bool {
+	if strings.HasPrefix(name, "zmm") && strings.HasSuffix(name, "h") {
+		return true
+	}
+	if len(name) == 2 && name[0] == 'k' && name[1] >= '0' && name[1] <= '7' {
+		return true
+	}
+	for _, p := range []string{"xmm", "ymm"} {
+		if rest, ok := strings.CutPrefix(name, p); ok {
+			n, err := strconv.Atoi(strings.TrimSuffix(rest, "h"))
+			return err == nil && n >= 16
+		}
+	}
+	return false
 }
 
 // processInfo answers lldb's qProcessInfo: who the process is, from /proc.

@@ -72,6 +72,7 @@ func (st *stop) tellAll(cs []*client) {
 // its threads whose reasons become pending stops.
 func (s *Server) onEvent(ev target.Event) {
 	p := s.proc
+	s.logEngineNotes(p)
 	if ev.Kind != target.EventStopped {
 		s.processGone(ev)
 		return
@@ -417,6 +418,7 @@ func (p *process) expedite() []int {
 // processGone tells every client the process ended and forgets it.
 func (s *Server) processGone(ev target.Event) {
 	p := s.proc
+	s.logEngineNotes(p)
 	s.logf("%s", describeExit(ev))
 	reply := rsp.StopReply{Kind: rsp.StopExited, ExitCode: uint8(ev.ExitCode)}
 	if ev.Kind == target.EventSignaled {

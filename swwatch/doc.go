@@ -61,7 +61,15 @@
 //
 // An instruction the decoder does not know is stepped, and its writes
 // found by comparing values (NoteUndecodable in the notes): never a
-// write lost, but reads and same-value stores are not seen.
+// write lost, but reads and same-value stores are not seen. So are the
+// writes of a range the decoder can only bound (insn.Access Partial:
+// XSAVEOPT, a masked access whose mask it cannot read, a fact of a
+// vendor's debug hardware not measured), noted once per instruction
+// (NotePartial). Masks, gather indices and MMX masks come from the
+// register file, AVX-512 included (regs.go): the target reads them from
+// the XSAVE image at this CPU's offsets, and the instruction table is
+// the CPU's (insn.Host), so that an emulated watchpoint fires where a
+// hardware one would on this vendor.
 //
 // System calls (syscall.go). The kernel's accesses fail on a protected
 // page instead of trapping, so syscall entry and exit stops are on while

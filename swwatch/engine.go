@@ -40,6 +40,9 @@ type engine struct {
 	pages   map[uint64]*page // pages holding watched bytes
 	dec     insn.Decoder
 	accBuf  []insn.Access
+	// partialPCs: instructions already noted for touching watched
+	// bytes only within a bound (NotePartial); cleared when full.
+	partialPCs map[uint64]bool
 
 	// The run: the caller's actions; the actions of the next resume
 	// (the caller's, with the engine's changes: step mode); and the

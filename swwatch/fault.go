@@ -39,6 +39,9 @@ func (e *engine) fault(st target.ThreadStop, addr uint64) ([]target.ThreadStop, 
 		e.accBuf = acc[:0]
 	}
 	undecodable := derr != nil
+	if !undecodable {
+		e.notePartial(tid, pc, in, acc)
+	}
 	if undecodable {
 		e.p.stats.undecodable.Add(1)
 		e.note(NoteUndecodable, tid, pc, fmt.Sprintf("%v: writes found by comparing values, reads not seen", derr))
@@ -179,4 +182,38 @@ func (e *engine) protectRuns(pages []uint64, prot func(*page) int) error {
 		i = j
 	}
 	return nil
+}
+
+// maxPartialPCs bounds the instructions remembered as noted
+// (NotePartial).
+const maxPartialPCs = 1024
+
+// notePartial notes, once per instruction address, an instruction whose
+// accesses hold watched bytes only within a bound.
+func (e *engine) notePartial(tid target.Tid, pc uint64, in insn.Inst, acc []insn.Access) {
+	for _, a := range acc {
+		if !a.Partial || !e.watched(a) {
+			continue
+		}
+		if e.partialPCs[pc] {
+			return
+		}
+		if e.partialPCs == nil || len(e.partialPCs) >= maxPartialPCs {
+			e.partialPCs = map[uint64]bool{}
+		}
+		e.partialPCs[pc] = true
+		e.note(NotePartial, tid, pc, fmt.Sprintf("%s touches watched bytes within %v, a bound, not the exact bytes: "+
+			"writes there are found by comparing values (a store of the same value is not seen), reads reported as possible", in.Mnemonic(), a))
+		return
+	}
+}
+
+// watched says whether a overlaps a watch.
+func (e *engine) watched(a insn.Access) bool {
+	for i := range e.watches {
+		if w := e.watches[i].Watch; a.Addr < w.End() && w.Addr < a.End() {
+			return true
+		}
+	}
+	return false
 }

@@ -63,6 +63,13 @@ const (
 	// NoteError: the engine failed to serve a stop; the stop is reported
 	// as it came.
 	NoteError
+	// NotePartial: an instruction touched a range that holds watched
+	// bytes and that the instruction table can only bound (insn.Access
+	// Partial: a masked access whose mask could not be read, XSAVEOPT,
+	// a vendor whose debug hardware is not measured...): its writes
+	// there were found by comparing values, its reads are reported as
+	// possible reads. Once per instruction address.
+	NotePartial
 )
 
 func (k NoteKind) String() string {
@@ -75,6 +82,8 @@ func (k NoteKind) String() string {
 		return "open-syscall"
 	case NoteError:
 		return "error"
+	case NotePartial:
+		return "partial"
 	}
 	return fmt.Sprintf("NoteKind(%d)", int(k))
 }

@@ -12,17 +12,22 @@ import (
 // swwatch, target}; rsp, arbiter and hwbp import none of the others; target
 // knows processes, not packets. Changing this list is a design change
 // (STYLE.md section 1), not a build fix. Test files are not checked.
+//
+// internal/x86cpu (what the CPU is: vendor, features, XSAVE layout from
+// CPUID) is a leaf beside them: the register file (target/linux) and
+// what an instruction touches (swwatch/insn, swwatch) depend on the CPU.
 var allowed = map[string][]string{
 	"rsp":              {},
 	"hwbp":             {},
 	"arbiter":          {},
 	"target":           {},
-	"target/linux":     {"target"},
-	"swwatch/insn":     {},
-	"swwatch":          {"target", "swwatch/insn"},
+	"target/linux":     {"target", "internal/x86cpu"},
+	"swwatch/insn":     {"internal/x86cpu"},
+	"swwatch":          {"target", "swwatch/insn", "internal/x86cpu"},
 	"internal/comm":    {},
 	"internal/deps":    {},
 	"internal/gdbtest": {},
+	"internal/x86cpu":  {},
 	"server":           {"rsp", "hwbp", "arbiter", "target", "swwatch", "swwatch/insn", "internal/comm"},
 	"cmd/gdbserverx":   {"server", "target", "target/linux", "internal/comm"},
 }

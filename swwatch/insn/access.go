@@ -1,6 +1,10 @@
 package insn
 
-import "math/bits"
+import (
+	"math/bits"
+
+	"gdbserverx/internal/x86cpu"
+)
 
 // maxRange bounds one Access: the user half of the address space. A REP
 // count or an index that would reach past it gives a clipped, Partial
@@ -10,17 +14,37 @@ const maxRange = 1 << 47
 // dfFlag is RFLAGS.DF: string instructions go down when set.
 const dfFlag = 1 << 10
 
+// Machine is the CPU an instruction runs on, as far as what it touches
+// depends on it: the XSAVE layout (CPUID leaf 0xD) and the vendor, where
+// the debug hardware of Intel and AMD sees different bytes of the same
+// instruction (doc.go, "What the hardware says"). The zero Machine is
+// not valid; use Host or On.
+type Machine struct{ cpu *x86cpu.CPU }
+
+// Host is the CPU this program runs on, which is the traced program's
+// (CPUID read once, x86cpu.Host).
+func Host() Machine { return Machine{x86cpu.Host()} }
+
+// On is the Machine of cpu (tests describe other CPUs with
+// x86cpu.FromCPUID).
+func On(cpu *x86cpu.CPU) Machine { return Machine{cpu} }
+
+// CPU is the machine's CPU.
+func (m Machine) CPU() *x86cpu.CPU { return m.cpu }
+
 // Accesses appends to dst the memory ranges that in reads and writes when
-// executed in full from the register state regs, and returns the
-// extended slice. A REP string instruction is counted whole: RCX
-// iterations, downwards when RFLAGS.DF is set. Ranges come in the order
-// the instruction touches them where there is one (PUSH [m]: the read,
-// then the stack write). Instructions that touch no memory give none.
+// executed in full from the register state regs on this machine's CPU,
+// and returns the extended slice. A REP string instruction is counted
+// whole: RCX iterations, downwards when RFLAGS.DF is set. Ranges come in
+// the order the instruction touches them where there is one (PUSH [m]:
+// the read, then the stack write). Instructions that touch no memory give
+// none.
 //
 // Accesses does not allocate when dst has room (16 entries cover every
-// instruction but a 16-element gather or scatter).
-func Accesses(in Inst, regs Registers, dst []Access) ([]Access, error) {
-	return in.accesses(regs, dst, false)
+// instruction but a 16-element gather or scatter, an AMX tile, or a
+// masked access with many holes).
+func (m Machine) Accesses(in Inst, regs Registers, dst []Access) ([]Access, error) {
+	return in.accesses(m.cpu, regs, dst, false)
 }
 
 // StepAccesses is Accesses for one single-step: a REP string instruction
@@ -29,14 +53,24 @@ func Accesses(in Inst, regs Registers, dst []Access) ([]Access, error) {
 // hwcheck_test.go), so this reports one element at RSI/RDI, or nothing
 // when RCX is 0. Every other instruction completes in one step and gets
 // the same answer as from Accesses.
-func StepAccesses(in Inst, regs Registers, dst []Access) ([]Access, error) {
-	return in.accesses(regs, dst, true)
+func (m Machine) StepAccesses(in Inst, regs Registers, dst []Access) ([]Access, error) {
+	return in.accesses(m.cpu, regs, dst, true)
 }
 
-func (in *Inst) accesses(regs Registers, dst []Access, step bool) ([]Access, error) {
+// Accesses is Host().Accesses.
+func Accesses(in Inst, regs Registers, dst []Access) ([]Access, error) {
+	return Host().Accesses(in, regs, dst)
+}
+
+// StepAccesses is Host().StepAccesses.
+func StepAccesses(in Inst, regs Registers, dst []Access) ([]Access, error) {
+	return Host().StepAccesses(in, regs, dst)
+}
+
+func (in *Inst) accesses(cpu *x86cpu.CPU, regs Registers, dst []Access, step bool) ([]Access, error) {
 	switch in.kind {
 	case kindFXSave, kindFXRstor, kindXSave, kindXSaveOpt, kindXSaveC, kindXRstor, kindGather, kindScatter,
-		kindVMaskMov, kindCompress, kindExpand, kindCacheLine, kindMovdir64b:
+		kindVMaskMov, kindCompress, kindExpand, kindCacheLine, kindMovdir64b, kindEnqcmd, kindTile:
 		if in.nmem == 0 {
 			return dst, nil // a register form (VPEXPANDB zmm, zmm)
 		}
@@ -83,26 +117,30 @@ func (in *Inst) accesses(regs Registers, dst []Access, step bool) ([]Access, err
 	case kindLeave:
 		return append(dst, Access{Addr: regs.Reg(RBP), Size: int(in.opSize), Read: true}), nil
 	case kindIret:
-		// RIP, CS, RFLAGS, RSP, SS, one slot each; only the 16-bit
-		// selector of the CS and SS slots is read (hwcheck_test.go).
+		// RIP, CS, RFLAGS, RSP, SS, one slot each; of the CS and SS
+		// slots the debug hardware sees what the vendor reads
+		// (appendSelectorSlot).
 		sp, n := regs.Reg(RSP), uint64(in.opSize)
-		return append(dst,
-			Access{Addr: sp, Size: int(n), Read: true},
-			Access{Addr: sp + n, Size: 2, Read: true},
-			Access{Addr: sp + 2*n, Size: int(2 * n), Read: true},
-			Access{Addr: sp + 4*n, Size: 2, Read: true}), nil
+		dst = append(dst, Access{Addr: sp, Size: int(n), Read: true})
+		dst = appendSelectorSlot(cpu, dst, sp+n, n, false)
+		dst = append(dst, Access{Addr: sp + 2*n, Size: int(2 * n), Read: true})
+		return appendSelectorSlot(cpu, dst, sp+4*n, n, false), nil
 	case kindFarRet:
 		sp, n := regs.Reg(RSP), uint64(in.opSize)
-		return append(dst, Access{Addr: sp, Size: int(n), Read: true}, Access{Addr: sp + n, Size: 2, Read: true}), nil
+		dst = append(dst, Access{Addr: sp, Size: int(n), Read: true})
+		return appendSelectorSlot(cpu, dst, sp+n, n, false), nil
 	case kindFarCall:
+		// Pushes CS, then the return address: CS's slot at RSP-2n.
+		n := uint64(in.opSize)
 		if in.nmem > 0 {
-			dst = in.plain(&in.mem[0], regs, dst)
+			dst = in.farPointer(cpu, regs, dst)
 		}
-		n := 2 * uint64(in.opSize)
-		return append(dst, Access{Addr: regs.Reg(RSP) - n, Size: int(n), Write: true}), nil
+		sp := regs.Reg(RSP)
+		dst = appendSelectorSlot(cpu, dst, sp-2*n, n, true)
+		return append(dst, Access{Addr: sp - n, Size: int(n), Write: true}), nil
 	case kindFarJump:
 		if in.nmem > 0 {
-			dst = in.plain(&in.mem[0], regs, dst)
+			dst = in.farPointer(cpu, regs, dst)
 		}
 		return dst, nil
 	case kindString:
@@ -124,22 +162,13 @@ func (in *Inst) accesses(regs Registers, dst []Access, step bool) ([]Access, err
 		a := in.addr(&in.mem[0], regs)
 		return append(dst, Access{Addr: a, Size: 28, Read: true}, Access{Addr: a + 32, Size: fxsaveWritten - 32, Read: true}), nil
 	case kindXSave, kindXSaveOpt, kindXSaveC, kindXRstor:
-		return in.xsave(regs, dst)
+		return in.xsave(cpu, regs, dst)
 	case kindGather, kindScatter:
 		return in.gather(regs, dst), nil
 	case kindMaskMovImplicit:
-		// The byte mask selects what is stored, but the debug hardware
-		// matches the whole 8 or 16 bytes whatever the mask
-		// (hwcheck_test.go "maskmovdqu"), and an emulated watchpoint
-		// must fire where a hardware one would.
-		m := &in.mem[0]
-		a := regs.Reg(RDI)
-		if in.addr32 {
-			a = uint64(uint32(a))
-		}
-		return append(dst, Access{Addr: a + regsSeg(m, regs), Size: int(m.size), Write: true}), nil
+		return in.maskMovImplicit(cpu, regs, dst), nil
 	case kindVMaskMov:
-		return in.vectorMasked(regs, dst), nil
+		return in.vectorMasked(cpu, regs, dst), nil
 	case kindCacheLine:
 		// CLFLUSH, CLFLUSHOPT, CLWB: the debug hardware sees a one-byte
 		// read at the operand (hwcheck_test.go), not the whole line.
@@ -150,6 +179,27 @@ func (in *Inst) accesses(regs Registers, dst []Access, step bool) ([]Access, err
 		a := in.addr(&in.mem[0], regs)
 		b := in.addr(&in.mem[1], regs)
 		return append(dst, Access{Addr: a, Size: 64, Read: true}, Access{Addr: b, Size: 64, Write: true}), nil
+	case kindEnqcmd:
+		a := in.addr(&in.mem[0], regs)
+		b := in.addr(&in.mem[1], regs)
+		return append(dst, Access{Addr: a, Size: 64, Read: true}, Access{Addr: b, Size: 64, Write: true, Partial: true}), nil
+	case kindTile:
+		m := in.mem[0]
+		var stride uint64
+		if m.index != regNone {
+			stride = regs.Reg(m.index) * uint64(m.scale)
+		}
+		m.index = regNone
+		base := in.addr(&m, regs)
+		read, write := m.act&actR != 0, m.act&actW != 0
+		for row := uint64(0); row < 16; row++ {
+			a := Access{Addr: base + row*stride, Size: 64, Read: read, Write: write, Partial: true}
+			if row > 0 && stride == 0 {
+				break
+			}
+			dst = append(dst, a)
+		}
+		return dst, nil
 	case kindClzero:
 		a := regs.Reg(RAX)
 		if in.addr32 {
@@ -362,11 +412,17 @@ func regsSeg(m *memOperand, regs Registers) uint64 {
 }
 
 // vectorMasked handles VMASKMOV*/VPMASKMOV*: the mask is the sign bit of
-// each element of a vector register, and the debug hardware honours it
-// (hwcheck_test.go).
-func (in *Inst) vectorMasked(regs Registers, dst []Access) []Access {
+// each element of a vector register. Stores touch only the selected
+// elements on every CPU measured. Loads: Intel's debug hardware sees only
+// the selected elements; AMD's sees the whole operand read, whatever the
+// mask (hwcheck_test.go "vpmaskmovd load"); another vendor's gets the
+// selected elements and the whole operand as a bound.
+func (in *Inst) vectorMasked(cpu *x86cpu.CPU, regs Registers, dst []Access) []Access {
 	m := &in.mem[0]
 	acc := Access{Addr: in.addr(m, regs), Size: int(m.size), Read: m.act&actR != 0, Write: m.act&actW != 0}
+	if acc.Read && !acc.Write && cpu.Vendor == x86cpu.AMD {
+		return append(dst, acc)
+	}
 	vr, ok := regs.(VectorRegisters)
 	if !ok {
 		acc.Partial = true
@@ -383,7 +439,110 @@ func (in *Inst) vectorMasked(regs Registers, dst []Access) []Access {
 		}
 		mask |= (v >> (8*elem - 1) & 1) << i
 	}
-	return appendMaskRuns(dst, acc, elem, n, func(i uint64) bool { return mask>>i&1 != 0 })
+	dst = appendMaskRuns(dst, acc, elem, n, func(i uint64) bool { return mask>>i&1 != 0 })
+	if acc.Read && !acc.Write && cpu.Vendor != x86cpu.Intel {
+		acc.Partial = true
+		dst = append(dst, acc)
+	}
+	return dst
+}
+
+// maskMovImplicit handles MASKMOVQ and MASKMOVDQU: a store to [RDI] of
+// the bytes whose mask byte has its top bit set. Intel's debug hardware
+// matches the whole 8 or 16 bytes whatever the mask; AMD's only the
+// bytes stored, none for a zero mask (hwcheck_test.go "maskmovdqu");
+// another vendor's gets the whole range as a bound, confirmed by
+// comparing values. So does Intel's with a zero mask, where the SDM lets
+// the CPU touch memory or not.
+func (in *Inst) maskMovImplicit(cpu *x86cpu.CPU, regs Registers, dst []Access) []Access {
+	m := &in.mem[0]
+	a := regs.Reg(RDI)
+	if in.addr32 {
+		a = uint64(uint32(a))
+	}
+	acc := Access{Addr: a + regsSeg(m, regs), Size: int(m.size), Write: true}
+	mask, ok := in.byteMask(regs, int(m.size))
+	switch {
+	case cpu.Vendor == x86cpu.Intel && (!ok || mask != 0):
+		return append(dst, acc)
+	case cpu.Vendor == x86cpu.AMD && ok:
+		return appendMaskRuns(dst, acc, 1, uint64(m.size), func(i uint64) bool { return mask>>i&1 != 0 })
+	}
+	acc.Partial = true
+	return append(dst, acc)
+}
+
+// byteMask reads the byte mask of MASKMOVQ (an MMX register) or
+// MASKMOVDQU (an XMM register): bit i is the top bit of byte i.
+func (in *Inst) byteMask(regs Registers, n int) (uint64, bool) {
+	var mask uint64
+	if n == 8 {
+		mr, ok := regs.(MMXRegisters)
+		if !ok {
+			return 0, false
+		}
+		v, ok := mr.MMX(int(in.vmask))
+		if !ok {
+			return 0, false
+		}
+		for i := uint64(0); i < 8; i++ {
+			mask |= (v >> (8*i + 7) & 1) << i
+		}
+		return mask, true
+	}
+	vr, ok := regs.(VectorRegisters)
+	if !ok {
+		return 0, false
+	}
+	for i := 0; i < n; i++ {
+		v, ok := vr.VectorElement(int(in.vmask), i, 1)
+		if !ok {
+			return 0, false
+		}
+		mask |= (v >> 7 & 1) << i
+	}
+	return mask, true
+}
+
+// appendSelectorSlot appends the access to the n-byte stack slot at addr
+// that holds a segment selector (the CS and SS slots of IRET, far RET and
+// far CALL). What the debug hardware sees of it is the vendor's: Intel
+// reads only the 2-byte selector of IRET's and far RET's slots; AMD reads
+// and writes the whole slot (hwcheck_test.go "iretq", "lret", "lcall").
+// Intel's far CALL writes at least the selector, and the SDM leaves the
+// rest of the slot open ("may write only the selector"), so the rest is
+// a bound there; so is every byte past the selector on another vendor.
+func appendSelectorSlot(cpu *x86cpu.CPU, dst []Access, addr, n uint64, write bool) []Access {
+	a := Access{Addr: addr, Size: int(n), Read: !write, Write: write}
+	if cpu.Vendor == x86cpu.AMD || n <= 2 {
+		return append(dst, a)
+	}
+	a.Size = 2
+	dst = append(dst, a)
+	if cpu.Vendor == x86cpu.Intel && !write {
+		return dst
+	}
+	return append(dst, Access{Addr: addr + 2, Size: int(n - 2), Read: !write, Write: write, Partial: true})
+}
+
+// farPointer appends the read of the far pointer (offset, then a 2-byte
+// selector) of a far CALL or JMP through memory. With REX.W, Intel reads
+// an m16:64; AMD ignores REX.W there and reads an m16:32 (while the
+// stack slots of its far CALL are 8 bytes: hwcheck_test.go "lcall
+// rex.w"); another vendor's m16:64 bytes past an m16:32 are a bound.
+func (in *Inst) farPointer(cpu *x86cpu.CPU, regs Registers, dst []Access) []Access {
+	mm := in.mem[0]
+	n := uint32(in.opSize)
+	if n == 8 && cpu.Vendor != x86cpu.Intel {
+		n = 4
+	}
+	mm.size = n + 2
+	dst = in.plain(&mm, regs, dst)
+	if uint32(in.opSize) != n && cpu.Vendor != x86cpu.AMD {
+		last := &dst[len(dst)-1]
+		dst = append(dst, Access{Addr: last.End(), Size: int(in.opSize) - int(n), Read: true, Partial: true})
+	}
+	return dst
 }
 
 // compress handles VCOMPRESS*/VEXPAND*: the selected elements are packed

@@ -380,6 +380,7 @@ func (in *Inst) finishSpecial(x *x86asm.Inst, code []byte, p prefixes) error {
 		}
 		in.nmem = 1
 		in.mem[0] = memOperand{base: RDI, index: regNone, scale: 1, seg: p.seg, size: size, act: actW}
+		in.vmask = vecRegNum(x.Args[1])
 	case kindVMaskMov:
 		in.vmask = vecRegNum(x.Args[1])
 		in.elem = 4

@@ -11,17 +11,28 @@
 //	acc, err := insn.Accesses(in, regs, buf[:0])     // the whole instruction (a whole REP)
 //	in.Flow, in.Effects, in.BranchTarget(regs)       // call/ret/jump, syscall, trap...
 //
+// Accesses and StepAccesses answer for the CPU this program runs on
+// (Host: the traced program runs on the same one); Machine answers for
+// another (On(x86cpu.FromCPUID(...)), in tests). What an instruction
+// touches depends on the CPU in two ways: the XSAVE layout, read from
+// CPUID leaf 0xD (xsave.go), and the vendor, where Intel's and AMD's
+// debug hardware see different bytes of the same instruction (below).
+//
 // An error wraps ErrUndecodable: the caller must fall back to comparing
 // the watched values after the step, which never loses a write, and say
-// so in the event log.
+// so in the event log. A Partial range is a bound where the exact bytes
+// cannot be known: the caller confirms writes there by comparing values
+// and says so in the event log too (swwatch.NotePartial).
 //
 // # What it must not know
 //
-// Processes, threads, ptrace, debugpoints, slots, clients. It imports no
-// package of the project; registers come through its own Registers
-// interface (and optionally VectorRegisters), which the emulation engine
-// implements over its register cache. It has no mutable package state;
-// a Decoder's cache belongs to the goroutine that uses it.
+// Processes, threads, ptrace, debugpoints, slots, clients. Of the
+// project it imports internal/x86cpu only (what the CPU is: vendor,
+// features, XSAVE layout; read once with CPUID); registers come through
+// its own Registers interface (and optionally VectorRegisters and
+// MMXRegisters), which the emulation engine implements over its register
+// cache. It has no mutable package state; a Decoder's cache belongs to
+// the goroutine that uses it.
 //
 // # Where the answers come from
 //
@@ -43,8 +54,10 @@
 //   - implicit stack operands: PUSH (a memory source is read at the RSP
 //     before the push), POP (a RSP-based destination is addressed after
 //     the pop), CALL, RET, ENTER (nested frames), LEAVE, PUSHF/POPF, IRET
-//     and far RET (only the 2-byte selector of the CS and SS slots is
-//     read), far CALL/JMP pointers;
+//     and far RET (of the CS and SS slots, Intel reads the 2-byte
+//     selector, AMD the whole slot), far CALL (its CS slot) and far
+//     CALL/JMP pointers (with REX.W an m16:64 on Intel, an m16:32 on
+//     AMD);
 //   - string instructions MOVS/CMPS/STOS/LODS/SCAS/INS/OUTS: RSI/RDI,
 //     element size, DF, FS/GS override of the source, 0x67 (ESI/EDI/ECX),
 //     and REP: Accesses counts RCX iterations (REPE/REPNE CMPS/SCAS as a
@@ -57,12 +70,21 @@
 //   - AVX gathers and scatters: per-element addresses from the index
 //     vector under the VEX vector mask or EVEX opmask, read through
 //     VectorRegisters; without it, one Partial range bounding every index;
-//   - masked vector accesses: EVEX writemasks on plain moves, VMASKMOV*,
-//     VPMASKMOV*, VCOMPRESS*/VEXPAND* (popcount(k) packed elements); other
-//     masked EVEX operands are one Partial range;
+//   - masked vector accesses: EVEX writemasks on plain moves (a zero
+//     mask touches nothing), VMASKMOV*, VPMASKMOV*, MASKMOVQ/MASKMOVDQU,
+//     VCOMPRESS*/VEXPAND* (popcount(k) packed elements); other masked
+//     EVEX operands (arithmetic with a memory source) are one Partial
+//     range: the mask selects destination elements, which need not be
+//     the memory elements read;
 //   - FXSAVE/FXRSTOR, XSAVE/XSAVEOPT/XSAVEC/XRSTOR: ranges per state
 //     component from RFBM = XCR0 & EDX:EAX and the component layout of
-//     CPUID leaf 0xD (xsave.go); XSAVES/XRSTORS are CPL0-only;
+//     this CPU's CPUID leaf 0xD, standard or compacted (xsave.go);
+//     XSAVES/XRSTORS are CPL0-only;
+//   - MOVDIRI, MOVDIR64B; ENQCMD (its write to a device portal is a
+//     bound; ENQCMDS is CPL0-only); AMX LDTILECFG/STTILECFG (64 bytes)
+//     and TILELOADD/TILESTORED (16 bounded rows of 64 bytes at base +
+//     row * stride: the tile configuration is not a register insn can
+//     read); CLFLUSH/CLFLUSHOPT/CLWB and the prefetches (below);
 //   - x87 environment and state images (28, 108 bytes), m80 operands,
 //     descriptor-table stores (10 bytes).
 //
@@ -97,18 +119,42 @@
 //
 // # What the hardware says (hwcheck_test.go, hwtrace_test.go)
 //
-// The tables are checked against the debug hardware: instruction forms
-// run under ptrace with one-byte access and write watchpoints on every
-// byte of each predicted range and around it; the corpus programs are
-// single-stepped from main with watchpoints on range edges. Where the
-// debug hardware and the architecture differ, this package follows the
-// hardware, so that an emulated watchpoint fires exactly where a hardware
-// one would: CLFLUSH/CLFLUSHOPT/CLWB are a one-byte read at the operand;
-// MASKMOVDQU/MASKMOVQ hit the whole 16/8 bytes whatever the mask (while
-// VMASKMOV*, EVEX writemasks and gathers honour theirs); FXSAVE writes
-// bytes 0-415 only and FXRSTOR does not read MXCSR_MASK; XSAVE writes
-// XSTATE_BV but not XCOMP_BV, XSAVEC writes both but not the rest of the
-// header; PUSH FS writes 8 bytes; prefetches and CLDEMOTE touch nothing.
+// The tables are checked against the debug hardware of the machine the
+// tests run on: instruction forms run under ptrace with one-byte access
+// and write watchpoints on every byte of each predicted range and around
+// it; the corpus programs are single-stepped from main with watchpoints
+// on range edges. Forms the CPU lacks (CPUID) are skipped and the test
+// log names them. Where the debug hardware and the architecture differ,
+// this package follows the hardware, so that an emulated watchpoint
+// fires exactly where a hardware one would, on the vendor it runs on:
+//
+//   - both: CLFLUSH/CLFLUSHOPT/CLWB are a one-byte read at the operand;
+//     prefetches and CLDEMOTE touch nothing; EVEX writemasks, gathers,
+//     scatters and VMASKMOV* stores honour their masks (a zero mask
+//     touches nothing); FXSAVE writes bytes 0-415 only and FXRSTOR does
+//     not read MXCSR_MASK; XSAVE writes XSTATE_BV but not XCOMP_BV,
+//     XSAVEC writes both but not the rest of the header; PUSH FS writes
+//     8 bytes.
+//   - Intel (Xeon, measured when the project machine was one): IRET and
+//     far RET read only the 2-byte selector of the CS and SS slots;
+//     MASKMOVDQU/MASKMOVQ hit the whole 16/8 bytes whatever the mask;
+//     VMASKMOV*/VPMASKMOV* loads read only the selected elements.
+//   - AMD (EPYC Zen 4): IRET, far RET and far CALL read or write the
+//     whole CS and SS slots; MASKMOVDQU/MASKMOVQ touch only the bytes
+//     the mask selects (none for a zero mask); VMASKMOV*/VPMASKMOV*
+//     loads read the whole operand whatever the mask; far CALL/JMP with
+//     REX.W read an m16:32 pointer (REX.W ignored) while far CALL
+//     still pushes 8-byte slots.
+//   - Not measured (Intel's far CALL CS slot past the selector and
+//     Intel's MASKMOVDQU/MASKMOVQ with a zero mask, both of which the SDM
+//     leaves open, and every vendor-dependent fact on a third vendor):
+//     the bytes in doubt are a Partial range.
+//
+// Registers in those forms come from the XSAVE image at the offsets this
+// CPU's CPUID gives (tracer_test.go), as the emulation engine's do
+// (swwatch/regs.go, target/linux/regs.go): with a table of Intel's
+// offsets on AMD, whose AVX-512 components sit 256 bytes lower (no MPX),
+// the opmask reads as zero and a masked store looks like no store.
 //
 // A single-step (PTRACE_SINGLESTEP) of a REP string instruction executes
 // exactly one iteration, even for long counts served by fast-string

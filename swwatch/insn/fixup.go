@@ -49,6 +49,14 @@ const (
 	fixWrss
 	fixMovdir64b
 	fixMovdiri
+	fixEnqcmd
+	fixEnqcmds
+	fixLdtilecfg
+	fixSttilecfg
+	fixTileloadd
+	fixTileloaddt1
+	fixTilestored
+	fixTileNop
 )
 
 var fixups = [...]fixup{
@@ -109,6 +117,26 @@ var fixups = [...]fixup{
 	fixMovdir64b: {name: "movdir64b", kind: kindMovdir64b},
 	// 0f 38 f9: MOVDIRI m32/64, r: a direct store. x86asm: unrecognized.
 	fixMovdiri: {name: "movdiri", kind: kindPlain, act: actW},
+	// f2 0f 38 f8: ENQCMD r, m512 reads 64 bytes at the ModRM address
+	// and sends them to the device portal at ES:[r]: what a portal
+	// stores is the device's, so the write is a bound. f3 0f 38 f8,
+	// ENQCMDS, is CPL0-only. x86asm: one-byte "repn"/"rep".
+	fixEnqcmd:  {name: "enqcmd", kind: kindEnqcmd},
+	fixEnqcmds: {name: "enqcmds", kind: kindNone, eff: EffTrap},
+	// AMX (VEX 0f38 49 and 4b; x86asm: "unknown AVX Opcode"). The tile
+	// configuration (64 bytes) is read and written whole; a tile row
+	// is read or written per configured row, at base + row * stride
+	// (stride: the SIB index << scale), colsb bytes each, rows and
+	// colsb from the tile configuration, which is not a register the
+	// engine can read: each of the 16 possible rows is a bound of 64
+	// bytes. TILERELEASE, TILEZERO and the TDP* products touch no
+	// memory.
+	fixLdtilecfg:   {name: "ldtilecfg", kind: kindPlain, act: actR},
+	fixSttilecfg:   {name: "sttilecfg", kind: kindPlain, act: actW},
+	fixTileloadd:   {name: "tileloadd", kind: kindTile, act: actR},
+	fixTileloaddt1: {name: "tileloaddt1", kind: kindTile, act: actR},
+	fixTilestored:  {name: "tilestored", kind: kindTile, act: actW},
+	fixTileNop:     {name: "amx (no memory)", kind: kindNone},
 }
 
 // modRM is a parsed ModRM byte with its SIB and displacement.
@@ -196,6 +224,9 @@ func parseModRM(code []byte, i int, p prefixes) (m modRM, ok bool) {
 // for anything else, which goes to x86asm.
 func decodeFixup(in *Inst, code []byte, p prefixes) (bool, error) {
 	i := p.n
+	if i < len(code) && code[i] == 0xc4 {
+		return decodeAMX(in, code, p)
+	}
 	if i+1 >= len(code) || code[i] != 0x0f {
 		return false, nil
 	}
@@ -300,6 +331,10 @@ func decodeFixup(in *Inst, code []byte, p prefixes) (bool, error) {
 			id = fixMovdir64b
 		case op3 == 0xf9 && !osz && p.rep == 0 && peek.isMem:
 			id = fixMovdiri
+		case op3 == 0xf8 && !osz && p.rep == 0xf2 && peek.isMem:
+			id = fixEnqcmd
+		case op3 == 0xf8 && !osz && p.rep == 0xf3 && peek.isMem:
+			id = fixEnqcmds
 		default:
 			return false, nil
 		}
@@ -332,7 +367,7 @@ func decodeFixup(in *Inst, code []byte, p prefixes) (bool, error) {
 	case f.kind == kindPlain && m.isMem:
 		m.mem.act, m.mem.size = f.act, size
 		in.mem[0], in.nmem = m.mem, 1
-	case f.kind == kindMovdir64b:
+	case f.kind == kindMovdir64b || f.kind == kindEnqcmd:
 		src := m.mem
 		src.act, src.size = actR, 64
 		// The destination is ES:[reg]: no segment override applies.
@@ -348,6 +383,63 @@ func decodeFixup(in *Inst, code []byte, p prefixes) (bool, error) {
 	case f.kind == kindClzero:
 		in.mem[0] = memOperand{base: RAX, index: regNone, scale: 1, seg: p.seg, act: actW, size: 64}
 		in.nmem = 1
+	}
+	return true, nil
+}
+
+// decodeAMX decodes the AMX instructions (three-byte VEX, map 0F38, L0,
+// W0) that x86asm does not know; anything else goes to x86asm.
+func decodeAMX(in *Inst, code []byte, p prefixes) (bool, error) {
+	i := p.n
+	if i+3 >= len(code) || code[i+1]&0x1f != 2 || code[i+2]&0x84 != 0 {
+		return false, nil
+	}
+	op, pp := code[i+3], code[i+2]&3
+	// VEX keeps R, X and B inverted in its first payload byte; as REX
+	// bits they extend ModRM and SIB the same way.
+	vp := p
+	vp.rex = 0x40 | (^code[i+1]>>5)&7
+	m, ok := parseModRM(code, i+4, vp)
+	if !ok {
+		if op == 0x49 || op == 0x4b || op == 0x5c || op == 0x5e {
+			return true, undecodable(code, "amx: truncated")
+		}
+		return false, nil
+	}
+	var id fixID
+	switch {
+	case op == 0x49 && pp == 0 && m.isMem && m.reg&7 == 0:
+		id = fixLdtilecfg
+	case op == 0x49 && pp == 1 && m.isMem && m.reg&7 == 0:
+		id = fixSttilecfg
+	case op == 0x49 && (pp == 0 || pp == 3) && !m.isMem:
+		id = fixTileNop // TILERELEASE, TILEZERO
+	case op == 0x4b && m.isMem && code[i+4]&7 == 4:
+		switch pp {
+		case 3:
+			id = fixTileloadd
+		case 1:
+			id = fixTileloaddt1
+		case 2:
+			id = fixTilestored
+		default:
+			return false, nil
+		}
+	case (op == 0x5c || op == 0x5e) && !m.isMem:
+		id = fixTileNop // TDPBF16PS, TDPB[SU][SU]D
+	default:
+		return false, nil
+	}
+	f := fixups[id]
+	in.fix, in.kind, in.Effects = id, f.kind, in.Effects|f.eff
+	in.addr32 = p.addr32
+	in.Len = i + 4 + m.n
+	if in.Len > MaxLen {
+		return true, undecodable(code, "%s: longer than %d bytes", f.name, MaxLen)
+	}
+	if m.isMem {
+		m.mem.act, m.mem.size = f.act, 64
+		in.mem[0], in.nmem = m.mem, 1
 	}
 	return true, nil
 }

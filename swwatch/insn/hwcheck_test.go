@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"gdbserverx/internal/x86cpu"
 )
 
 // The hardware check: each instruction form below runs in the harness
@@ -46,6 +48,7 @@ const (
 type hwEnv struct {
 	A    uint64 // arena address
 	Inst uint64 // address of the instruction under test
+	Next uint64 // address of the instruction after it
 	mem  []byte
 	regs map[Reg]uint64
 }
@@ -68,6 +71,44 @@ type hwCase struct {
 	setup string // run unwatched before it (loads vector registers, saves state)
 	regs  map[Reg]uint64
 	init  func(e *hwEnv)
+	needs []x86cpu.Feature // what the CPU must have (CPUID) to run it, setup included
+}
+
+// Feature sets the cases need.
+var (
+	needAVX      = []x86cpu.Feature{x86cpu.AVX}
+	needAVX2     = []x86cpu.Feature{x86cpu.AVX2}
+	needF        = []x86cpu.Feature{x86cpu.AVX512F}
+	needBW       = []x86cpu.Feature{x86cpu.AVX512F, x86cpu.AVX512BW}
+	needVBMI2    = []x86cpu.Feature{x86cpu.AVX512F, x86cpu.AVX512VBMI2}
+	needXSAVE    = []x86cpu.Feature{x86cpu.XSAVE, x86cpu.OSXSAVE}
+	needXSAVEOPT = []x86cpu.Feature{x86cpu.XSAVE, x86cpu.OSXSAVE, x86cpu.XSAVEOPT}
+	needXSAVEC   = []x86cpu.Feature{x86cpu.XSAVE, x86cpu.OSXSAVE, x86cpu.XSAVEC}
+)
+
+// farPointerRexW is the far pointer of a far CALL or JMP with REX.W:
+// an m16:64 on Intel, an m16:32 on AMD, which ignores REX.W there.
+func farPointerRexW(e *hwEnv) {
+	if x86cpu.Host().Vendor == x86cpu.AMD {
+		farPointer(4)(e)
+		return
+	}
+	farPointer(8)(e)
+}
+
+// farPointer puts a far pointer (offset of size n, then selector 0x33,
+// the 64-bit user code segment) at RDI that leads to the instruction
+// after the one under test.
+func farPointer(n int) func(e *hwEnv) {
+	return func(e *hwEnv) {
+		switch n {
+		case 4:
+			e.put32(hwRDI, uint32(e.Next))
+		case 8:
+			e.put64(hwRDI, e.Next)
+		}
+		binary.LittleEndian.PutUint16(e.mem[hwRDI+n:], 0x33)
+	}
 }
 
 const (
@@ -162,6 +203,16 @@ var hwCases = []hwCase{
 	{name: "enter nested", asm: "enter $16, $3"},
 	{name: "iretq", asm: "iretq", init: func(e *hwEnv) { e.put64(hwRSP, e.Inst, 0x33, 0x202, e.A+hwRSP, 0x2b) }},
 	{name: "lret", asm: "lret", init: func(e *hwEnv) { e.put32(hwRSP, uint32(e.Inst), 0x33) }},
+	{name: "lretq", asm: "lretq", init: func(e *hwEnv) { e.put64(hwRSP, e.Inst, 0x33) }},
+	{name: "lretw", asm: "lretw", init: func(e *hwEnv) {
+		binary.LittleEndian.PutUint16(e.mem[hwRSP:], uint16(e.Inst))
+		binary.LittleEndian.PutUint16(e.mem[hwRSP+2:], 0x33)
+	}},
+	{name: "iretl", asm: "iretl", init: func(e *hwEnv) { e.put32(hwRSP, uint32(e.Inst), 0x33, 0x202, uint32(e.A+hwRSP), 0x2b) }},
+	{name: "lcall", asm: "lcall *(%rdi)", init: farPointer(4)},
+	{name: "ljmp", asm: "ljmp *(%rdi)", init: farPointer(4)},
+	{name: "lcall rex.w", asm: "rex.W lcall *(%rdi)", init: farPointerRexW},
+	{name: "ljmp rex.w", asm: "rex.W ljmp *(%rdi)", init: farPointerRexW},
 	// Strings: one iteration per single-step.
 	{name: "movsb", asm: "movsb"},
 	{name: "movsq down", asm: "movsq", regs: map[Reg]uint64{RFLAGS: dfOn}},
@@ -192,62 +243,106 @@ var hwCases = []hwCase{
 	{name: "movhps store", asm: "movhps %xmm0, (%rdi)"},
 	{name: "movhps load", asm: "movhps (%rdi), %xmm0"},
 	{name: "movq mmx store", asm: "movq %mm0, (%rdi)"},
-	{name: "pextrb store", asm: "pextrb $1, %xmm0, (%rdi)"},
-	{name: "vmovdqu ymm load", asm: "vmovdqu (%rdi), %ymm0"},
-	{name: "vmovdqu ymm store", asm: "vmovdqu %ymm2, 32(%rdi)"},
-	{name: "vmovdqu64 zmm store", asm: "vmovdqu64 %zmm1, (%rdi)"},
-	{name: "vmovdqu64 zmm load evex", asm: "vmovdqu64 (%rdi), %zmm17"},
-	{name: "vextracti128 store", asm: "vextracti128 $1, %ymm0, (%rdi)"},
-	{name: "vpbroadcastd", asm: "vpbroadcastd (%rdi), %ymm0"},
-	{name: "vaddps broadcast", asm: "vaddps 4(%rdi){1to16}, %zmm1, %zmm2"},
-	{name: "kmovw load", asm: "kmovw (%rdi), %k1"},
-	{name: "kmovq store", asm: "kmovq %k1, (%rdi)"},
-	{name: "vpcmpeqb to k", asm: "vpcmpeqb (%rdi), %zmm0, %k1"},
+	{name: "pextrb store", asm: "pextrb $1, %xmm0, (%rdi)", needs: []x86cpu.Feature{x86cpu.SSE41}},
+	{name: "vmovdqu ymm load", asm: "vmovdqu (%rdi), %ymm0", needs: needAVX},
+	{name: "vmovdqu ymm store", asm: "vmovdqu %ymm2, 32(%rdi)", needs: needAVX},
+	{name: "vmovdqu64 zmm store", asm: "vmovdqu64 %zmm1, (%rdi)", needs: needF},
+	{name: "vmovdqu64 zmm load evex", asm: "vmovdqu64 (%rdi), %zmm17", needs: needF},
+	{name: "vextracti128 store", asm: "vextracti128 $1, %ymm0, (%rdi)", needs: needAVX2},
+	{name: "vpbroadcastd", asm: "vpbroadcastd (%rdi), %ymm0", needs: needAVX2},
+	{name: "vaddps broadcast", asm: "vaddps 4(%rdi){1to16}, %zmm1, %zmm2", needs: needF},
+	{name: "kmovw load", asm: "kmovw (%rdi), %k1", needs: needF},
+	{name: "kmovq store", asm: "kmovq %k1, (%rdi)", needs: needBW},
+	{name: "vpcmpeqb to k", asm: "vpcmpeqb (%rdi), %zmm0, %k1", needs: needBW},
 	{name: "vpgatherdd ymm", setup: "vmovdqu (%r15), %ymm1\nvmovdqu 64(%r15), %ymm2",
 		asm:  "vpgatherdd %ymm2, (%rdi,%ymm1,4), %ymm0",
-		init: vecInit([]int32{0, 3, 10, -2, 7, 20, 1, 15}, []int32{-1, -1, -1, -1, -1, 0, -1, -1}, 0)},
+		init: vecInit([]int32{0, 3, 10, -2, 7, 20, 1, 15}, []int32{-1, -1, -1, -1, -1, 0, -1, -1}, 0), needs: needAVX2},
 	{name: "vpgatherqq xmm", setup: "vmovdqu (%r15), %xmm1\nvmovdqu 64(%r15), %xmm2",
 		asm:  "vpgatherqq %xmm2, 8(%rdi,%xmm1,8), %xmm0",
-		init: vecInit64([]int64{2, -1}, []int64{-1, -1})},
+		init: vecInit64([]int64{2, -1}, []int64{-1, -1}), needs: needAVX2},
 	{name: "vpgatherdd zmm masked", setup: "vmovdqu64 (%r15), %zmm2\nkmovw 128(%r15), %k1",
 		asm:  "vpgatherdd (%rdi,%zmm2,4), %zmm1{%k1}",
-		init: vecInit([]int32{0, 1, 2, 3, 40, 41, 42, 43, -8, 9, 10, 11, 12, 13, 14, 60}, nil, 0xf0f3)},
+		init: vecInit([]int32{0, 1, 2, 3, 40, 41, 42, 43, -8, 9, 10, 11, 12, 13, 14, 60}, nil, 0xf0f3), needs: needF},
 	{name: "vpscatterdd zmm masked", setup: "vmovdqu64 (%r15), %zmm2\nkmovw 128(%r15), %k1",
 		asm:  "vpscatterdd %zmm1, (%rdi,%zmm2,4){%k1}",
-		init: vecInit([]int32{0, 1, 2, 3, 40, 41, 42, 43, -8, 9, 10, 11, 12, 13, 14, 60}, nil, 0x8f31)},
+		init: vecInit([]int32{0, 1, 2, 3, 40, 41, 42, 43, -8, 9, 10, 11, 12, 13, 14, 60}, nil, 0x8f31), needs: needF},
 	{name: "vmovdqu8 masked store", setup: "kmovq 128(%r15), %k1",
-		asm: "vmovdqu8 %zmm1, (%rdi){%k1}", init: vecInit(nil, nil, 0x00ff00000000f0f0)},
+		asm: "vmovdqu8 %zmm1, (%rdi){%k1}", init: vecInit(nil, nil, 0x00ff00000000f0f0), needs: needBW},
 	{name: "vmovdqu8 masked load", setup: "kmovq 128(%r15), %k1",
-		asm: "vmovdqu8 (%rdi), %zmm1{%k1}{z}", init: vecInit(nil, nil, 0x0ff000000000f0f0)},
+		asm: "vmovdqu8 (%rdi), %zmm1{%k1}{z}", init: vecInit(nil, nil, 0x0ff000000000f0f0), needs: needBW},
 	{name: "vmovdqu32 masked store", setup: "kmovq 128(%r15), %k1",
-		asm: "vmovdqu32 %zmm1, 4(%rdi){%k1}", init: vecInit(nil, nil, 0x8421)},
+		asm: "vmovdqu32 %zmm1, 4(%rdi){%k1}", init: vecInit(nil, nil, 0x8421), needs: needF},
 	{name: "vpcompressd", setup: "kmovq 128(%r15), %k1",
-		asm: "vpcompressd %zmm1, (%rdi){%k1}", init: vecInit(nil, nil, 0x0f0f)},
+		asm: "vpcompressd %zmm1, (%rdi){%k1}", init: vecInit(nil, nil, 0x0f0f), needs: needF},
 	{name: "vpexpandd", setup: "kmovq 128(%r15), %k1",
-		asm: "vpexpandd (%rdi), %zmm1{%k1}", init: vecInit(nil, nil, 0x1111)},
+		asm: "vpexpandd (%rdi), %zmm1{%k1}", init: vecInit(nil, nil, 0x1111), needs: needF},
 	{name: "vmaskmovps store", setup: "vmovdqu 64(%r15), %xmm2",
-		asm: "vmaskmovps %xmm1, %xmm2, (%rdi)", init: vecInit(nil, []int32{-1, 0, -1, 0}, 0)},
+		asm: "vmaskmovps %xmm1, %xmm2, (%rdi)", init: vecInit(nil, []int32{-1, 0, -1, 0}, 0), needs: needAVX},
 	{name: "vpmaskmovd load", setup: "vmovdqu 64(%r15), %xmm2",
-		asm: "vpmaskmovd (%rdi), %xmm2, %xmm1", init: vecInit(nil, []int32{0, -1, -1, 0}, 0)},
+		asm: "vpmaskmovd (%rdi), %xmm2, %xmm1", init: vecInit(nil, []int32{0, -1, -1, 0}, 0), needs: needAVX2},
 	{name: "maskmovq", setup: "movq 64(%r15), %mm2",
 		asm: "maskmovq %mm2, %mm1", init: vecInit(nil, []int32{0x80, 0}, 0)},
-	{name: "maskmovdqu", setup: "vmovdqu 64(%r15), %xmm2",
+	{name: "maskmovdqu", setup: "movdqu 64(%r15), %xmm2",
 		asm: "maskmovdqu %xmm2, %xmm1", init: vecInit(nil, []int32{-128, -0x80000000, 0, 0x00ff0080}, 0)},
+	{name: "maskmovdqu zero mask", setup: "movdqu 64(%r15), %xmm2",
+		asm: "maskmovdqu %xmm2, %xmm1", init: vecInit(nil, []int32{0, 0x7f7f7f7f, 0, 0}, 0)},
+	{name: "maskmovq all", setup: "movq 64(%r15), %mm2",
+		asm: "maskmovq %mm2, %mm1", init: vecInit(nil, []int32{-1, -0x7f7f7f80}, 0)},
+	{name: "vpmaskmovd load zero mask", setup: "vmovdqu 64(%r15), %xmm2",
+		asm: "vpmaskmovd (%rdi), %xmm2, %xmm1", init: vecInit(nil, []int32{0, 0, 0, 0}, 0), needs: needAVX2},
+	{name: "vmaskmovps ymm load", setup: "vmovdqu 64(%r15), %ymm2",
+		asm: "vmaskmovps 4(%rdi), %ymm2, %ymm1", init: vecInit(nil, []int32{-1, 0, 0, -1, -1, 0, 0, -1}, 0), needs: needAVX},
+	{name: "vpmaskmovq store", setup: "vmovdqu 64(%r15), %ymm2",
+		asm: "vpmaskmovq %ymm1, %ymm2, (%rdi)", init: vecInit64(nil, []int64{0, -1, 0, -1}), needs: needAVX2},
+	{name: "vmovdqu8 masked store zero mask", setup: "kmovq 128(%r15), %k1",
+		asm: "vmovdqu8 %zmm1, (%rdi){%k1}", init: vecInit(nil, nil, 0), needs: needBW},
+	{name: "vmovdqu32 masked load zero mask", setup: "kmovw 128(%r15), %k1",
+		asm: "vmovdqu32 (%rdi), %zmm1{%k1}", init: vecInit(nil, nil, 0), needs: needF},
+	{name: "vmovdqu16 ymm masked store", setup: "kmovq 128(%r15), %k1",
+		asm: "vmovdqu16 %ymm1, 2(%rdi){%k1}", init: vecInit(nil, nil, 0x8001), needs: append(needBW, x86cpu.AVX512VL)},
+	{name: "vmovups xmm masked store", setup: "kmovw 128(%r15), %k1",
+		asm: "vmovups %xmm1, (%rdi){%k1}", init: vecInit(nil, nil, 0x9), needs: []x86cpu.Feature{x86cpu.AVX512F, x86cpu.AVX512VL}},
+	{name: "vmovsd masked store", setup: "kmovw 128(%r15), %k1",
+		asm: "vmovsd %xmm1, 8(%rdi){%k1}", init: vecInit(nil, nil, 1), needs: needF},
+	{name: "vmovsd masked store zero mask", setup: "kmovw 128(%r15), %k1",
+		asm: "vmovsd %xmm1, 8(%rdi){%k1}", init: vecInit(nil, nil, 0), needs: needF},
+	{name: "vpcompressd zero mask", setup: "kmovw 128(%r15), %k1",
+		asm: "vpcompressd %zmm1, (%rdi){%k1}", init: vecInit(nil, nil, 0), needs: needF},
+	{name: "vpexpandd zero mask", setup: "kmovw 128(%r15), %k1",
+		asm: "vpexpandd (%rdi), %zmm1{%k1}", init: vecInit(nil, nil, 0), needs: needF},
+	{name: "vcompressps ymm", setup: "kmovw 128(%r15), %k1",
+		asm: "vcompressps %ymm1, 8(%rdi){%k1}", init: vecInit(nil, nil, 0xa5), needs: []x86cpu.Feature{x86cpu.AVX512F, x86cpu.AVX512VL}},
+	{name: "vpcompressb", setup: "kmovq 128(%r15), %k1",
+		asm: "vpcompressb %zmm1, 3(%rdi){%k1}", init: vecInit(nil, nil, 0x8000000000f00001), needs: append(needVBMI2, x86cpu.AVX512BW)},
+	{name: "vpgatherdd zmm zero mask", setup: "vmovdqu64 (%r15), %zmm2\nkmovw 128(%r15), %k1",
+		asm:  "vpgatherdd (%rdi,%zmm2,4), %zmm1{%k1}",
+		init: vecInit([]int32{0, 1, 2, 3, 40, 41, 42, 43, -8, 9, 10, 11, 12, 13, 14, 60}, nil, 0), needs: needF},
+	{name: "vpscatterdd zmm zero mask", setup: "vmovdqu64 (%r15), %zmm2\nkmovw 128(%r15), %k1",
+		asm:  "vpscatterdd %zmm1, (%rdi,%zmm2,4){%k1}",
+		init: vecInit([]int32{0, 1, 2, 3, 40, 41, 42, 43, -8, 9, 10, 11, 12, 13, 14, 60}, nil, 0), needs: needF},
+	{name: "vpaddd masked load", setup: "kmovw 128(%r15), %k1",
+		asm: "vpaddd (%rdi), %zmm1, %zmm2{%k1}", init: vecInit(nil, nil, 0x00f0), needs: needF},
 	// Save areas.
 	{name: "fxsave", asm: "fxsave (%rdi)"},
 	{name: "fxsave64", asm: "fxsave64 (%rdi)"},
 	{name: "fxrstor", setup: "fxsave (%rdi)", asm: "fxrstor (%rdi)"},
-	{name: "xsave x87 sse avx", asm: "xsave (%rdi)", regs: map[Reg]uint64{RAX: 7, RDX: 0}},
-	{name: "xsave all", asm: "xsave (%rdi)", regs: map[Reg]uint64{RAX: allFF, RDX: allFF}},
-	{name: "xsave sse only", asm: "xsave (%rdi)", regs: map[Reg]uint64{RAX: 2, RDX: 0}},
-	{name: "xsave avx only", asm: "xsave (%rdi)", regs: map[Reg]uint64{RAX: 4, RDX: 0}},
-	{name: "xsave x87 only", asm: "xsave64 (%rdi)", regs: map[Reg]uint64{RAX: 1, RDX: 0}},
-	{name: "xsaveopt", asm: "xsaveopt (%rdi)", regs: map[Reg]uint64{RAX: allFF, RDX: allFF}},
-	{name: "xsavec", asm: "xsavec (%rdi)", regs: map[Reg]uint64{RAX: allFF, RDX: allFF}},
+	{name: "xsave x87 sse avx", asm: "xsave (%rdi)", regs: map[Reg]uint64{RAX: 7, RDX: 0}, needs: needXSAVE},
+	{name: "xsave all", asm: "xsave (%rdi)", regs: map[Reg]uint64{RAX: allFF, RDX: allFF}, needs: needXSAVE},
+	{name: "xsave sse only", asm: "xsave (%rdi)", regs: map[Reg]uint64{RAX: 2, RDX: 0}, needs: needXSAVE},
+	{name: "xsave avx only", asm: "xsave (%rdi)", regs: map[Reg]uint64{RAX: 4, RDX: 0}, needs: needXSAVE},
+	{name: "xsave x87 only", asm: "xsave64 (%rdi)", regs: map[Reg]uint64{RAX: 1, RDX: 0}, needs: needXSAVE},
+	{name: "xsaveopt", asm: "xsaveopt (%rdi)", regs: map[Reg]uint64{RAX: allFF, RDX: allFF}, needs: needXSAVEOPT},
+	{name: "xsavec", asm: "xsavec (%rdi)", regs: map[Reg]uint64{RAX: allFF, RDX: allFF}, needs: needXSAVEC},
+	{name: "xsave opmask only", setup: "kmovw 128(%r15), %k3", asm: "xsave (%rdi)", regs: map[Reg]uint64{RAX: 0x20, RDX: 0},
+		init: vecInit(nil, nil, 0x1234), needs: append(needXSAVE, x86cpu.AVX512F)},
+	{name: "xsave zmm_hi256 only", asm: "xsave (%rdi)", regs: map[Reg]uint64{RAX: 0x40, RDX: 0}, needs: append(needXSAVE, x86cpu.AVX512F)},
+	{name: "xsave hi16_zmm only", asm: "xsave (%rdi)", regs: map[Reg]uint64{RAX: 0x80, RDX: 0}, needs: append(needXSAVE, x86cpu.AVX512F)},
+	{name: "xsavec avx-512", setup: "kmovw 128(%r15), %k3\nvmovdqu64 (%r15), %zmm20", asm: "xsavec (%rdi)",
+		regs: map[Reg]uint64{RAX: 0xe4, RDX: 0}, init: vecInit(nil, nil, 0x1234), needs: append(needXSAVEC, x86cpu.AVX512F)},
 	{name: "xrstor", setup: "xsave (%rdi)", asm: "xrstor (%rdi)", regs: map[Reg]uint64{RAX: allFF, RDX: allFF},
-		init: func(e *hwEnv) { clear(e.mem[hwRDI+512 : hwRDI+576]) }}, // XSAVE leaves the header but XSTATE_BV alone
+		init: func(e *hwEnv) { clear(e.mem[hwRDI+512 : hwRDI+576]) }, needs: needXSAVE}, // XSAVE leaves the header but XSTATE_BV alone
 	{name: "xrstor compacted", setup: "xsavec (%rdi)", asm: "xrstor (%rdi)", regs: map[Reg]uint64{RAX: allFF, RDX: allFF},
-		init: func(e *hwEnv) { clear(e.mem[hwRDI+512 : hwRDI+576]) }},
+		init: func(e *hwEnv) { clear(e.mem[hwRDI+512 : hwRDI+576]) }, needs: needXSAVEC},
 	{name: "fnstenv", asm: "fnstenv (%rdi)"},
 	{name: "fldenv", setup: "fnstenv (%rdi)", asm: "fldenv (%rdi)"},
 	{name: "fnsave", asm: "fnsave (%rdi)"},
@@ -272,19 +367,21 @@ var hwCases = []hwCase{
 	{name: "prefetcht0", asm: "prefetcht0 (%rdi)"},
 	{name: "prefetchnta", asm: "prefetchnta (%rdi)"},
 	{name: "prefetchw", asm: "prefetchw (%rdi)"},
+	{name: "prefetch (3DNow)", asm: "prefetch (%rdi)", needs: []x86cpu.Feature{x86cpu.Prefetch3DNow}},
+	{name: "clzero", asm: "clzero", init: func(e *hwEnv) { e.regs[RAX] = e.A + hwRDI + 0x45 }, needs: []x86cpu.Feature{x86cpu.CLZERO}},
 	{name: "clflush", asm: "clflush (%rdi)"},
 	{name: "clflush mid-line", asm: "clflush 37(%rdi)"},
-	{name: "clflushopt", asm: "clflushopt (%rdi)"},
-	{name: "clwb", asm: "clwb (%rdi)"},
+	{name: "clflushopt", asm: "clflushopt (%rdi)", needs: []x86cpu.Feature{x86cpu.CLFLUSHOPT}},
+	{name: "clwb", asm: "clwb (%rdi)", needs: []x86cpu.Feature{x86cpu.CLWB}},
 	{name: "cldemote", asm: "cldemote (%rdi)"},
 	{name: "endbr64", asm: "endbr64"},
-	{name: "movbe load", asm: "movbe (%rdi), %eax"},
-	{name: "movbe store", asm: "movbe %eax, (%rdi)"},
-	{name: "crc32b", asm: "crc32b (%rdi), %eax"},
-	{name: "adcx", asm: "adcx (%rdi), %rax"},
-	{name: "adox", asm: "adox (%rdi), %eax"},
-	{name: "movdiri", asm: "movdiri %rax, (%rdi)"},
-	{name: "movdir64b", asm: "movdir64b (%rsi), %rdi"},
+	{name: "movbe load", asm: "movbe (%rdi), %eax", needs: []x86cpu.Feature{x86cpu.MOVBE}},
+	{name: "movbe store", asm: "movbe %eax, (%rdi)", needs: []x86cpu.Feature{x86cpu.MOVBE}},
+	{name: "crc32b", asm: "crc32b (%rdi), %eax", needs: []x86cpu.Feature{x86cpu.SSE42}},
+	{name: "adcx", asm: "adcx (%rdi), %rax", needs: []x86cpu.Feature{x86cpu.ADX}},
+	{name: "adox", asm: "adox (%rdi), %eax", needs: []x86cpu.Feature{x86cpu.ADX}},
+	{name: "movdiri", asm: "movdiri %rax, (%rdi)", needs: []x86cpu.Feature{x86cpu.MOVDIRI}},
+	{name: "movdir64b", asm: "movdir64b (%rsi), %rdi", needs: []x86cpu.Feature{x86cpu.MOVDIR64B}},
 }
 
 // hwDefaults is the register state every case starts from.
@@ -324,8 +421,15 @@ func TestHardwareAccesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := &hwRunner{t: t, tr: tr, start: start, a: start.Rax}
+	cpu := x86cpu.Host()
+	t.Logf("CPU: %v", cpu)
 	forms, runs := 0, 0
+	var skipped []string
 	for i, c := range hwCases {
+		if missing := missingFeatures(cpu, c.needs); missing != "" {
+			skipped = append(skipped, fmt.Sprintf("%s (no %s)", c.name, missing))
+			continue
+		}
 		n, err := h.check(c, code[2*i], code[2*i+1])
 		runs += n
 		if err != nil {
@@ -335,6 +439,21 @@ func TestHardwareAccesses(t *testing.T) {
 		forms++
 	}
 	t.Logf("%d instruction forms agree with the hardware (%d single-steps)", forms, runs)
+	if len(skipped) > 0 {
+		t.Logf("skipped %d forms this CPU cannot run: %s", len(skipped), strings.Join(skipped, ", "))
+	}
+}
+
+// missingFeatures names the features of needs that cpu lacks (or whose
+// state the OS left disabled), or "".
+func missingFeatures(cpu *x86cpu.CPU, needs []x86cpu.Feature) string {
+	var miss []string
+	for _, f := range needs {
+		if !cpu.Usable(f) {
+			miss = append(miss, f.String())
+		}
+	}
+	return strings.Join(miss, ", ")
 }
 
 type hwRunner struct {
@@ -392,6 +511,7 @@ func (h *hwRunner) check(c hwCase, setup, inst []byte) (runs int, err error) {
 		code = append(append(code, setup...), 0xcc)
 		e.Inst = codeAddr + uint64(len(code))
 	}
+	e.Next = e.Inst + uint64(len(inst))
 	code = append(append(code, inst...), 0xcc)
 	if err := h.tr.write(codeAddr, code); err != nil {
 		return 0, err

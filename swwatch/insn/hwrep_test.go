@@ -1,10 +1,6 @@
 package insn
 
 import (
-	"bufio"
-	"bytes"
-	"fmt"
-	"os/exec"
 	"runtime"
 	"testing"
 )
@@ -94,36 +90,4 @@ func TestHardwareRepStep(t *testing.T) {
 		t.Logf("%s over %d bytes, write watch on byte %d: stopped after %d iterations (%d late), rip at %s",
 			name, count, target, done, done-(target+1), map[bool]string{true: "the instruction", false: "the next"}[r.Rip == inst])
 	}
-}
-
-// TestXSaveLayoutCPUID checks xsaveComponents against this machine's
-// CPUID leaf 0xD for every component XCR0 enables.
-func TestXSaveLayoutCPUID(t *testing.T) {
-	if runtime.GOARCH != "amd64" {
-		t.Skip("x86-64 only")
-	}
-	prog := buildC(t, "xsavelayout.c", "-O1")
-	out, err := exec.Command(prog).Output()
-	if err != nil {
-		t.Fatalf("%s: %v", prog, err)
-	}
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	n := 0
-	for sc.Scan() {
-		var i int
-		var size, off, ecx uint32
-		if _, err := fmt.Sscanf(sc.Text(), "component %d %d %d %d", &i, &size, &off, &ecx); err != nil {
-			continue
-		}
-		n++
-		if i >= len(xsaveComponents) {
-			t.Errorf("component %d (size %d, offset %d) not in xsaveComponents", i, size, off)
-			continue
-		}
-		want := xsaveComponent{size: size, offset: off, align64: ecx&2 != 0}
-		if got := xsaveComponents[i]; got != want {
-			t.Errorf("component %d: table %+v, CPUID %+v", i, got, want)
-		}
-	}
-	t.Logf("%d XCR0 components checked: %s", n, bytes.TrimSpace(out))
 }

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"gdbserverx/internal/x86cpu"
 )
 
 // TestHardwareCorpusTrace checks the table against the hardware on the
@@ -34,10 +36,20 @@ func TestHardwareCorpusTrace(t *testing.T) {
 		path string
 	}
 	var builds []progBuild
-	for _, prog := range corpusPrograms {
-		for _, flags := range corpusFlags {
+	cpu := x86cpu.Host()
+	var skipped []string
+	for _, flags := range corpusFlags {
+		// A build for instructions this CPU cannot run is not run.
+		if missing := missingFeatures(cpu, flagFeatures(flags)); missing != "" {
+			skipped = append(skipped, fmt.Sprintf("%s (no %s)", strings.Join(flags, " "), missing))
+			continue
+		}
+		for _, prog := range corpusPrograms {
 			builds = append(builds, progBuild{prog + " " + strings.Join(flags, " "), buildC(t, prog, append([]string{"-no-pie"}, flags...)...)})
 		}
+	}
+	if len(skipped) > 0 {
+		t.Logf("builds not traced on this CPU: %s", strings.Join(skipped, "; "))
 	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -252,4 +264,22 @@ func traceForm(in *Inst) string {
 		}
 	}
 	return b.String()
+}
+
+// flagFeatures is what a corpus build's gcc flags need of the CPU.
+func flagFeatures(flags []string) []x86cpu.Feature {
+	var out []x86cpu.Feature
+	for _, f := range flags {
+		switch f {
+		case "-mavx2":
+			out = append(out, x86cpu.AVX2)
+		case "-mavx512f":
+			out = append(out, x86cpu.AVX512F)
+		case "-mavx512bw":
+			out = append(out, x86cpu.AVX512BW)
+		case "-mavx512vl":
+			out = append(out, x86cpu.AVX512VL)
+		}
+	}
+	return out
 }

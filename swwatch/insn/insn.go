@@ -237,3 +237,12 @@ type VectorRegisters interface {
 	// Opmask returns AVX-512 mask register k (0-7).
 	Opmask(k int) (uint64, bool)
 }
+
+// MMXRegisters may also be implemented by a Registers value: MASKMOVQ's
+// byte mask is an MMX register, which matters where the debug hardware
+// honours the mask (AMD).
+type MMXRegisters interface {
+	// MMX returns mmN (n < 8): the significand of x87 physical register
+	// n.
+	MMX(n int) (uint64, bool)
+}

@@ -41,6 +41,8 @@ const (
 	kindMovdir64b                   // read 64 at [r/m], write 64 at [reg]
 	kindClzero                      // write the 64-byte line at RAX
 	kindCacheLine                   // CLFLUSH/CLFLUSHOPT/CLWB: a 1-byte read at the operand
+	kindEnqcmd                      // read 64 at [r/m], a bounded write of 64 at [reg]
+	kindTile                        // AMX tile rows: up to 16 bounded rows of 64 at base + row*stride
 )
 
 // special is a hand-written override of what the CSV says or cannot say.

@@ -11,6 +11,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"gdbserverx/internal/x86cpu"
 )
 
 // A minimal ptrace tracer for the hardware checks. Every method must be
@@ -34,7 +36,7 @@ const (
 	// xfeaturesOffset: NT_X86_XSTATE puts XCR0 in the first word of the
 	// software-reserved bytes of the FXSAVE area (struct user_xstateregs,
 	// i387.xstate_fx_sw[0], arch/x86/include/asm/user.h).
-	xfeaturesOffset = 464
+	xfeaturesOffset = x86cpu.XFeaturesOffset
 )
 
 type tracee struct {
@@ -233,23 +235,25 @@ func (p *ptraceRegs) Reg(r Reg) uint64 {
 	return 0
 }
 
-// VectorElement reads ZMMn from the standard-format XSAVE image: bytes
-// 0-15 in the legacy XMM area (160) or Hi16_ZMM (1664) for n >= 16, bytes
-// 16-31 in YMM_Hi128 (576), 32-63 in ZMM_Hi256 (1152).
+// VectorElement reads ZMMn from the standard-format XSAVE image, at this
+// CPU's offsets (CPUID leaf 0xD, x86cpu): bytes 0-15 in the legacy XMM
+// area (160) or Hi16_ZMM for n >= 16, bytes 16-31 in YMM_Hi128, 32-63 in
+// ZMM_Hi256.
 func (p *ptraceRegs) VectorElement(n, i, size int) (uint64, bool) {
+	comp := &x86cpu.Host().Components
 	var v uint64
 	for b := size - 1; b >= 0; b-- {
 		off := i*size + b
 		var pos int
 		switch {
 		case n >= 16:
-			pos = 1664 + 64*(n-16) + off
+			pos = int(comp[x86cpu.CompHi16ZMM].Offset) + 64*(n-16) + off
 		case off < 16:
 			pos = 160 + 16*n + off
 		case off < 32:
-			pos = 576 + 16*n + off - 16
+			pos = int(comp[x86cpu.CompAVX].Offset) + 16*n + off - 16
 		default:
-			pos = 1152 + 32*n + off - 32
+			pos = int(comp[x86cpu.CompZMMHi256].Offset) + 32*n + off - 32
 		}
 		if pos >= len(p.xstate) {
 			return 0, false
@@ -260,11 +264,22 @@ func (p *ptraceRegs) VectorElement(n, i, size int) (uint64, bool) {
 }
 
 func (p *ptraceRegs) Opmask(k int) (uint64, bool) {
-	pos := 1088 + 8*k
-	if pos+8 > len(p.xstate) {
+	c := x86cpu.Host().Components[x86cpu.CompOpmask]
+	pos := int(c.Offset) + 8*k
+	if c.Size == 0 || pos+8 > len(p.xstate) {
 		return 0, false
 	}
 	return binary.LittleEndian.Uint64(p.xstate[pos:]), true
+}
+
+// MMX reads mmN: physical x87 register n, which the FXSAVE region holds
+// in stack order (ST(i) = physical (TOP+i) mod 8).
+func (p *ptraceRegs) MMX(n int) (uint64, bool) {
+	if len(p.xstate) < 160 {
+		return 0, false
+	}
+	top := int(binary.LittleEndian.Uint16(p.xstate[2:])>>11) & 7
+	return binary.LittleEndian.Uint64(p.xstate[32+16*((n-top+8)%8):]), true
 }
 
 // setReg sets a general register in a PtraceRegs.

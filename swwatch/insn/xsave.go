@@ -1,10 +1,15 @@
 package insn
 
+import "gdbserverx/internal/x86cpu"
+
 // XSAVE area layout (SDM vol. 1 ch. 13 "Managing State Using the XSAVE
 // Feature Set"). The legacy region (bytes 0-511) has the FXSAVE layout;
 // the 64-byte header follows at 512; state components 2 and up sit at
-// offsets that CPUID.(EAX=0DH,ECX=i) reports in the standard format, or
+// the offsets CPUID.(EAX=0DH,ECX=i) reports in the standard format, or
 // packed in ascending order from 576 in the compacted format (XSAVEC).
+// Those offsets differ between CPUs (Intel puts the AVX-512 opmask at
+// 1088, after MPX's 960-1087; AMD Zen 4, which has no MPX, at 832), so
+// they are read from the CPU (x86cpu), never from a table.
 
 const (
 	// fxsaveWritten: FXSAVE stores bytes 0-415 (up to XMM15); 416-463
@@ -13,34 +18,19 @@ const (
 	// MXCSR_MASK (28-31).
 	fxsaveWritten = 416
 
-	xsaveHeader     = 512 // XSTATE_BV at 512, XCOMP_BV at 520
-	xsaveHeaderSize = 64
+	xsaveHeader     = x86cpu.HeaderOffset // XSTATE_BV at 512, XCOMP_BV at 520
+	xsaveHeaderSize = x86cpu.HeaderSize
 )
 
-// xsaveComponent is CPUID.(EAX=0DH,ECX=i): size (EAX), standard-format
-// offset (EBX), and ECX bit 1, 64-byte alignment in the compacted format.
-type xsaveComponent struct {
-	size, offset uint32
-	align64      bool
-}
+// xsaveExact reports whether XSAVE writes component i whatever its state.
+// The AMX components are not: with AMX, Linux arms extended feature
+// disable (XFD) for TILEDATA until the process asks for it, and XSAVE
+// then treats the component as in its initial configuration (SDM vol. 1
+// 13.14 "Extended Feature Disable"); no machine of the project's has AMX
+// to measure what it writes, so those ranges are bounds.
+func xsaveExact(i int) bool { return i != x86cpu.CompTileCfg && i != x86cpu.CompTileData }
 
-// xsaveComponents are the user state components (those XCR0 can enable)
-// with the offsets every CPU to date reports; TestXSaveLayoutCPUID checks
-// them against this machine's CPUID. Supervisor components (IA32_XSS)
-// are only saved by XSAVES, which user mode cannot execute.
-var xsaveComponents = [...]xsaveComponent{
-	2:  {256, 576, false},   // AVX: upper halves of YMM0-15
-	3:  {64, 960, false},    // MPX BNDREGS
-	4:  {64, 1024, false},   // MPX BNDCSR
-	5:  {64, 1088, false},   // AVX-512 opmask k0-7
-	6:  {512, 1152, false},  // AVX-512 ZMM_Hi256: upper halves of ZMM0-15
-	7:  {1024, 1664, false}, // AVX-512 Hi16_ZMM: ZMM16-31
-	9:  {8, 2688, false},    // PKRU
-	17: {64, 2752, false},   // AMX TILECFG
-	18: {8192, 2816, true},  // AMX TILEDATA
-}
-
-// xsave appends the ranges of XSAVE, XSAVEOPT, XSAVEC and XRSTOR.
+// xsave appends the ranges of XSAVE, XSAVEOPT, XSAVEC and XRSTOR on cpu.
 //
 // XSAVE writes exactly the components in RFBM = XCR0 & EDX:EAX, standard
 // format, and reads and writes XSTATE_BV (it keeps the bits outside
@@ -50,48 +40,41 @@ var xsaveComponents = [...]xsaveComponent{
 // what it writes. XRSTOR reads the header and, for each component in
 // RFBM whose XSTATE_BV bit is set, its data; the image may be standard or
 // compacted, which only memory tells, so one Partial read bounds both.
-func (in *Inst) xsave(regs Registers, dst []Access) ([]Access, error) {
+func (in *Inst) xsave(cpu *x86cpu.CPU, regs Registers, dst []Access) ([]Access, error) {
 	base := in.addr(&in.mem[0], regs)
 	rfbm := regs.Reg(XCR0) & (regs.Reg(RDX)<<32 | regs.Reg(RAX)&0xffffffff)
 	for i := 2; i < 64; i++ {
-		if rfbm>>i&1 != 0 && (i >= len(xsaveComponents) || xsaveComponents[i].size == 0) {
-			return dst, undecodable(in.code[:in.codeLen], "xsave component %d: layout not known", i)
+		if rfbm>>i&1 != 0 && cpu.Components[i].Size == 0 {
+			return dst, undecodable(in.code[:in.codeLen], "xsave component %d: not described by this CPU's CPUID leaf 0xd", i)
 		}
 	}
 	switch in.kind {
 	case kindXRstor:
-		end := uint64(xsaveHeader + xsaveHeaderSize)
-		for i := 2; i < len(xsaveComponents); i++ {
-			if c := xsaveComponents[i]; rfbm>>i&1 != 0 {
-				end = max(end, uint64(c.offset+c.size))
-			}
-		}
+		// A compacted image holds the components of its XCOMP_BV (a
+		// subset of XCR0) packed: bound it by the standard image of
+		// RFBM and the compacted image of all of XCR0.
+		end := uint64(max(cpu.StandardEnd(rfbm), cpu.CompactedOffset(regs.Reg(XCR0), 64)))
 		return append(dst, Access{Addr: base, Size: int(end), Read: true, Partial: true}), nil
 	case kindXSaveC:
 		dst = appendLegacy(dst, base, rfbm, true)
 		// XSTATE_BV and XCOMP_BV; the rest of the header is not
 		// written (hwcheck_test.go).
 		dst = append(dst, Access{Addr: base + xsaveHeader, Size: 16, Write: true})
-		off := uint64(xsaveHeader + xsaveHeaderSize)
-		for i := 2; i < len(xsaveComponents); i++ {
-			c := xsaveComponents[i]
+		for i := 2; i < 64; i++ {
 			if rfbm>>i&1 == 0 {
 				continue
 			}
-			if c.align64 {
-				off = (off + 63) &^ 63
-			}
-			dst = append(dst, Access{Addr: base + off, Size: int(c.size), Write: true, Partial: true})
-			off += uint64(c.size)
+			off := uint64(cpu.CompactedOffset(rfbm, i))
+			dst = append(dst, Access{Addr: base + off, Size: int(cpu.Components[i].Size), Write: true, Partial: true})
 		}
 		return dst, nil
 	}
 	partial := in.kind == kindXSaveOpt
 	dst = appendLegacy(dst, base, rfbm, partial)
 	dst = append(dst, Access{Addr: base + xsaveHeader, Size: 8, Read: true, Write: true})
-	for i := 2; i < len(xsaveComponents); i++ {
-		if c := xsaveComponents[i]; rfbm>>i&1 != 0 {
-			dst = append(dst, Access{Addr: base + uint64(c.offset), Size: int(c.size), Write: true, Partial: partial})
+	for i := 2; i < 64; i++ {
+		if c := cpu.Components[i]; rfbm>>i&1 != 0 {
+			dst = append(dst, Access{Addr: base + uint64(c.Offset), Size: int(c.Size), Write: true, Partial: partial || !xsaveExact(i)})
 		}
 	}
 	return dst, nil

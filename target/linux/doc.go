@@ -36,6 +36,25 @@
 // had it, as with gdbserver. The program's PTRACE_EVENT_EXEC stop is the
 // first stop.
 //
+// # Registers
+//
+// The register file is gdb's amd64 Linux layout (regs.go), with the
+// feature groups the process has: at its first stop one NT_X86_XSTATE
+// read gives the kernel's XSAVE mask for the process (XCR0's user part,
+// at byte 464 of the image) and the image's size; x87, SSE, the Linux
+// and segment-base registers always, AVX (ymm0h-15h), AVX-512 (xmm16-31,
+// ymm16h-31h, k0-7, zmm0h-31h) and PKU (pkru) where the mask enables
+// them and this CPU describes them. Each register beyond SSE is read and
+// written at the offset this CPU's CPUID leaf 0xD gives for its state
+// component (x86cpu): the kernel's image is the standard XSAVE format at
+// those offsets, which differ between vendors (AMD's AVX-512 state sits
+// 256 bytes lower than Intel's, no MPX); GNU gdbserver 13 assumes
+// Intel's and is wrong on AMD. A component in its initial state
+// (XSTATE_BV bit clear) reads as zeros; a write puts the whole component
+// back and sets its XSTATE_BV bit, with PTRACE_SETREGSET before the
+// thread resumes. Without an XSAVE image (an old CPU or kernel) x87 and
+// SSE come from PTRACE_GETFPREGS.
+//
 // # Stops
 //
 // The process is all-stop. After an event in one thread the tracer stops

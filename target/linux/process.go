@@ -83,7 +83,6 @@ var errDetached = fmt.Errorf("detached: %w", target.ErrExited)
 
 func newProcess() *Process {
 	return &Process{
-		desc: description(),
 		reqs: make(chan request),
 		// A little room, so that the final event does not wait for a
 		// reader that has stopped reading (at most a stop and the end
@@ -180,7 +179,9 @@ func sendErr[R request](p *Process, mk func(chan error) R) error {
 // Pid is the process id.
 func (p *Process) Pid() int { return p.pid }
 
-// Description is the x86-64 register layout (with AVX when the CPU has it).
+// Description is the x86-64 register layout: x87, SSE, the Linux and
+// segment-base registers, and AVX, AVX-512 and PKU where the CPU has them
+// and the kernel's XSAVE mask for the process enables them (regs.go).
 func (p *Process) Description() *target.Description { return p.desc }
 
 // Threads lists the live threads, main thread first, then by creation,

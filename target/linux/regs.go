@@ -1,20 +1,22 @@
 package linux
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"sync"
 
-	"golang.org/x/sys/cpu"
 	"golang.org/x/sys/unix"
 
+	"gdbserverx/internal/x86cpu"
 	"gdbserverx/target"
 )
 
 // The register file, in the order of GDB's amd64 Linux target description
-// (gdb/features/i386/64bit-{core,sse,linux,segments,avx}.xml, checked
-// against what GNU gdbserver 13 sends on this machine). Offsets are bytes
-// into the buffer of ReadRegisters.
+// (gdb/features/i386/64bit-{core,sse,linux,segments,avx,avx512,pkeys}.xml,
+// checked against what GNU gdbserver 13 sends on this machine). Offsets
+// are bytes into the buffer of ReadRegisters; those past offYMMH depend on
+// the features present and are looked up in the description.
 const (
 	offRIP     = 16 * 8          // after rax..r15
 	offEflags  = offRIP + 8      // 32 bits
@@ -29,22 +31,58 @@ const (
 	offYMMH    = offGSBase + 8   // org.gnu.gdb.i386.avx: ymm0h..ymm15h
 	sizeNoAVX  = offYMMH         // 560
 	sizeAVX    = offYMMH + 16*16 // 816
-	fxsaveSize = 512             // the legacy area of fxsave and xsave
-	xsaveHdrBV = 512             // XSTATE_BV in the xsave header
-	ymmHOffset = 576             // YMM_Hi128 in the standard xsave format (CPUID 0xD.2 EBX, architectural)
-	xstateMax  = 16 << 10        // larger than any xsave area (AMX included)
-	rfFlag     = 1 << 16         // EFLAGS.RF
-	xfeatureFP = 1 | 2           // x87 and SSE in XSTATE_BV
-	xfeatureYM = 4               // AVX (YMM_Hi128) in XSTATE_BV
+	// sizeAVX512: with org.gnu.gdb.i386.avx512 (xmm16-31, ymm16h-31h,
+	// k0-7, zmm0h-31h).
+	sizeAVX512 = sizeAVX + 16*16 + 16*16 + 8*8 + 32*32 // 2416
+	fxsaveSize = 512                                   // the legacy area of fxsave and xsave
+	xsaveHdrBV = x86cpu.HeaderOffset                   // XSTATE_BV in the xsave header
+	xstateMax  = 16 << 10                              // larger than any xsave area (AMX included)
+	rfFlag     = 1 << 16                               // EFLAGS.RF
+	xfeatureFP = 1 | 2                                 // x87 and SSE in XSTATE_BV
 )
 
-var describeOnce = sync.OnceValue(func() *target.Description { return describe(cpu.X86.HasAVX) })
+// features are the optional register groups of a description.
+type features struct {
+	avx    bool // org.gnu.gdb.i386.avx: XCR0 has AVX
+	avx512 bool // org.gnu.gdb.i386.avx512: XCR0 has opmask, ZMM_Hi256 and Hi16_ZMM
+	pkru   bool // org.gnu.gdb.i386.pkeys: XCR0 has PKRU
+}
 
-// description returns the register layout of this machine: with the AVX
-// feature when the CPU and the kernel support it.
-func description() *target.Description { return describeOnce() }
+func (f features) String() string {
+	s := "x87 sse"
+	if f.avx {
+		s += " avx"
+	}
+	if f.avx512 {
+		s += " avx512"
+	}
+	if f.pkru {
+		s += " pkeys"
+	}
+	return s
+}
 
-func describe(avx bool) *target.Description {
+// descriptions are built once per set of features: every process of a
+// server normally shares one.
+var descriptions [8]struct {
+	once sync.Once
+	d    *target.Description
+}
+
+// description returns the register layout for the features f.
+func description(f features) *target.Description {
+	i := 0
+	for b, on := range []bool{f.avx, f.avx512, f.pkru} {
+		if on {
+			i |= 1 << b
+		}
+	}
+	e := &descriptions[i]
+	e.once.Do(func() { e.d = describe(f) })
+	return e.d
+}
+
+func describe(f features) *target.Description {
 	reg := func(name string, bits int, typ, group string) target.Register {
 		return target.Register{Name: name, Bits: bits, Type: typ, Group: group}
 	}
@@ -81,28 +119,32 @@ func describe(avx bool) *target.Description {
 		core.Registers = append(core.Registers, reg(n, 32, "int", "float"))
 	}
 
-	sse := target.Feature{Name: "org.gnu.gdb.i386.sse"}
 	vec := func(id, elem string, n int) target.Type {
 		return target.Type{Kind: target.TypeVector, ID: id, Elem: elem, Count: n}
 	}
-	sse.Types = []target.Type{
-		vec("v8bf16", "bfloat16", 8), vec("v8h", "ieee_half", 8), vec("v4f", "ieee_single", 4),
-		vec("v2d", "ieee_double", 2), vec("v16i8", "int8", 16), vec("v8i16", "int16", 8),
-		vec("v4i32", "int32", 4), vec("v2i64", "int64", 2),
-		{Kind: target.TypeUnion, ID: "vec128", Fields: []target.Field{
-			{Name: "v8_bfloat16", Type: "v8bf16"}, {Name: "v8_half", Type: "v8h"},
-			{Name: "v4_float", Type: "v4f"}, {Name: "v2_double", Type: "v2d"},
-			{Name: "v16_int8", Type: "v16i8"}, {Name: "v8_int16", Type: "v8i16"},
-			{Name: "v4_int32", Type: "v4i32"}, {Name: "v2_int64", Type: "v2i64"},
-			{Name: "uint128", Type: "uint128"},
-		}},
-		{Kind: target.TypeFlags, ID: "i386_mxcsr", Size: 4, Fields: []target.Field{
-			boolField("IE", 0), boolField("DE", 1), boolField("ZE", 2), boolField("OE", 3),
-			boolField("UE", 4), boolField("PE", 5), boolField("DAZ", 6), boolField("IM", 7),
-			boolField("DM", 8), boolField("ZM", 9), boolField("OM", 10), boolField("UM", 11),
-			boolField("PM", 12), boolField("FZ", 15),
-		}},
+	// vec128 and its element vectors, as 64bit-sse.xml and
+	// 64bit-avx512.xml each define them (types are per feature).
+	vec128Types := func() []target.Type {
+		return []target.Type{
+			vec("v8bf16", "bfloat16", 8), vec("v8h", "ieee_half", 8), vec("v4f", "ieee_single", 4),
+			vec("v2d", "ieee_double", 2), vec("v16i8", "int8", 16), vec("v8i16", "int16", 8),
+			vec("v4i32", "int32", 4), vec("v2i64", "int64", 2),
+			{Kind: target.TypeUnion, ID: "vec128", Fields: []target.Field{
+				{Name: "v8_bfloat16", Type: "v8bf16"}, {Name: "v8_half", Type: "v8h"},
+				{Name: "v4_float", Type: "v4f"}, {Name: "v2_double", Type: "v2d"},
+				{Name: "v16_int8", Type: "v16i8"}, {Name: "v8_int16", Type: "v8i16"},
+				{Name: "v4_int32", Type: "v4i32"}, {Name: "v2_int64", Type: "v2i64"},
+				{Name: "uint128", Type: "uint128"},
+			}},
+		}
 	}
+	sse := target.Feature{Name: "org.gnu.gdb.i386.sse"}
+	sse.Types = append(vec128Types(), target.Type{Kind: target.TypeFlags, ID: "i386_mxcsr", Size: 4, Fields: []target.Field{
+		boolField("IE", 0), boolField("DE", 1), boolField("ZE", 2), boolField("OE", 3),
+		boolField("UE", 4), boolField("PE", 5), boolField("DAZ", 6), boolField("IM", 7),
+		boolField("DM", 8), boolField("ZM", 9), boolField("OM", 10), boolField("UM", 11),
+		boolField("PM", 12), boolField("FZ", 15),
+	}})
 	for i := 0; i < 16; i++ {
 		sse.Registers = append(sse.Registers, reg(fmt.Sprintf("xmm%d", i), 128, "vec128", ""))
 	}
@@ -118,14 +160,104 @@ func describe(avx bool) *target.Description {
 				reg("fs_base", 64, "int", ""), reg("gs_base", 64, "int", "")}},
 		},
 	}
-	if avx {
-		f := target.Feature{Name: "org.gnu.gdb.i386.avx"}
+	if f.avx {
+		ft := target.Feature{Name: "org.gnu.gdb.i386.avx"}
 		for i := 0; i < 16; i++ {
-			f.Registers = append(f.Registers, reg(fmt.Sprintf("ymm%dh", i), 128, "uint128", ""))
+			ft.Registers = append(ft.Registers, reg(fmt.Sprintf("ymm%dh", i), 128, "uint128", ""))
 		}
-		d.Features = append(d.Features, f)
+		d.Features = append(d.Features, ft)
+	}
+	// gdb accepts AVX-512 only beside AVX (i386_validate_tdesc_p).
+	if f.avx && f.avx512 {
+		ft := target.Feature{Name: "org.gnu.gdb.i386.avx512"}
+		ft.Types = append(vec128Types(), vec("v2ui128", "uint128", 2))
+		for i := 16; i < 32; i++ {
+			ft.Registers = append(ft.Registers, reg(fmt.Sprintf("xmm%d", i), 128, "vec128", ""))
+		}
+		for i := 16; i < 32; i++ {
+			ft.Registers = append(ft.Registers, reg(fmt.Sprintf("ymm%dh", i), 128, "uint128", ""))
+		}
+		for i := 0; i < 8; i++ {
+			ft.Registers = append(ft.Registers, reg(fmt.Sprintf("k%d", i), 64, "uint64", ""))
+		}
+		for i := 0; i < 32; i++ {
+			ft.Registers = append(ft.Registers, reg(fmt.Sprintf("zmm%dh", i), 256, "v2ui128", ""))
+		}
+		d.Features = append(d.Features, ft)
+	}
+	if f.pkru {
+		d.Features = append(d.Features, target.Feature{Name: "org.gnu.gdb.i386.pkeys",
+			Registers: []target.Register{reg("pkru", 32, "uint32", "")}})
 	}
 	return d.Finish()
+}
+
+// xreg is a run of register-file bytes that lives in one XSAVE state
+// component: n bytes at file offset file, at xs in the standard-format
+// XSAVE image (NT_X86_XSTATE).
+type xreg struct {
+	comp     int
+	file, xs int
+	n        int
+}
+
+// regLayout says where the registers of a process's description come
+// from: the features, and for each register beyond x87/SSE its place in
+// the XSAVE image, at the offsets this CPU reports (CPUID leaf 0xD; the
+// kernel's NT_X86_XSTATE is the standard format at those offsets). GNU
+// gdbserver 13 assumes Intel's offsets (1088 for the opmask, 1152 and
+// 1664 for the upper zmm halves); on AMD, where they are 832, 896 and
+// 1408, it reads and writes the wrong bytes. Immutable.
+type regLayout struct {
+	desc  *target.Description
+	feat  features
+	xsave bool   // registers beyond the general ones come from NT_X86_XSTATE (else PTRACE_GETFPREGS)
+	size  int    // bytes of the NT_X86_XSTATE image
+	xregs []xreg // every register-file run kept in a component >= 2
+}
+
+// newRegLayout builds the layout of a process whose NT_X86_XSTATE image
+// (size bytes, or none: xsave false) says xcr0, on cpu. A component is
+// shown only when the CPU describes it and the kernel's image holds it.
+func newRegLayout(xsave bool, xcr0 uint64, size int, cpu *x86cpu.CPU) *regLayout {
+	l := &regLayout{xsave: xsave, size: size}
+	has := func(i int) bool {
+		c := cpu.Components[i]
+		return xsave && xcr0>>i&1 != 0 && c.Size != 0 && !c.Supervisor && int(c.Offset+c.Size) <= size
+	}
+	l.feat.avx = has(x86cpu.CompAVX)
+	l.feat.avx512 = l.feat.avx && has(x86cpu.CompOpmask) && has(x86cpu.CompZMMHi256) && has(x86cpu.CompHi16ZMM)
+	l.feat.pkru = has(x86cpu.CompPKRU)
+	l.desc = description(l.feat)
+	at := func(name string) int {
+		r, ok := l.desc.Lookup(name)
+		if !ok {
+			panic("register " + name + " not in its own description")
+		}
+		return r.Offset
+	}
+	off := func(i int) int { return int(cpu.Components[i].Offset) }
+	add := func(comp, file, xs, n int) {
+		l.xregs = append(l.xregs, xreg{comp: comp, file: file, xs: xs, n: n})
+	}
+	if l.feat.avx {
+		add(x86cpu.CompAVX, at("ymm0h"), off(x86cpu.CompAVX), 16*16)
+	}
+	if l.feat.avx512 {
+		add(x86cpu.CompOpmask, at("k0"), off(x86cpu.CompOpmask), 8*8)
+		add(x86cpu.CompZMMHi256, at("zmm0h"), off(x86cpu.CompZMMHi256), 16*32)
+		hi := off(x86cpu.CompHi16ZMM)
+		for i := 16; i < 32; i++ {
+			z := hi + 64*(i-16) // zmm i: 64 bytes
+			add(x86cpu.CompHi16ZMM, at(fmt.Sprintf("xmm%d", i)), z, 16)
+			add(x86cpu.CompHi16ZMM, at(fmt.Sprintf("ymm%dh", i)), z+16, 16)
+			add(x86cpu.CompHi16ZMM, at(fmt.Sprintf("zmm%dh", i)), z+32, 32)
+		}
+	}
+	if l.feat.pkru {
+		add(x86cpu.CompPKRU, at("pkru"), off(x86cpu.CompPKRU), 4)
+	}
+	return l
 }
 
 // regCache holds one stopped thread's registers, fetched lazily per group
@@ -134,9 +266,10 @@ type regCache struct {
 	gp      unix.PtraceRegs
 	gpValid bool
 	gpDirty bool
-	// fx is the xsave area (NT_X86_XSTATE) when the description has AVX,
-	// else the 512-byte fxsave area (PTRACE_GETFPREGS). Its first 512
-	// bytes are the fxsave layout either way.
+	// fx is the xsave area (NT_X86_XSTATE) when the kernel gives one
+	// (regLayout.xsave), else the 512-byte fxsave area
+	// (PTRACE_GETFPREGS). Its first 512 bytes are the fxsave layout
+	// either way.
 	fx      []byte
 	fxValid bool
 	fxDirty bool
@@ -289,20 +422,45 @@ func fullTag(abridged byte, fsw uint16, st []byte) uint16 {
 	return tag
 }
 
-// putYMMH stores the upper halves of ymm0..15 from the xsave area; a
-// component the hardware holds in its initial state (XSTATE_BV bit clear)
-// reads as zeros.
-func putYMMH(buf []byte, xs []byte) {
-	dst := buf[offYMMH : offYMMH+16*16]
-	if len(xs) < ymmHOffset+256 || le.Uint64(xs[xsaveHdrBV:])&xfeatureYM == 0 {
-		clear(dst)
-		return
+// putXState stores the registers kept in XSAVE components 2 and up
+// (AVX, AVX-512, PKRU) from the image xs into buf. A component the
+// hardware holds in its initial configuration (XSTATE_BV bit clear)
+// reads as zeros, its architectural initial value, whatever the image
+// holds there.
+func (l *regLayout) putXState(buf, xs []byte) {
+	bv := le.Uint64(xs[xsaveHdrBV:])
+	for _, r := range l.xregs {
+		dst := buf[r.file : r.file+r.n]
+		if bv>>r.comp&1 == 0 || r.xs+r.n > len(xs) {
+			clear(dst)
+			continue
+		}
+		copy(dst, xs[r.xs:])
 	}
-	copy(dst, xs[ymmHOffset:])
 }
 
-func getYMMH(buf []byte, xs []byte) {
-	copy(xs[ymmHOffset:ymmHOffset+256], buf[offYMMH:])
-	bv := le.Uint64(xs[xsaveHdrBV:])
-	le.PutUint64(xs[xsaveHdrBV:], bv|xfeatureYM)
+// changedXState returns the components with a register whose bytes
+// differ between the register files cur and buf.
+func (l *regLayout) changedXState(cur, buf []byte) uint64 {
+	var comps uint64
+	for _, r := range l.xregs {
+		if !bytes.Equal(cur[r.file:r.file+r.n], buf[r.file:r.file+r.n]) {
+			comps |= 1 << r.comp
+		}
+	}
+	return comps
+}
+
+// getXState stores the registers of the components comps from buf into
+// the image xs, whole (a component is written with all its registers,
+// initial ones as zeros), and marks them in use in XSTATE_BV so that
+// the kernel loads them (PTRACE_SETREGSET takes a component whose bit
+// is clear as initial).
+func (l *regLayout) getXState(buf, xs []byte, comps uint64) {
+	for _, r := range l.xregs {
+		if comps>>r.comp&1 != 0 && r.xs+r.n <= len(xs) {
+			copy(xs[r.xs:r.xs+r.n], buf[r.file:])
+		}
+	}
+	le.PutUint64(xs[xsaveHdrBV:], le.Uint64(xs[xsaveHdrBV:])|comps)
 }

@@ -5,18 +5,18 @@ import (
 	"fmt"
 	"testing"
 
-	"golang.org/x/sys/cpu"
-
+	"gdbserverx/internal/x86cpu"
 	"gdbserverx/target"
 )
 
 func TestDescriptionLayout(t *testing.T) {
-	d := describe(true)
-	if d.Size() != sizeAVX {
-		t.Errorf("size %d, want %d", d.Size(), sizeAVX)
+	d := describe(features{avx: true, avx512: true, pkru: true})
+	if d.Size() != sizeAVX512+4 {
+		t.Errorf("size %d, want %d", d.Size(), sizeAVX512+4)
 	}
-	// Numbers and offsets as gdb 13 with GNU gdbserver shows them here
-	// (`maint print remote-registers`).
+	// Numbers and offsets as gdb 13 with GNU gdbserver shows them
+	// (`maint print remote-registers`: Rmt Nr and g/G Offset), on an
+	// AVX-512 machine; pkru follows the AVX-512 registers.
 	for _, c := range []struct {
 		name      string
 		num, off  int
@@ -40,6 +40,14 @@ func TestDescriptionLayout(t *testing.T) {
 		{"gs_base", 59, offGSBase, 64, "int", "", "org.gnu.gdb.i386.segments"},
 		{"ymm0h", 60, offYMMH, 128, "uint128", "", "org.gnu.gdb.i386.avx"},
 		{"ymm15h", 75, offYMMH + 15*16, 128, "uint128", "", "org.gnu.gdb.i386.avx"},
+		{"xmm16", 76, 816, 128, "vec128", "", "org.gnu.gdb.i386.avx512"},
+		{"xmm31", 91, 1056, 128, "vec128", "", "org.gnu.gdb.i386.avx512"},
+		{"ymm16h", 92, 1072, 128, "uint128", "", "org.gnu.gdb.i386.avx512"},
+		{"k0", 108, 1328, 64, "uint64", "", "org.gnu.gdb.i386.avx512"},
+		{"k7", 115, 1384, 64, "uint64", "", "org.gnu.gdb.i386.avx512"},
+		{"zmm0h", 116, 1392, 256, "v2ui128", "", "org.gnu.gdb.i386.avx512"},
+		{"zmm31h", 147, 2384, 256, "v2ui128", "", "org.gnu.gdb.i386.avx512"},
+		{"pkru", 148, sizeAVX512, 32, "uint32", "", "org.gnu.gdb.i386.pkeys"},
 	} {
 		r, ok := d.Lookup(c.name)
 		if !ok {
@@ -61,12 +69,121 @@ func TestDescriptionLayout(t *testing.T) {
 			t.Errorf("%s not in feature %s", c.name, c.inFeature)
 		}
 	}
-	if n := describe(false).Size(); n != sizeNoAVX {
-		t.Errorf("size without AVX %d, want %d", n, sizeNoAVX)
+	for _, c := range []struct {
+		f    features
+		size int
+	}{
+		{features{}, sizeNoAVX},
+		{features{avx: true}, sizeAVX},
+		{features{avx: true, avx512: true}, sizeAVX512},
+		{features{avx512: true}, sizeNoAVX}, // gdb takes AVX-512 only with AVX
+		{features{avx: true, pkru: true}, sizeAVX + 4},
+	} {
+		if n := describe(c.f).Size(); n != c.size {
+			t.Errorf("size with %v: %d, want %d", c.f, n, c.size)
+		}
 	}
-	if got := description().Size(); (got == sizeAVX) != cpu.X86.HasAVX {
-		t.Errorf("description of this machine: size %d, AVX %v", got, cpu.X86.HasAVX)
+}
+
+// TestRegLayoutFromCPUID builds the layouts of an Intel and an AMD CPU
+// with AVX-512 and checks that the AVX-512 registers come from the
+// offsets each CPU's CPUID gives, not from one table.
+func TestRegLayoutFromCPUID(t *testing.T) {
+	for _, c := range []struct {
+		name       string
+		k, hi, h16 uint32
+		pkru       uint32
+	}{
+		{"intel", 1088, 1152, 1664, 2688},
+		{"amd", 832, 896, 1408, 2432},
+	} {
+		cpu := &x86cpu.CPU{}
+		cpu.Components[2] = x86cpu.Component{Size: 256, Offset: 576}
+		cpu.Components[5] = x86cpu.Component{Size: 64, Offset: c.k}
+		cpu.Components[6] = x86cpu.Component{Size: 512, Offset: c.hi}
+		cpu.Components[7] = x86cpu.Component{Size: 1024, Offset: c.h16}
+		cpu.Components[9] = x86cpu.Component{Size: 8, Offset: c.pkru}
+		size := int(c.pkru + 8)
+		l := newRegLayout(true, 0x2e7, size, cpu)
+		if l.feat != (features{avx: true, avx512: true, pkru: true}) {
+			t.Fatalf("%s: features %v", c.name, l.feat)
+		}
+		xs := make([]byte, size)
+		for i := range xs {
+			xs[i] = byte(i * 7)
+		}
+		le.PutUint64(xs[xsaveHdrBV:], 0x2e7)
+		buf := make([]byte, l.desc.Size())
+		l.putXState(buf, xs)
+		at := func(name string) []byte {
+			r, _ := l.desc.Lookup(name)
+			return buf[r.Offset : r.Offset+r.Bits/8]
+		}
+		for _, w := range []struct {
+			reg string
+			xs  uint32
+		}{
+			{"k1", c.k + 8}, {"zmm3h", c.hi + 3*32}, {"xmm17", c.h16 + 64}, {"ymm17h", c.h16 + 64 + 16},
+			{"zmm17h", c.h16 + 64 + 32}, {"pkru", c.pkru}, {"ymm2h", 576 + 32},
+		} {
+			got := at(w.reg)
+			if !bytes.Equal(got, xs[w.xs:int(w.xs)+len(got)]) {
+				t.Errorf("%s: %s = %x, want the image's bytes at %d", c.name, w.reg, got, w.xs)
+			}
+		}
+		// A component in its initial state reads as zeros.
+		le.PutUint64(xs[xsaveHdrBV:], 0x2e7&^(1<<5))
+		l.putXState(buf, xs)
+		if k := at("k1"); !bytes.Equal(k, make([]byte, 8)) {
+			t.Errorf("%s: k1 = %x with the opmask component initial, want 0", c.name, k)
+		}
+		// A write of k1 lands at its offset and marks the component in
+		// use; only the changed component is written.
+		cur := bytes.Clone(buf)
+		copy(at("k1"), []byte{1, 2, 3, 4, 5, 6, 7, 8})
+		comps := l.changedXState(cur, buf)
+		if comps != 1<<5 {
+			t.Errorf("%s: changed components %#x, want %#x", c.name, comps, 1<<5)
+		}
+		before := bytes.Clone(xs)
+		l.getXState(buf, xs, comps)
+		if !bytes.Equal(xs[c.k+8:c.k+16], []byte{1, 2, 3, 4, 5, 6, 7, 8}) || le.Uint64(xs[xsaveHdrBV:])&(1<<5) == 0 {
+			t.Errorf("%s: k1 not written at %d with XSTATE_BV bit 5", c.name, c.k+8)
+		}
+		if !bytes.Equal(xs[c.hi:], before[c.hi:]) {
+			t.Errorf("%s: writing k1 changed other components", c.name)
+		}
 	}
+	// Without XSAVE (or with an image too short for a component) the
+	// component is not shown.
+	if l := newRegLayout(true, 0xe7, 1000, x86cpu.Host()); l.feat.avx512 {
+		t.Errorf("AVX-512 in a 1000-byte image")
+	}
+	if l := newRegLayout(false, 0, 0, x86cpu.Host()); l.feat != (features{}) || l.desc.Size() != sizeNoAVX {
+		t.Errorf("without XSAVE: %v, %d bytes", l.feat, l.desc.Size())
+	}
+}
+
+// TestDescriptionFollowsKernel: a launched process's description has
+// the register groups this CPU has and the kernel enables (XCR0 from
+// XGETBV, which the kernel's NT_X86_XSTATE mask equals for these
+// components).
+func TestDescriptionFollowsKernel(t *testing.T) {
+	p, _ := launch(t, "loop")
+	cpu := x86cpu.Host()
+	d := p.Description()
+	want := map[string]bool{
+		"ymm0h":  cpu.Enabled(x86cpu.CompAVX),
+		"k0":     cpu.Enabled(x86cpu.CompAVX) && cpu.XCR0&x86cpu.MaskAVX512 == x86cpu.MaskAVX512,
+		"zmm31h": cpu.Enabled(x86cpu.CompAVX) && cpu.XCR0&x86cpu.MaskAVX512 == x86cpu.MaskAVX512,
+		"pkru":   cpu.Enabled(x86cpu.CompPKRU),
+	}
+	for name, w := range want {
+		if _, ok := d.Lookup(name); ok != w {
+			t.Errorf("%s in the description: %v, want %v (xcr0 %#x)", name, ok, w, cpu.XCR0)
+		}
+	}
+	t.Logf("xcr0 %#x: %d registers, %d bytes (%s)", cpu.XCR0, len(d.Registers()), d.Size(), cpu)
 }
 
 func TestFullTag(t *testing.T) {
@@ -112,10 +229,23 @@ func TestRegistersRoundTrip(t *testing.T) {
 	set("st0", []byte{0, 0, 0, 0, 0, 0, 0, 0x80, 0xff, 0x3f}) // 1.0
 	set("fstat", []byte{0, 0x38, 0, 0})                       // TOP = 7: st0 is physical 7
 	set("ftag", []byte{0xff, 0x3f, 0, 0})                     // physical 7 valid
-	avx := d.Size() == sizeAVX
-	if avx {
-		set("ymm3h", bytes.Repeat([]byte{0xcd}, 16))
+	var extra []string                                        // AVX, AVX-512 and PKU registers this machine has
+	for _, x := range []struct {
+		name string
+		val  []byte
+	}{
+		{"ymm3h", []byte{0xcd}}, {"k5", []byte{0x5a}}, {"zmm4h", []byte{0x44}}, {"xmm20", []byte{0x20}},
+		{"ymm21h", []byte{0x21}}, {"zmm31h", []byte{0x31}},
+		// Linux's default PKRU (0x55555554) with key 1 opened: key 0,
+		// every page's, must stay open or the program faults.
+		{"pkru", []byte{0x50, 0x55, 0x55, 0x55}},
+	} {
+		if r, ok := d.Lookup(x.name); ok {
+			set(x.name, bytes.Repeat(x.val, r.Bits/8/len(x.val)))
+			extra = append(extra, x.name)
+		}
 	}
+	t.Logf("registers written beyond SSE: %v", extra)
 	if err := p.WriteRegisters(st.Tid, buf); err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +259,7 @@ func TestRegistersRoundTrip(t *testing.T) {
 	}
 	onlyStop(t, next(t, p))
 	got := regs(t, p, st.Tid)
-	for _, name := range []string{"rbx", "r12", "xmm3", "st0", "fstat", "ftag", "ymm3h"} {
+	for _, name := range append([]string{"rbx", "r12", "xmm3", "st0", "fstat", "ftag"}, extra...) {
 		r, ok := d.Lookup(name)
 		if !ok {
 			continue
@@ -205,46 +335,75 @@ func TestRFKept(t *testing.T) {
 
 // TestRegistersAsGDBServer compares the x87, SSE and AVX registers of a
 // program with what gdb 13 showed for the same program under GNU
-// gdbserver on this machine (maint print raw-registers; numbers there are
-// big-endian).
+// gdbserver (maint print raw-registers; numbers there are big-endian),
+// and FIP (fiseg:fioff) with what the CPU itself saved in the program's
+// own FXSAVE image: Intel stores it always, AMD only with an x87
+// exception pending unless CPUID says otherwise, so no value is assumed.
 func TestRegistersAsGDBServer(t *testing.T) {
-	p, _ := launch(t, "x87")
-	cont(t, p)
-	st := onlyStop(t, next(t, p))
-	if st.Signal != target.SIGTRAP {
-		t.Fatalf("%+v", st)
-	}
-	r := regs(t, p, st.Tid)
-	want := map[string]string{
-		"st0":   "4000e000000000000000", // 3.5
-		"st1":   "00000000000000000000", // 0
-		"st2":   "4000c90fdaa22168c235", // pi
-		"st3":   "3fff8000000000000000", // 1
-		"st4":   "00000000000000000000",
-		"fctrl": "0000037f",
-		"fstat": "00002000", // TOP = 4
-		"ftag":  "000004ff", // physical 4: valid, 5: zero, 6: valid, 7: valid; 0-3 empty
-		"fiseg": "00000000",
-		"foseg": "00000000",
-		"fooff": "00000000",
-		"mxcsr": "00001f80",
-	}
-	if p.Description().Size() == sizeAVX {
-		want["xmm2"] = "66656463626139383736353433323130"
-		want["ymm2h"] = "767574737271706f6e6d6c6b6a696867"
-	}
-	for name, w := range want {
-		reg, _ := p.Description().Lookup(name)
-		b := r[reg.Offset : reg.Offset+reg.Bits/8]
-		got := ""
-		for i := len(b) - 1; i >= 0; i-- {
-			got += fmt.Sprintf("%02x", b[i])
-		}
-		if got != w {
-			t.Errorf("%s = %s, want %s", name, got, w)
-		}
-	}
-	if fioff := le.Uint32(r[offFctrl+16:]); fioff == 0 {
-		t.Errorf("fioff = 0, want the address of the last x87 instruction")
+	for _, mode := range []string{"", "pending"} {
+		t.Run("mode="+mode, func(t *testing.T) {
+			var args []string
+			if mode != "" {
+				args = []string{mode}
+			}
+			p, bin := launch(t, "x87", args...)
+			cont(t, p)
+			st := onlyStop(t, next(t, p))
+			if st.Signal != target.SIGTRAP {
+				t.Fatalf("%+v", st)
+			}
+			r := regs(t, p, st.Tid)
+			want := map[string]string{
+				"fctrl": "0000037f",
+				"foseg": "00000000",
+				"mxcsr": "00001f80",
+			}
+			if mode == "" {
+				want["st0"] = "4000e000000000000000" // 3.5
+				want["st1"] = "00000000000000000000" // 0
+				want["st2"] = "4000c90fdaa22168c235" // pi
+				want["st3"] = "3fff8000000000000000" // 1
+				want["st4"] = "00000000000000000000"
+				want["fstat"] = "00002000" // TOP = 4
+				want["ftag"] = "000004ff"  // physical 4: valid, 5: zero, 6: valid, 7: valid; 0-3 empty
+				want["fooff"] = "00000000"
+			} else {
+				want["fctrl"] = "0000037b"           // ZM clear
+				want["st0"] = "3fff8000000000000000" // 1: an unmasked exception stores no result
+				want["fstat"] = "0000b884"           // busy, TOP = 7, exception summary, zero divide
+			}
+			if _, ok := p.Description().Lookup("ymm2h"); ok {
+				want["xmm2"] = "66656463626139383736353433323130"
+				want["ymm2h"] = "767574737271706f6e6d6c6b6a696867"
+			}
+			for name, w := range want {
+				reg, _ := p.Description().Lookup(name)
+				b := r[reg.Offset : reg.Offset+reg.Bits/8]
+				got := ""
+				for i := len(b) - 1; i >= 0; i-- {
+					got += fmt.Sprintf("%02x", b[i])
+				}
+				if got != w {
+					t.Errorf("%s = %s, want %s", name, got, w)
+				}
+			}
+			var b [8]byte
+			p.ReadMemory(symbol(t, bin, "saved_fip"), b[:])
+			saved := le.Uint64(b[:])
+			p.ReadMemory(symbol(t, bin, "last_x87"), b[:])
+			last := le.Uint64(b[:])
+			fip := uint64(le.Uint32(r[offFctrl+12:]))<<32 | uint64(le.Uint32(r[offFctrl+16:]))
+			if fip != saved {
+				t.Errorf("fiseg:fioff = %#x, the CPU's own FXSAVE saved FIP %#x", fip, saved)
+			}
+			switch {
+			case saved == last:
+				t.Logf("FIP %#x: the CPU stores the address of the last x87 instruction", fip)
+			case saved == 0 && mode == "" && x86cpu.Host().Vendor != x86cpu.Intel:
+				t.Logf("FIP 0: this %v CPU stores FIP only with an x87 exception pending", x86cpu.Host().Vendor)
+			default:
+				t.Errorf("the program's FXSAVE saved FIP %#x, its last x87 instruction is at %#x", saved, last)
+			}
+		})
 	}
 }

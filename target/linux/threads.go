@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"gdbserverx/internal/x86cpu"
 	"gdbserverx/target"
 )
 
@@ -151,22 +152,45 @@ func (tr *tracer) loadGP(th *thread) error {
 	return nil
 }
 
-// loadFX fetches the x87, SSE and AVX state: one PTRACE_GETREGSET of
-// NT_X86_XSTATE (its first 512 bytes are the fxsave image), or
-// PTRACE_GETFPREGS on a CPU without AVX.
+// probeRegisters decides the register file of the process, at its first
+// stop: one NT_X86_XSTATE read of a stopped thread gives the kernel's
+// XSAVE mask for the process (XCR0's user part, in the image's
+// software-reserved bytes) and the image's size; the components it
+// enables and this CPU describes (CPUID leaf 0xD) become register groups
+// of the description, as GNU gdbserver's x86_linux_read_description
+// does. A kernel or CPU without XSAVE gives x87 and SSE only, through
+// PTRACE_GETFPREGS.
+func (tr *tracer) probeRegisters() {
+	for _, th := range tr.order {
+		if th.gone || th.state != stopped {
+			continue
+		}
+		buf := make([]byte, xstateMax)
+		n, err := tr.c.getRegset(th.tid, unix.NT_X86_XSTATE, buf)
+		if err == nil && n >= x86cpu.ExtendedStart {
+			tr.regs = newRegLayout(true, le.Uint64(buf[x86cpu.XFeaturesOffset:]), n, x86cpu.Host())
+		}
+		break
+	}
+	tr.p.desc = tr.regs.desc
+}
+
+// loadFX fetches the x87, SSE, AVX, AVX-512 and PKU state: one
+// PTRACE_GETREGSET of NT_X86_XSTATE (its first 512 bytes are the fxsave
+// image), or PTRACE_GETFPREGS where the kernel gives no XSAVE image.
 func (tr *tracer) loadFX(th *thread) error {
 	if th.regs.fxValid {
 		return nil
 	}
 	var n int
 	var err error
-	if tr.avx {
+	if tr.regs.xsave {
 		if tr.xsBuf == nil {
-			tr.xsBuf = make([]byte, xstateMax)
+			tr.xsBuf = make([]byte, tr.regs.size)
 		}
 		n, err = tr.c.getRegset(th.tid, unix.NT_X86_XSTATE, tr.xsBuf)
-		if err == nil && n < fxsaveSize+64 {
-			err = fmt.Errorf("short xstate of %d bytes", n)
+		if err == nil && n < tr.regs.size {
+			err = fmt.Errorf("short xstate of %d bytes, want %d", n, tr.regs.size)
 		}
 	} else {
 		if tr.xsBuf == nil {
@@ -195,8 +219,8 @@ func (tr *tracer) readRegisters(th *thread, buf []byte) error {
 	}
 	putGP(buf, &th.regs.gp)
 	putFP(buf, th.regs.fx)
-	if tr.avx {
-		putYMMH(buf, th.regs.fx)
+	if tr.regs.xsave {
+		tr.regs.putXState(buf, th.regs.fx)
 	}
 	return nil
 }
@@ -230,17 +254,20 @@ func (tr *tracer) writeRegisters(th *thread, buf []byte) error {
 		}
 	}
 	fpChanged := !bytes.Equal(cur[offST:offOrigRAX], buf[offST:offOrigRAX])
-	avxChanged := tr.avx && !bytes.Equal(cur[offYMMH:size], buf[offYMMH:size])
+	var comps uint64
+	if tr.regs.xsave {
+		comps = tr.regs.changedXState(cur, buf)
+	}
 	if fpChanged {
 		getFP(buf, th.regs.fx)
-		if tr.avx {
+		if tr.regs.xsave {
 			bv := le.Uint64(th.regs.fx[xsaveHdrBV:])
 			le.PutUint64(th.regs.fx[xsaveHdrBV:], bv|xfeatureFP)
 		}
 		th.regs.fxDirty = true
 	}
-	if avxChanged {
-		getYMMH(buf, th.regs.fx)
+	if comps != 0 {
+		tr.regs.getXState(buf, th.regs.fx, comps)
 		th.regs.fxDirty = true
 	}
 	return nil
@@ -256,7 +283,7 @@ func (tr *tracer) flushRegs(th *thread) error {
 	}
 	if th.regs.fxDirty {
 		var err error
-		if tr.avx {
+		if tr.regs.xsave {
 			err = tr.c.setRegset(th.tid, unix.NT_X86_XSTATE, th.regs.fx)
 		} else {
 			err = tr.c.ptracePtr(ptraceSetFPRegs, th.tid, 0, ptrTo(th.regs.fx))

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"gdbserverx/internal/x86cpu"
 	"gdbserverx/target"
 )
 
@@ -26,11 +27,11 @@ type tracer struct {
 	c *counters
 
 	threads    map[int]*thread
-	order      []*thread // creation order, main thread first; may hold gone threads
-	nGone      int       // gone threads still in order
-	nRunning   int       // threads in state running
-	nListening int       // threads in state listening
-	avx        bool      // the register file has the AVX feature
+	order      []*thread  // creation order, main thread first; may hold gone threads
+	nGone      int        // gone threads still in order
+	nRunning   int        // threads in state running
+	nListening int        // threads in state listening
+	regs       *regLayout // the register file and where it comes from; set at the first stop
 
 	want     target.DebugRegisters // the image every thread must hold when it runs
 	syscalls bool                  // resume with PTRACE_SYSCALL, report syscall exits
@@ -73,7 +74,9 @@ func newTracer(p *Process) *tracer {
 		threads: map[int]*thread{},
 		orphans: map[int]unix.WaitStatus{},
 		vforks:  map[int]bool{},
-		avx:     p.desc.Size() == sizeAVX,
+		// x87 and SSE until the first stop shows what the process has
+		// (probeRegisters).
+		regs: newRegLayout(false, 0, 0, x86cpu.Host()),
 	}
 }
 
@@ -89,6 +92,7 @@ func (tr *tracer) start(begin func() error) error {
 			started <- err
 			return
 		}
+		tr.probeRegisters()
 		tr.worldStopped = true
 		tr.openGate()
 		started <- nil
