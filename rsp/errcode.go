@@ -12,7 +12,8 @@ type ErrorCode uint8
 // The error codes gdbserverx sends. The parser itself produces only
 // CodeInvalid (a malformed packet: bad hex, wrong field count, a value out
 // of range) and the reader only CodeTooLarge (a packet longer than the
-// advertised PacketSize); every other code is chosen by the server.
+// advertised PacketSize) and CodeInvalid (a dangling escape); every other
+// code is chosen by the server.
 const (
 	// CodeNotPermitted is also gdbserver's answer to a Z packet it cannot
 	// serve: gdb prints "Could not insert hardware watchpoint" for any

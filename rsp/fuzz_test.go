@@ -62,8 +62,9 @@ func FuzzReadFrame(f *testing.F) {
 			}
 			var ce *ChecksumError
 			var oe *OversizeError
+			var ee *EscapeError
 			switch {
-			case errors.As(err, &ce), errors.As(err, &oe):
+			case errors.As(err, &ce), errors.As(err, &oe), errors.As(err, &ee):
 				continue
 			case err != nil:
 				return

@@ -164,8 +164,9 @@ func (io_ *connIO) frames(c *client, handle func(frameEvent) bool) {
 func (io_ *connIO) frame(c *client, f rsp.Frame, err error) (frameEvent, bool) {
 	var ce *rsp.ChecksumError
 	var oe *rsp.OversizeError
+	var ee *rsp.EscapeError
 	switch {
-	case errors.As(err, &oe):
+	case errors.As(err, &oe), errors.As(err, &ee):
 		if !io_.noAck {
 			c.sendRaw('+')
 		}

@@ -355,14 +355,14 @@ func (s *Server) handleMessage(m message) {
 // malformed answers a packet the parser refused; the connection lives on.
 func (s *Server) malformed(c *client, err error) {
 	var pe *rsp.ParseError
-	var oe *rsp.OversizeError
+	var fe interface{ Code() rsp.ErrorCode } // *rsp.OversizeError, *rsp.EscapeError
 	switch {
 	case errors.As(err, &pe):
 		s.debugf("client #%d: %v", c.id, err)
 		c.reply(rsp.AppendError(c.scratch(), pe.Code))
-	case errors.As(err, &oe):
+	case errors.As(err, &fe):
 		s.debugf("client #%d: %v", c.id, err)
-		c.reply(rsp.AppendError(c.scratch(), oe.Code()))
+		c.reply(rsp.AppendError(c.scratch(), fe.Code()))
 	default:
 		c.reply(rsp.AppendError(c.scratch(), rsp.CodeInvalid))
 	}
