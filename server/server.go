@@ -138,6 +138,9 @@ func (s *Server) debugf(format string, args ...any) {
 // is gone and not --multi, --once after the first client, monitor exit) or
 // ctx ends. The process, if any is left, is killed when the server started
 // it and detached when it attached to it.
+//
+// When ctx ends, the server says why on its log, with context.Cause(ctx)
+// (cmd gives the signal that ended it), and Run returns ctx.Err().
 func (s *Server) Run(ctx context.Context) error {
 	// Every goroutine that rings the wake-up descriptor has ended before
 	// it is closed: the acceptors and the writers (shutdown waits for
@@ -168,6 +171,7 @@ func (s *Server) Run(ctx context.Context) error {
 	defer s.shutdown()
 	for !s.exit {
 		if s.drain() {
+			s.logf("Exiting (%v)", context.Cause(ctx))
 			return ctx.Err()
 		}
 		if s.exit {
@@ -560,7 +564,7 @@ func (s *Server) release(c *client) {
 // waits for the goroutines it started, so that none outlives Run.
 func (s *Server) shutdown() {
 	if s.proc != nil {
-		s.proc.abandon()
+		s.proc.abandon(s.logf)
 		s.proc = nil
 	}
 	for _, c := range s.clients {
