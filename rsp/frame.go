@@ -416,9 +416,14 @@ func (r *Reader) Reset(src io.Reader) { r.br.Reset(src) }
 // FrameSpan returns the length of the first whole frame a client sent at
 // the start of buf, junk bytes before it included: '+', '-', 0x03, or a
 // packet up to its two checksum digits ('$' inside a packet abandons it,
-// as ReadFrame does). It returns 0 when buf holds no whole frame yet, and
-// pending is then the length of the packet begun in buf (0 if none), so
-// that the caller can bound its buffer.
+// as ReadFrame does). A '$' in place of a checksum digit ends the packet
+// before it, as ReadFrame leaves it unread: it starts the next one. It
+// returns 0 when buf holds no whole frame yet, and pending is then the
+// length of the packet begun in buf (0 if none), so that the caller can
+// bound its buffer.
+//
+// ReadFrame reads exactly the n bytes, given one byte more when buf has
+// it (to see that a '$' ends a packet without its checksum).
 func FrameSpan(buf []byte) (n, pending int) {
 	// Junk before a frame is skipped byte by byte; inside a packet the
 	// search is for '#' (and a '$' before it), with bytes.IndexByte: a
@@ -443,7 +448,13 @@ func FrameSpan(buf []byte) (n, pending int) {
 				}
 				start += 1 + again
 			}
-			if hash >= 0 && end+2 < len(buf) {
+			switch {
+			case hash < 0:
+			case end+1 < len(buf) && buf[end+1] == '$':
+				return end + 1, 0
+			case end+2 < len(buf) && buf[end+2] == '$':
+				return end + 2, 0
+			case end+2 < len(buf):
 				return end + 3, 0
 			}
 			return 0, len(buf) - start

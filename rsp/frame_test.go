@@ -327,6 +327,10 @@ func TestFrameSpan(t *testing.T) {
 		{"xx$abc$g#67", 11, 0},
 		{"$a}#b#00", 6, 0}, // an escaped '#' is written "}\x03": '#' always ends the payload
 		{"junk", 0, 0},
+		{"$#0$?#3f", 3, 0}, // a '$' for a checksum digit starts the next packet
+		{"$g#$?#3f", 3, 0},
+		{"$g#6$", 4, 0},
+		{"$g#6", 0, 4},
 	} {
 		n, p := FrameSpan([]byte(tc.in))
 		if n != tc.n || p != tc.pending {

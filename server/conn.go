@@ -195,7 +195,9 @@ func (io_ *connIO) frames(c *client, handle func(frameEvent) bool) {
 			return
 		}
 		io_.held = false
-		io_.src.Reset(io_.in[:n])
+		// One byte more than the frame: a '$' that cut its checksum
+		// short is seen, and left for the next frame (rsp.FrameSpan).
+		io_.src.Reset(io_.in[:min(n+1, len(io_.in))])
 		io_.rd.Reset(&io_.src)
 		f, err := io_.rd.ReadFrame()
 		ev, ok := io_.frame(c, f, err)

@@ -201,3 +201,26 @@ func TestDanglingEscape(t *testing.T) {
 		t.Errorf("memory at %#x: %s before, %s after", addr, before, got)
 	}
 }
+
+// TestChecksumCutShort: a packet whose checksum is cut short by the next
+// packet's '$' is answered '-', and the next packet is served (the server
+// took that '$' for the checksum's and dropped the packet after it).
+func TestChecksumCutShort(t *testing.T) {
+	srv := serve(t, gdbtest.Program(t, "spin"))
+	_, conn := dial(t, srv)
+	if _, err := conn.Write([]byte("$g#6$?#3f")); err != nil {
+		t.Fatal(err)
+	}
+	r := rsp.NewReader(conn, rsp.ReaderOptions{MaxPayload: rsp.DefaultClientMaxPayload, FromServer: true})
+	var got []string
+	for len(got) < 3 {
+		f, err := r.ReadFrame()
+		if err != nil {
+			t.Fatalf("after %q: %v", got, err)
+		}
+		got = append(got, f.Kind.String()+" "+string(f.Payload))
+	}
+	if got[0] != "nak " || got[1] != "ack " || !strings.HasPrefix(got[2], "packet T05") {
+		t.Errorf("got %q, want a nak, an ack and the reply to ?", got)
+	}
+}
