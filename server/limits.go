@@ -79,6 +79,12 @@ const maxRecentNotices = 200
 // client leaves.
 const maxHostFiles = 1024
 
+// collectGarbage is how much of the heap may be garbage when a client is
+// forgotten before the server has the garbage collector run (see
+// Server.collect): the memory of clients that have gone is reused, and
+// the server's RSS does not grow with the number of connections.
+const collectGarbage = 256 << 10
+
 // Accept failures (EMFILE, ENFILE, ENOBUFS, ENOMEM: the server or the
 // system is out of descriptors or memory) are retried after a wait that
 // starts at acceptRetryMin and doubles up to acceptRetryMax, so that a
