@@ -100,7 +100,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("server: no program, no process to attach to, and not --multi")
 	}
 	if cfg.MaxClients <= 0 {
-		cfg.MaxClients = 8
+		cfg.MaxClients = DefaultMaxClients
 	}
 	if cfg.Log == nil {
 		cfg.Log = io.Discard
