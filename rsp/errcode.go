@@ -51,7 +51,7 @@ var errorCodes = [...]ErrorCodeInfo{
 	{CodeAccess, "EACCES", "refused by this listener's policy (priority ceiling, pinning)"},
 	{CodeBadAddress, "EFAULT", "bad memory address"},
 	{CodeBusy, "EBUSY", "resource held by another client"},
-	{CodeInvalid, "EINVAL", "malformed packet: bad hex, wrong field count or value out of range"},
+	{CodeInvalid, "EINVAL", "malformed packet: bad hex, wrong field count, value out of range, or an escape with nothing to escape"},
 	{CodeNoSpace, "ENOSPC", "no debug-register slot free and the client's policy is error"},
 	{CodeNotImplemented, "ENOSYS", "recognised but not implemented for this target"},
 	{CodeTooLarge, "EMSGSIZE", "packet longer than the advertised PacketSize"},
