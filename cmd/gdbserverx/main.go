@@ -112,7 +112,7 @@ func run(args []string, stderr io.Writer) int {
 	// given back whole and runs on), say why, and exit with 128+signal,
 	// as shells expect of a program a signal ended. They are caught from
 	// here on, before the program is started or attached to: until Run
-	// serves the cancel, they wait. Ctrl-C typed at the terminal goes to
+	// serves the cancel, they wait. A second one ends the server at once. Ctrl-C typed at the terminal goes to
 	// the program only: it runs in its own process group, in the
 	// terminal's foreground (target/linux).
 	sigs := make(chan os.Signal, 1)
@@ -125,6 +125,9 @@ func run(args []string, stderr io.Writer) int {
 	go func() {
 		select {
 		case sig := <-sigs:
+			// A second signal ends the server at once (the default
+			// action), should leaving hang.
+			signal.Stop(sigs)
 			got.Store(sig)
 			cancel(fmt.Errorf("received %s", signalName(sig)))
 		case <-ctx.Done():
