@@ -64,8 +64,8 @@ func (c *Conn) NoAck() bool { return c.noAck.Load() }
 // A packet with a bad checksum is answered '-' in ack mode and returned
 // with its *ChecksumError in either mode, so that the caller can log it and
 // read on (or, in no-ack mode, act on it as gdbserver does). A packet over
-// the limit is acknowledged and returned with its *OversizeError: reply
-// with its Code. Any other error is the stream's, and final.
+// the limit is acknowledged and returned with its *OversizeError, a packet
+// ending in a dangling escape with its *EscapeError: reply with their Code. Any other error is the stream's, and final.
 //
 // The payload stays valid until the next ReadFrame.
 func (c *Conn) ReadFrame() (Frame, error) {
@@ -73,6 +73,7 @@ func (c *Conn) ReadFrame() (Frame, error) {
 		f, err := c.rd.ReadFrame()
 		var cerr *ChecksumError
 		var oerr *OversizeError
+		var eerr *EscapeError
 		switch {
 		case errors.As(err, &cerr):
 			if !c.NoAck() {
@@ -81,7 +82,7 @@ func (c *Conn) ReadFrame() (Frame, error) {
 				}
 			}
 			return f, err
-		case errors.As(err, &oerr):
+		case errors.As(err, &oerr), errors.As(err, &eerr):
 			if werr := c.ack(); werr != nil {
 				return f, werr
 			}

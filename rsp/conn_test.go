@@ -119,6 +119,19 @@ func TestConnOversizeIsAcked(t *testing.T) {
 	}
 }
 
+func TestConnDanglingEscapeIsAcked(t *testing.T) {
+	srv, peer := pipe(t)
+	c := NewConn(srv, ConnOptions{})
+	res := readAsync(c)
+	write(t, peer, pkt("X404060,2:a}"))
+	expectBytes(t, peer, "+")
+	r := <-res
+	var ee *EscapeError
+	if !errors.As(r.err, &ee) || ee.Code() != CodeInvalid || r.payload != "" {
+		t.Fatalf("ReadFrame = %+v, want an escape error and no payload", r)
+	}
+}
+
 func TestConnInterruptNotAcked(t *testing.T) {
 	srv, peer := pipe(t)
 	c := NewConn(srv, ConnOptions{})

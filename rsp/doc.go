@@ -19,7 +19,7 @@
 //	var p rsp.Parser
 //	for {
 //		f, err := conn.ReadFrame() // acks handled
-//		...                        // *ChecksumError: read on; *OversizeError: reply E5a
+//		...                        // *ChecksumError: read on; *OversizeError: reply E5a; *EscapeError: E16
 //		req, err := p.Parse(f.Payload) // *ParseError: reply AppendError(err.Code)
 //		hand req to the core loop  // req stays valid; f.Payload does not
 //	}
@@ -45,8 +45,8 @@
 // # Errors
 //
 // Request-scoped problems are typed values that carry their reply:
-// *ParseError (CodeInvalid) and *OversizeError (CodeTooLarge), and
-// *ChecksumError, answered '-'. The error codes are one table,
+// *ParseError and *EscapeError (CodeInvalid), *OversizeError
+// (CodeTooLarge), and *ChecksumError, answered '-'. The error codes are one table,
 // ErrorCodeTable. Client input never makes rsp panic; the framer and the
 // parser are fuzzed.
 package rsp

@@ -12,7 +12,8 @@ type ErrorCode uint8
 // The error codes gdbserverx sends. The parser itself produces only
 // CodeInvalid (a malformed packet: bad hex, wrong field count, a value out
 // of range) and the reader only CodeTooLarge (a packet longer than the
-// advertised PacketSize); every other code is chosen by the server.
+// advertised PacketSize) and CodeInvalid (a dangling escape); every other
+// code is chosen by the server.
 const (
 	// CodeNotPermitted is also gdbserver's answer to a Z packet it cannot
 	// serve: gdb prints "Could not insert hardware watchpoint" for any
@@ -50,7 +51,7 @@ var errorCodes = [...]ErrorCodeInfo{
 	{CodeAccess, "EACCES", "refused by this listener's policy (priority ceiling, pinning)"},
 	{CodeBadAddress, "EFAULT", "bad memory address"},
 	{CodeBusy, "EBUSY", "resource held by another client"},
-	{CodeInvalid, "EINVAL", "malformed packet: bad hex, wrong field count or value out of range (a watchpoint longer than the longest served)"},
+	{CodeInvalid, "EINVAL", "malformed packet: bad hex, wrong field count, value out of range (a watchpoint longer than the longest served), or an escape with nothing to escape"},
 	{CodeNoSpace, "ENOSPC", "the client holds the most hardware breakpoints and watchpoints one client may"},
 	{CodeNotImplemented, "ENOSYS", "recognised but not implemented for this target"},
 	{CodeTooLarge, "EMSGSIZE", "packet longer than the advertised PacketSize"},

@@ -99,6 +99,24 @@ func (e *OversizeError) Error() string {
 // Code returns the error code to reply with: CodeTooLarge.
 func (e *OversizeError) Code() ErrorCode { return CodeTooLarge }
 
+// EscapeError reports a packet whose last byte before '#' is the escape
+// '}', with no byte after it to escape (GDB manual, "Overview": the escape
+// is followed by the escaped byte xor 0x20). The packet arrived intact, so
+// in ack mode it is acknowledged; the reader has consumed it and reads on
+// from the next byte; the answer is the error reply Code. The payload is
+// not returned: a dangling escape taken as data would be written as a '}'.
+type EscapeError struct {
+	Offset int64 // the payload's length before the escape, escapes undone
+}
+
+// Error implements error.
+func (e *EscapeError) Error() string {
+	return fmt.Sprintf("rsp: packet ends in an escape '}' with nothing to escape (after %d payload bytes)", e.Offset)
+}
+
+// Code returns the error code to reply with: CodeInvalid.
+func (e *EscapeError) Code() ErrorCode { return CodeInvalid }
+
 // ReaderOptions configure a Reader.
 type ReaderOptions struct {
 	// MaxPayload is the longest payload accepted, escapes undone;
@@ -169,8 +187,8 @@ func (r *Reader) MaxPayload() int { return r.max }
 // abandons the packet (it was cut short: gdb escapes '$' in binary data)
 // and starts a new one.
 //
-// Errors: *ChecksumError and *OversizeError are about one packet, and the
-// reader can go on; any other error comes from the stream (io.EOF between
+// Errors: *ChecksumError, *OversizeError and *EscapeError are about one
+// packet, and the reader can go on; any other error comes from the stream (io.EOF between
 // frames, io.ErrUnexpectedEOF inside one) and ends it.
 func (r *Reader) ReadFrame() (Frame, error) {
 	for {
@@ -276,12 +294,6 @@ func (r *Reader) readPacket(kind FrameKind) (Frame, error) {
 	if st.star {
 		r.put(&st, '*')
 	}
-	if st.escape {
-		// A dangling escape: keep the '}' so that the packet fails to
-		// parse rather than losing a byte silently.
-		st.escape = false
-		r.putDecoded(&st, '}')
-	}
 	sent, err := r.readChecksum()
 	if err != nil {
 		return Frame{}, err
@@ -291,6 +303,12 @@ func (r *Reader) readPacket(kind FrameKind) (Frame, error) {
 	}
 	if st.length > int64(r.max) {
 		return Frame{Kind: kind}, &OversizeError{Limit: r.max, Length: st.length}
+	}
+	if st.escape {
+		// The escape escapes nothing: the packet lost a byte on the way
+		// or its sender is broken. Taking the '}' as data would write it
+		// (X, vFile:pwrite) where the user meant something else.
+		return Frame{Kind: kind}, &EscapeError{Offset: st.length}
 	}
 	return Frame{Kind: kind, Payload: r.buf}, nil
 }
@@ -398,9 +416,14 @@ func (r *Reader) Reset(src io.Reader) { r.br.Reset(src) }
 // FrameSpan returns the length of the first whole frame a client sent at
 // the start of buf, junk bytes before it included: '+', '-', 0x03, or a
 // packet up to its two checksum digits ('$' inside a packet abandons it,
-// as ReadFrame does). It returns 0 when buf holds no whole frame yet, and
-// pending is then the length of the packet begun in buf (0 if none), so
-// that the caller can bound its buffer.
+// as ReadFrame does). A '$' in place of a checksum digit ends the packet
+// before it, as ReadFrame leaves it unread: it starts the next one. It
+// returns 0 when buf holds no whole frame yet, and pending is then the
+// length of the packet begun in buf (0 if none), so that the caller can
+// bound its buffer.
+//
+// ReadFrame reads exactly the n bytes, given one byte more when buf has
+// it (to see that a '$' ends a packet without its checksum).
 func FrameSpan(buf []byte) (n, pending int) {
 	// Junk before a frame is skipped byte by byte; inside a packet the
 	// search is for '#' (and a '$' before it), with bytes.IndexByte: a
@@ -425,7 +448,13 @@ func FrameSpan(buf []byte) (n, pending int) {
 				}
 				start += 1 + again
 			}
-			if hash >= 0 && end+2 < len(buf) {
+			switch {
+			case hash < 0:
+			case end+1 < len(buf) && buf[end+1] == '$':
+				return end + 1, 0
+			case end+2 < len(buf) && buf[end+2] == '$':
+				return end + 2, 0
+			case end+2 < len(buf):
 				return end + 3, 0
 			}
 			return 0, len(buf) - start

@@ -16,19 +16,22 @@ func pkt(payload string) string { return string(AppendFrame(nil, []byte(payload)
 type frameResult struct {
 	kind    FrameKind
 	payload string
-	err     string // "", "checksum", "oversize", "eof", "unexpected-eof"
+	err     string // "", "checksum", "oversize", "escape", "eof", "unexpected-eof"
 }
 
 func resultOf(f Frame, err error) frameResult {
 	r := frameResult{kind: f.Kind, payload: string(f.Payload)}
 	var ce *ChecksumError
 	var oe *OversizeError
+	var ee *EscapeError
 	switch {
 	case err == nil:
 	case errors.As(err, &ce):
 		r.err = "checksum"
 	case errors.As(err, &oe):
 		r.err = "oversize"
+	case errors.As(err, &ee):
+		r.err = "escape"
 	case err == io.EOF:
 		r.err = "eof"
 	case err == io.ErrUnexpectedEOF:
@@ -66,7 +69,11 @@ func TestReadFrame(t *testing.T) {
 		{"new packet in place of checksum", server, "$g#6" + pkt("?"),
 			[]frameResult{{FramePacket, "g", "checksum"}, {FramePacket, "?", ""}}, ""},
 		{"escape undone", server, pkt("X0,4:}]}\x03}\x04}\n"), []frameResult{{FramePacket, "X0,4:}#$*", ""}}, ""},
-		{"dangling escape kept", server, pkt("a}"), []frameResult{{FramePacket, "a}", ""}}, ""},
+		{"dangling escape refused, next packet read", server, pkt("X404060,2:a}") + pkt("g"),
+			[]frameResult{{FramePacket, "", "escape"}, {FramePacket, "g", ""}}, ""},
+		{"dangling escape from a server", client, pkt("OK}"), []frameResult{{FramePacket, "", "escape"}}, ""},
+		{"escaped escape at the end is data", server, pkt("a}]"), []frameResult{{FramePacket, "a}", ""}}, ""},
+		{"dangling escape with bad checksum is a checksum error", server, "$a}#00", []frameResult{{FramePacket, "a", "checksum"}}, ""},
 		{"interrupt byte inside a packet is data", server, pkt("X0,1:\x03"), []frameResult{{FramePacket, "X0,1:\x03", ""}}, ""},
 		{"ack bytes inside a packet are data", server, pkt("a+-b"), []frameResult{{FramePacket, "a+-b", ""}}, ""},
 		{"no run-length decoding from a client", server, pkt("X0,2:0* "), []frameResult{{FramePacket, "X0,2:0* ", ""}}, ""},
@@ -320,6 +327,10 @@ func TestFrameSpan(t *testing.T) {
 		{"xx$abc$g#67", 11, 0},
 		{"$a}#b#00", 6, 0}, // an escaped '#' is written "}\x03": '#' always ends the payload
 		{"junk", 0, 0},
+		{"$#0$?#3f", 3, 0}, // a '$' for a checksum digit starts the next packet
+		{"$g#$?#3f", 3, 0},
+		{"$g#6$", 4, 0},
+		{"$g#6", 0, 4},
 	} {
 		n, p := FrameSpan([]byte(tc.in))
 		if n != tc.n || p != tc.pending {

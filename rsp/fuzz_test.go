@@ -62,8 +62,9 @@ func FuzzReadFrame(f *testing.F) {
 			}
 			var ce *ChecksumError
 			var oe *OversizeError
+			var ee *EscapeError
 			switch {
-			case errors.As(err, &ce), errors.As(err, &oe):
+			case errors.As(err, &ce), errors.As(err, &oe), errors.As(err, &ee):
 				continue
 			case err != nil:
 				return
@@ -167,9 +168,9 @@ func FuzzParseStopReply(f *testing.F) {
 
 // FuzzFrameSpan: FrameSpan (which searches with bytes.IndexByte) agrees
 // with a plain byte-by-byte scan of the same rules, and a whole frame it
-// finds is one frame to ReadFrame too.
+// finds is one frame to ReadFrame too, which reads exactly its bytes.
 func FuzzFrameSpan(f *testing.F) {
-	for _, s := range []string{"$g#67", "xx$a$b#00+", "+-\x03", "$abc#1", "junk$X}#}$#00$g#67", "$$#00"} {
+	for _, s := range []string{"$g#67", "xx$a$b#00+", "+-\x03", "$abc#1", "junk$X}#}$#00$g#67", "$$#00", "$#0$?#3f"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
@@ -181,9 +182,13 @@ func FuzzFrameSpan(f *testing.F) {
 		if n == 0 {
 			return
 		}
-		r := NewReader(bytes.NewReader(in[:n]), ReaderOptions{MaxPayload: len(in)})
+		src := bytes.NewReader(in[:min(n+1, len(in))])
+		r := NewReader(src, ReaderOptions{MaxPayload: len(in)})
 		if _, err := r.ReadFrame(); err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
 			t.Fatalf("FrameSpan(%q) = %d, but ReadFrame found no whole frame in it: %v", in, n, err)
+		}
+		if read := min(n+1, len(in)) - src.Len() - r.br.Buffered(); read != n {
+			t.Fatalf("FrameSpan(%q) = %d, but ReadFrame read %d bytes", in, n, read)
 		}
 	})
 }
@@ -198,7 +203,12 @@ func frameSpanByByte(buf []byte) (n, pending int) {
 		case c == '$':
 			start = i
 		case c == '#' && start >= 0:
-			if i+2 < len(buf) {
+			switch {
+			case i+1 < len(buf) && buf[i+1] == '$':
+				return i + 1, 0
+			case i+2 < len(buf) && buf[i+2] == '$':
+				return i + 2, 0
+			case i+2 < len(buf):
 				return i + 3, 0
 			}
 			return 0, len(buf) - start

@@ -99,8 +99,10 @@ type client struct {
 	// Settings for vRun, from Q packets (extended mode).
 	launch LaunchSpec
 
-	// Output (notices) waiting for a moment the client can show it.
-	notices []string
+	// Output (notices) waiting for a moment the client can show it, at
+	// most maxQueuedNotices, and how many older ones were dropped.
+	notices        []string
+	droppedNotices int
 
 	// joined says the client came to a process another client already
 	// debugged: qAttached then answers 1, so that gdb detaches rather
@@ -128,7 +130,7 @@ func newClient(s *Server, id int, conn comm.Conn, lc *ListenerConfig) *client {
 		priority: lc.Priority,
 		policy:   s.defPolicy,
 	}
-	c.io = newConnIO(conn)
+	c.io = newConnIO(conn, s.wake.ring)
 	if s.cfg.RemoteDebug {
 		c.io.debug = s.logf
 	}
@@ -168,13 +170,15 @@ func (c *client) reply(payload []byte) {
 			return
 		}
 		frame = frame[n:]
+	} else if !c.io.noAck {
+		c.io.lastLen = len(frame)
 	}
-	c.queue(outMsg{frame: frame, packet: true, buf: bp})
+	c.queue(outMsg{frame: frame, packet: true, buf: bp, size: len(frame)})
 }
 
 // sendRaw sends an ack or nak through the writer.
 func (c *client) sendRaw(b byte) {
-	c.queue(outMsg{frame: []byte{b}})
+	c.queue(outMsg{frame: []byte{b}, size: 1})
 }
 
 // queue hands a message to the writer goroutine.
@@ -183,15 +187,36 @@ func (c *client) queue(m outMsg) {
 		return
 	}
 	c.io.queued.Add(1)
+	c.io.queuedBytes.Add(int64(m.size))
 	select {
 	case c.io.out <- m:
 	default:
 		c.io.queued.Add(-1)
-		// The client does not read its replies: drop it rather than
-		// let it block everyone.
-		c.s.logf("Client #%d (%s) does not read its replies; disconnecting it", c.id, c.peer)
+		c.io.queuedBytes.Add(-int64(m.size))
+		// writerQueue messages wait although the client's packets are
+		// no longer served (paused): output it did not ask for piles
+		// up, and it reads nothing. Drop it rather than let it block
+		// everyone.
+		c.s.logf("Client #%d (%s) does not read its replies (%d messages wait); disconnecting it", c.id, c.peer, writerQueue)
 		c.s.release(c)
 	}
+}
+
+// paused says the core loop must serve no more of the client's packets
+// for now (backpressure, see pauseReplies): its replies are not written
+// yet, or it has sent maxQueuedRequests packets while it does not hold
+// the process. Its input then waits, at most maxInput of it.
+func (c *client) paused() bool {
+	if c.io.backlogged() {
+		// Ask the writer to ring once it is down to half; it may have
+		// got there just before it could see the request.
+		c.io.stalled.Store(true)
+		if c.io.backlogged() {
+			return true
+		}
+		c.io.stalled.Store(false)
+	}
+	return (c.state == clientRunning || c.state == clientWaiting) && len(c.queued) >= maxQueuedRequests
 }
 
 // replyOK, replyEmpty and replyError are the common replies.
@@ -212,6 +237,12 @@ func (c *client) closeOut() {
 		c.outClosed = true
 		close(c.io.out)
 	}
+}
+
+// droppedNotice words the notice that stands for n notices dropped (see
+// maxQueuedNotices).
+func droppedNotice(n int) string {
+	return fmt.Sprintf("gdbserverx: %d earlier notices dropped (more than %d waited); monitor events lists the last %d", n, maxQueuedNotices, maxRecentNotices)
 }
 
 func (c *client) closeFiles() {
@@ -249,6 +280,10 @@ func (c *client) unsetEnv(name string) {
 // stop reply (DESIGN.md, "Notices").
 func (c *client) notify(text string) {
 	c.notices = append(c.notices, text)
+	if n := len(c.notices) - maxQueuedNotices; n > 0 {
+		c.droppedNotices += n
+		c.notices = append(c.notices[:0], c.notices[n:]...)
+	}
 	if c.state == clientRunning {
 		c.flushNotices()
 	}
@@ -257,6 +292,10 @@ func (c *client) notify(text string) {
 // flushNotices sends the queued notices; call it only while the client
 // waits for a stop reply or a monitor reply.
 func (c *client) flushNotices() {
+	if c.droppedNotices > 0 {
+		c.output(droppedNotice(c.droppedNotices) + "\n")
+		c.droppedNotices = 0
+	}
 	for _, n := range c.notices {
 		c.output(n + "\n")
 	}

@@ -477,6 +477,14 @@ func (d *debugpoints) dropOwner(id int) {
 		delete(d.pending, o)
 		d.arb.Leave(o)
 	}
+	// The engine's numbers of its emulated debugpoints go with it: kept,
+	// they would grow with every client that ever emulated one.
+	for k, n := range d.watchIDs {
+		if k.owner.id == id {
+			delete(d.watchIDs, k)
+			delete(d.watchKeys, n)
+		}
+	}
 }
 
 // watchHits explains a debug-exception stop: each fired slot's piece, the

@@ -10,14 +10,23 @@
 // owners, the arbiter and the queued notices. Nothing else reads or writes
 // them; other goroutines send the core loop messages.
 //
-// Each connection has a reader goroutine (framing, acks, parsing into rsp
-// values, then a message to the core loop) and a writer goroutine (the only
-// code that writes to that connection; it resends the last packet on a
-// nak). Each listener has an accept goroutine. The target's own tracer
-// goroutine owns every ptrace call; the core loop never makes one. The
-// software-watchpoint engine's notes (swwatch.Note: a fallback it took)
-// come from its own goroutine into a bounded queue of the process, which
-// the core loop empties into --event-log at each event (events.go).
+// The core loop also reads every connection itself (poll(2), then framing,
+// acks and parsing into rsp values; conn.go). Each connection has a writer
+// goroutine, for the replies that cannot be written at once (it resends
+// the last packet on a nak); while its queue is long the core loop serves
+// no more of that client's packets (backpressure). Each listener has an
+// accept goroutine, which retries failed accepts. The target's own tracer
+// goroutine owns every ptrace call; the core loop never makes one.
+// The software-watchpoint engine's notes (swwatch.Note: a fallback it
+// took) come from its own goroutine into a bounded queue of the process,
+// which the core loop empties into --event-log at each event (events.go).
+//
+// # Limits
+//
+// What one client can make the server keep is bounded (limits.go, and
+// README "Limits and failure behaviour"): its input, its queued replies,
+// packets and notices, its host files; a client that has gone is
+// forgotten once its writer has finished.
 //
 // # All-stop with several clients
 //

@@ -11,9 +11,6 @@ import (
 	"gdbserverx/swwatch"
 )
 
-// maxRecentNotices is how many notices `monitor events` can show.
-const maxRecentNotices = 200
-
 // recentNotice is a notice as `monitor events` lists it.
 type recentNotice struct {
 	at     time.Time

@@ -31,6 +31,7 @@ var noticeForms = []noticeForm{
 	{"... under the suspend policy", "gdbserverx: watch 0x404028 <counter> len 4: no hardware slot free (held by client #2 at priority 20); suspended until a slot frees"},
 	{"a new pinned point does not fit", "gdbserverx: watch 0x404028 <counter> len 4: refused: no hardware slot free and pinned points cannot be emulated"},
 	{"the client's own policy or priority changed", "gdbserverx: watch 0x404028 <counter> len 4: now emulated in software (policy changed)"},
+	{"more notices came than are kept for a client that holds the program", droppedNotice(3)},
 }
 
 // pointName is how a notice names a debugpoint: gdb's command for its

@@ -1,10 +1,13 @@
 package server
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	"gdbserverx/arbiter"
 	"gdbserverx/hwbp"
+	"gdbserverx/rsp"
 )
 
 // TestNoticeWording checks that the notices the code writes are the ones
@@ -32,8 +35,9 @@ func TestNoticeWording(t *testing.T) {
 		{Owner: pinned, Key: req, Priority: 0, Old: arbiter.Absent, New: arbiter.Refused, Cause: arbiter.CauseInserted},
 		{Owner: o, Key: req, Priority: 10, Old: arbiter.Suspended, New: arbiter.Emulated, Cause: arbiter.CausePolicyChanged},
 	}
-	if len(events) != len(noticeForms) {
-		t.Fatalf("%d events for %d documented forms", len(events), len(noticeForms))
+	// The last form is not an arbiter event's: TestNoticesBounded.
+	if len(events) != len(noticeForms)-1 {
+		t.Fatalf("%d events for %d documented forms", len(events), len(noticeForms)-1)
 	}
 	for i, ev := range events {
 		if got := s.noticeText(ev); got != noticeForms[i].example {
@@ -50,5 +54,30 @@ func TestNoticeWording(t *testing.T) {
 		if got := s.noticeText(ev); got != "" {
 			t.Errorf("%v -> %v (%v): unexpected notice %q", ev.Old, ev.New, ev.Cause, got)
 		}
+	}
+}
+
+// TestNoticesBounded: a client that holds the program is kept at most
+// maxQueuedNotices notices; at its resume it is told first how many older
+// ones were dropped, in the documented wording, then the newest ones.
+func TestNoticesBounded(t *testing.T) {
+	h := newHarness(t)
+	a := h.client()
+	for i := range maxQueuedNotices + 3 {
+		a.notify(fmt.Sprintf("notice %d", i))
+	}
+	if len(a.notices) != maxQueuedNotices {
+		t.Fatalf("%d notices kept, want %d", len(a.notices), maxQueuedNotices)
+	}
+	h.send(a, "vCont;c")
+	var texts []string
+	for _, r := range h.replies(a) {
+		if text, ok := rsp.DecodeConsoleOutput([]byte(r)); ok {
+			texts = append(texts, strings.TrimSuffix(string(text), "\n"))
+		}
+	}
+	want := append([]string{noticeForms[len(noticeForms)-1].example}, fmt.Sprint("notice ", 3), fmt.Sprint("notice ", maxQueuedNotices+2))
+	if len(texts) != maxQueuedNotices+1 || texts[0] != want[0] || texts[1] != want[1] || texts[len(texts)-1] != want[2] {
+		t.Errorf("told %d notices, first %q, want %d: %q, %q ... %q", len(texts), texts[:min(2, len(texts))], maxQueuedNotices+1, want[0], want[1], want[2])
 	}
 }

@@ -197,12 +197,16 @@ func (p *process) interrupt() {
 }
 
 // abandon ends the server's relation with the process as gdbserver does
-// when it exits: kill what it started, detach from what it attached to.
-func (p *process) abandon() {
+// when it exits: kill what it started; detach from what it attached to,
+// leaving nothing of the server's in it (breakpoint instructions, debug
+// registers, page protections of emulated watchpoints: Detach removes
+// them), so that it runs on. It says which on the log.
+func (p *process) abandon(logf func(format string, args ...any)) {
 	if p.running {
 		p.interrupt()
 		for ev := range p.events {
 			if ev.Kind != target.EventStopped {
+				logf("Process %d ended (%s)", p.pid, describeExit(ev))
 				return
 			}
 			break
@@ -211,15 +215,19 @@ func (p *process) abandon() {
 	}
 	if p.attached {
 		p.removeAllBreakpoints()
-		if err := p.t.Detach(); err == nil {
+		err := p.t.Detach()
+		if err == nil {
 			for range p.events {
 			}
+			logf("Detached from process %d; it runs on", p.pid)
 			return
 		}
+		logf("Detaching from process %d failed (%v); killing it", p.pid, err)
 	}
 	p.t.Kill()
 	for range p.events {
 	}
+	logf("Killed process %d", p.pid)
 }
 
 // dropOwner releases everything a client owned in the process.

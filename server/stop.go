@@ -475,10 +475,16 @@ func (s *Server) resumeProcess() {
 	}
 	if err != nil {
 		s.logf("resume failed: %v", err)
-		for _, c := range s.clientsIn(clientRunning) {
+		failed := s.clientsIn(clientRunning)
+		for _, c := range failed {
 			c.resume = nil
 			c.setState(clientStopped)
 			c.replyError(rsp.CodeIO)
+		}
+		// They hold the process again: the packets they sent after
+		// the resume are theirs to be served now, in order.
+		for _, c := range failed {
+			s.serveQueued(c)
 		}
 	}
 }

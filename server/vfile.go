@@ -57,6 +57,10 @@ func (s *Server) hostIO(c *client, req rsp.Request) {
 			c.reply(rsp.AppendFileError(c.scratch(), fioEINVAL))
 			return
 		}
+		if len(c.files) >= maxHostFiles {
+			c.reply(rsp.AppendFileError(c.scratch(), fioEMFILE))
+			return
+		}
 		f, err := os.OpenFile(c.hostPath(r.Path), flags|syscall.O_CLOEXEC, os.FileMode(r.Mode&0o777))
 		if err != nil {
 			c.reply(rsp.AppendFileError(c.scratch(), fileioErrno(err)))

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -141,5 +143,84 @@ func TestAttachAlreadyTraced(t *testing.T) {
 	out, err := exec.Command(gdbtest.Server(t), "--attach", "127.0.0.1:0", m[1]).CombinedOutput()
 	if err == nil || !regexp.MustCompile(`already traced by (process )?\d+`).Match(out) {
 		t.Errorf("attach to a traced process: %v\n%s", err, out)
+	}
+}
+
+// programPid is the pid of the program a server started.
+func programPid(t testing.TB, srv *gdbtest.Proc) int {
+	t.Helper()
+	_, m, err := srv.Stderr.Wait(0, regexp.MustCompile(`created; pid = (\d+)$`), gdbtest.Timeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(m[1])
+	return pid
+}
+
+// mapping finds a mapping of pid at least size bytes long whose
+// permissions start with perms ("r-x", "rw-"): its start address.
+func mapping(t testing.TB, pid int, perms string, size uint64) uint64 {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/maps", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 || !strings.HasPrefix(f[1], perms) {
+			continue
+		}
+		lo, hi, _ := strings.Cut(f[0], "-")
+		start, _ := strconv.ParseUint(lo, 16, 64)
+		end, _ := strconv.ParseUint(hi, 16, 64)
+		if end-start >= size {
+			return start
+		}
+	}
+	t.Fatalf("process %d has no %s mapping of %d bytes", pid, perms, size)
+	return 0
+}
+
+// TestDanglingEscape: a packet whose last byte is the escape '}' is
+// malformed (E16), not data: the memory stays as it was (issue 13: OK, and
+// 61 7d written).
+func TestDanglingEscape(t *testing.T) {
+	prog := gdbtest.Program(t, "spin")
+	srv := serve(t, prog)
+	addr := gdbtest.Symbol(t, prog, "spins")
+	if addr < 0x400000 {
+		addr = mapping(t, programPid(t, srv), "rw-", 8) // PIE
+	}
+	c, _ := dial(t, srv)
+	m := fmt.Sprintf("m%x,2", addr)
+	before := call(t, c, m)
+	if got := call(t, c, fmt.Sprintf("X%x,2:a}", addr)); got != "E16" {
+		t.Errorf("X with a dangling escape: %q, want E16", got)
+	}
+	if got := call(t, c, m); got != before {
+		t.Errorf("memory at %#x: %s before, %s after", addr, before, got)
+	}
+}
+
+// TestChecksumCutShort: a packet whose checksum is cut short by the next
+// packet's '$' is answered '-', and the next packet is served (the server
+// took that '$' for the checksum's and dropped the packet after it).
+func TestChecksumCutShort(t *testing.T) {
+	srv := serve(t, gdbtest.Program(t, "spin"))
+	_, conn := dial(t, srv)
+	if _, err := conn.Write([]byte("$g#6$?#3f")); err != nil {
+		t.Fatal(err)
+	}
+	r := rsp.NewReader(conn, rsp.ReaderOptions{MaxPayload: rsp.DefaultClientMaxPayload, FromServer: true})
+	var got []string
+	for len(got) < 3 {
+		f, err := r.ReadFrame()
+		if err != nil {
+			t.Fatalf("after %q: %v", got, err)
+		}
+		got = append(got, f.Kind.String()+" "+string(f.Payload))
+	}
+	if got[0] != "nak " || got[1] != "ack " || !strings.HasPrefix(got[2], "packet T05") {
+		t.Errorf("got %q, want a nak, an ack and the reply to ?", got)
 	}
 }

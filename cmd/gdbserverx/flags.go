@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"gdbserverx/internal/comm"
+	"gdbserverx/server"
 )
 
 // options is the parsed command line.
@@ -137,7 +138,7 @@ var validPackets = map[string]bool{"vCont": true, "T": true, "Tthread": true, "q
 
 // parseArgs reads the command line (without the program name).
 func parseArgs(args []string, stderr io.Writer) (*options, error) {
-	o := &options{disableRandomization: true, startupWithShell: true, clients: 8, maxPriority: 100, policy: "emulate", disablePackets: map[string]bool{}}
+	o := &options{disableRandomization: true, startupWithShell: true, clients: server.DefaultMaxClients, maxPriority: 100, policy: "emulate", disablePackets: map[string]bool{}}
 	fs := flag.NewFlagSet("gdbserverx", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.BoolVar(&o.attach, "attach", false, "")
@@ -157,7 +158,7 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&ignoredStr, "debug-format", "", "")
 	var disable repeated
 	fs.Var(&disable, "disable-packet", "")
-	fs.IntVar(&o.clients, "clients", 8, "")
+	fs.IntVar(&o.clients, "clients", server.DefaultMaxClients, "")
 	fs.Func("priority", "", func(s string) (err error) { o.sawPriority = true; o.priority, err = parseInt(s); return })
 	fs.Func("max-priority", "", func(s string) (err error) { o.sawMaxPri = true; o.maxPriority, err = parseInt(s); return })
 	fs.BoolVar(&o.allowPin, "allow-pin", false, "")

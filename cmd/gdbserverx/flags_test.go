@@ -1,12 +1,14 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"reflect"
 	"strings"
 	"testing"
 
 	"gdbserverx/internal/comm"
+	"gdbserverx/server"
 )
 
 func TestParseArgs(t *testing.T) {
@@ -61,5 +63,12 @@ func TestParseArgs(t *testing.T) {
 		if !tc.check(o) {
 			t.Errorf("%q: unexpected options %+v", tc.args, o)
 		}
+	}
+}
+
+// TestUsageLimits: the usage text gives the limits the server has.
+func TestUsageLimits(t *testing.T) {
+	if want := fmt.Sprintf("Serve up to N clients at once (default %d)", server.DefaultMaxClients); !strings.Contains(usageText, want) {
+		t.Errorf("usage lacks %q", want)
 	}
 }

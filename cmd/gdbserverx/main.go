@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"sync/atomic"
 	"syscall"
 
 	"gdbserverx/internal/comm"
@@ -106,6 +107,33 @@ func run(args []string, stderr io.Writer) int {
 	}
 	defer closeAll(cfg.Listeners)
 
+	// SIGTERM, SIGINT and SIGHUP make the server leave as `monitor exit`
+	// does (a program it started is killed; a process it attached to is
+	// given back whole and runs on), say why, and exit with 128+signal,
+	// as shells expect of a program a signal ended. They are caught from
+	// here on, before the program is started or attached to: until Run
+	// serves the cancel, they wait. A second one ends the server at once. Ctrl-C typed at the terminal goes to
+	// the program only: it runs in its own process group, in the
+	// terminal's foreground (target/linux).
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, leaveSignals...)
+	defer signal.Stop(sigs)
+	signal.Ignore(syscall.SIGPIPE, syscall.SIGTTOU, syscall.SIGTTIN)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	var got atomic.Value // the signal that ended the server
+	go func() {
+		select {
+		case sig := <-sigs:
+			// A second signal ends the server at once (the default
+			// action), should leaving hang.
+			signal.Stop(sigs)
+			got.Store(sig)
+			cancel(fmt.Errorf("received %s", signalName(sig)))
+		case <-ctx.Done():
+		}
+	}()
+
 	s, err := server.New(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "gdbserverx: %v\nExiting\n", err)
@@ -115,17 +143,34 @@ func run(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, l.Listener.Ready())
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGHUP)
-	defer stop()
-	// Ctrl-C typed at the server's terminal goes to the inferior's
-	// process group as well; the server itself must survive it, as
-	// gdbserver does.
-	signal.Ignore(syscall.SIGINT, syscall.SIGPIPE, syscall.SIGTTOU, syscall.SIGTTIN)
-	if err := s.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+	err = s.Run(ctx)
+	switch {
+	case errors.Is(err, context.Canceled):
+		// got is stored before the cancel.
+		if sig, ok := got.Load().(syscall.Signal); ok {
+			return 128 + int(sig)
+		}
+	case err != nil:
 		fmt.Fprintf(stderr, "gdbserverx: %v\n", err)
 		return 1
 	}
 	return 0
+}
+
+// leaveSignals make the server leave (see run).
+var leaveSignals = []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP}
+
+// signalName names a signal as people write it: SIGTERM.
+func signalName(sig os.Signal) string {
+	switch sig {
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	case syscall.SIGINT:
+		return "SIGINT"
+	case syscall.SIGHUP:
+		return "SIGHUP"
+	}
+	return sig.String()
 }
 
 func closeAll(ls []server.ListenerConfig) {
