@@ -7,11 +7,25 @@ import (
 	"gdbserverx/target"
 )
 
-// Backend starts and attaches processes. cmd wires it to target/linux;
-// tests may wire a fake.
+// Backend starts and attaches processes, and tells the core loop when
+// their events may be ready. cmd wires it to target/linux; tests may wire
+// a fake.
+//
+// Every method is called on the server's core thread, which the server
+// locks to its goroutine for good before it calls Open: with ptrace, that
+// thread becomes the tracer of every process the backend starts or
+// attaches, so that packets, ptrace calls and replies all happen on it
+// (DESIGN.md, "Threads of the server").
 type Backend interface {
+	// Open binds the backend to the calling thread.
+	Open() error
 	Launch(spec LaunchSpec) (target.Process, error)
 	Attach(pid int) (target.Process, error)
+	// EventFd is polled for POLLIN beside the sockets; when it is
+	// readable, the core loop calls Pump, then takes each process's
+	// events with NextEvent.
+	EventFd() int
+	Pump()
 }
 
 // LaunchSpec says how to start a program, as gdbserver's command line or

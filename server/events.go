@@ -3,7 +3,6 @@ package server
 import (
 	"encoding/json"
 	"fmt"
-	"sync"
 	"time"
 
 	"gdbserverx/arbiter"
@@ -115,18 +114,16 @@ func (s *Server) slotsOf(o owner, k hwbp.Request) []int {
 const maxQueuedNotes = 256
 
 // engineNotes queues the notes of the software-watchpoint engine: the
-// engine calls add from its own goroutine (it serves faults while the
-// process runs); the core loop takes them at each event of the process
-// and at its end (logEngineNotes).
+// engine calls add as it serves faults while the process runs (inside
+// the core loop's pump of the tracer); the core loop logs them at each
+// event of the process and at its end (logEngineNotes), so that a run
+// of many faults writes a bounded number of lines.
 type engineNotes struct {
-	mu      sync.Mutex
 	queue   []swwatch.Note
 	dropped int
 }
 
 func (q *engineNotes) add(n swwatch.Note) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
 	if len(q.queue) >= maxQueuedNotes {
 		q.dropped++
 		return
@@ -135,8 +132,6 @@ func (q *engineNotes) add(n swwatch.Note) {
 }
 
 func (q *engineNotes) take() ([]swwatch.Note, int) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
 	out, dropped := q.queue, q.dropped
 	q.queue, q.dropped = nil, 0
 	return out, dropped

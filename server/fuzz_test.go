@@ -215,11 +215,15 @@ func framedPayloads(data []byte) []string {
 	}
 }
 
-// fakeBackend starts and attaches fake processes (vRun, vAttach).
+// fakeBackend starts and attaches fake processes (vRun, vAttach). Their
+// events are queued by the test itself: no event fd to poll.
 type fakeBackend struct{}
 
+func (fakeBackend) Open() error                               { return nil }
 func (fakeBackend) Launch(LaunchSpec) (target.Process, error) { return newFakeProcess(), nil }
 func (fakeBackend) Attach(int) (target.Process, error)        { return newFakeProcess(), nil }
+func (fakeBackend) EventFd() int                              { return -1 }
+func (fakeBackend) Pump()                                     {}
 
 // serverSeeds are sessions of gdb from rsp's transcripts (the packets gdb
 // sent, 40 at a time) and the packets of issue 13.

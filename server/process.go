@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"gdbserverx/rsp"
 	"gdbserverx/swwatch"
 
@@ -20,7 +22,6 @@ import (
 type process struct {
 	t        target.Process
 	pid      int
-	events   <-chan target.Event
 	attached bool // attached to (detach at the end), not started (kill)
 	path     string
 
@@ -36,7 +37,6 @@ type process struct {
 	xml  []byte // target.xml
 
 	running     bool
-	justResumed bool // running a step, and the core loop has not waited yet (awaitEvent)
 	interrupted bool // Interrupt was called during this run
 	// orphaned: the last client left while the program ran; it runs on
 	// without breakpoints or watchpoints until a client connects.
@@ -91,23 +91,14 @@ type swBreak struct {
 }
 
 // newProcess wires a target: it wraps it with the software-watchpoint
-// engine when it can, checks its optional capabilities once, and has wake
-// rung for each of its events (the core loop waits in poll(2), not on the
-// channel): by the target itself when it is an EventNotifier, else by a
-// goroutine that forwards them.
-func newProcess(t target.Process, attached bool, path string, wake func()) *process {
+// engine when it can, and checks its optional capabilities once.
+func newProcess(t target.Process, attached bool, path string) *process {
 	p := &process{pid: t.Pid(), attached: attached, path: path, breaks: map[uint64]*swBreak{}, dp: newDebugpoints()}
 	if sw, err := swwatch.New(t); err == nil {
 		p.sw = sw
 		t = sw
 	}
 	p.t = t
-	if n, ok := t.(target.EventNotifier); ok {
-		n.NotifyEvents(wake)
-		p.events = t.Events()
-	} else {
-		p.events = forward(t.Events(), wake)
-	}
 	p.hw, _ = t.(target.HardwareDebug)
 	p.bps, _ = t.(target.Breakpoints)
 	p.sys, _ = t.(target.SyscallTracer)
@@ -117,20 +108,6 @@ func newProcess(t target.Process, attached bool, path string, wake func()) *proc
 	p.desc = t.Description()
 	p.xml = targetXML(p.desc)
 	return p
-}
-
-// forward passes events on, ringing wake after each and at the end.
-func forward(in <-chan target.Event, wake func()) <-chan target.Event {
-	out := make(chan target.Event, 4)
-	go func() {
-		defer close(out)
-		defer wake()
-		for ev := range in {
-			out <- ev
-			wake()
-		}
-	}()
-	return out
 }
 
 // launch starts a program, as gdbserver's command line or vRun asks.
@@ -145,7 +122,7 @@ func (s *Server) launch(spec LaunchSpec) error {
 	if err != nil {
 		return err
 	}
-	s.proc = newProcess(t, false, spec.Path, s.eventReady)
+	s.proc = newProcess(t, false, spec.Path)
 	if s.proc.sw != nil {
 		s.proc.sw.SetNotes(s.proc.notes.add)
 	}
@@ -160,7 +137,7 @@ func (s *Server) attach(pid int) error {
 		return err
 	}
 	path, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
-	s.proc = newProcess(t, true, path, s.eventReady)
+	s.proc = newProcess(t, true, path)
 	if s.proc.sw != nil {
 		s.proc.sw.SetNotes(s.proc.notes.add)
 	}
@@ -190,8 +167,51 @@ func (p *process) interrupt() {
 		p.interrupted = true
 		if err := p.t.Interrupt(); err != nil && !errors.Is(err, target.ErrExited) {
 			// The process is going away; its last event comes anyway.
-			// The process is going away; its last event comes anyway.
 			p.interrupted = false
+		}
+	}
+}
+
+// endWait bounds how long the core loop waits for a process's events
+// when it must (endOf, abandon): a killed process ends in microseconds,
+// unless a thread sleeps uninterruptibly in the kernel.
+const endWait = 10 * time.Second
+
+// nextEvent waits for the process's next event, up to endWait. It is
+// for the moments the core loop has nothing else to do but wait for the
+// process (a kill, the server's end); ok is false at the deadline.
+func (s *Server) nextEvent(p *process) (ev target.Event, ok bool) {
+	deadline := time.Now().Add(endWait)
+	fds := []unix.PollFd{{Fd: int32(s.cfg.Backend.EventFd()), Events: unix.POLLIN}}
+	for {
+		if ev, ok := p.t.NextEvent(); ok {
+			return ev, true
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return target.Event{}, false
+		}
+		if n, _ := unix.Poll(fds, int(left/time.Millisecond)+1); n > 0 {
+			s.cfg.Backend.Pump()
+		}
+	}
+}
+
+// endOf kills the process and waits for its final event, which it
+// returns (a SIGKILL death when the process did not end in time).
+func (s *Server) endOf(p *process) target.Event {
+	final := target.Event{Kind: target.EventSignaled, Signal: target.SIGKILL}
+	if err := p.t.Kill(); err != nil && errors.Is(err, target.ErrExited) {
+		return final
+	}
+	for {
+		ev, ok := s.nextEvent(p)
+		if !ok {
+			s.logf("process %d did not end %v after SIGKILL", p.pid, endWait)
+			return final
+		}
+		if ev.Kind != target.EventStopped {
+			return ev
 		}
 	}
 }
@@ -201,15 +221,13 @@ func (p *process) interrupt() {
 // leaving nothing of the server's in it (breakpoint instructions, debug
 // registers, page protections of emulated watchpoints: Detach removes
 // them), so that it runs on. It says which on the log.
-func (p *process) abandon(logf func(format string, args ...any)) {
+func (s *Server) abandon(p *process) {
 	if p.running {
 		p.interrupt()
-		for ev := range p.events {
-			if ev.Kind != target.EventStopped {
-				logf("Process %d ended (%s)", p.pid, describeExit(ev))
-				return
-			}
-			break
+		ev, ok := s.nextEvent(p)
+		if ok && ev.Kind != target.EventStopped {
+			s.logf("Process %d ended (%s)", p.pid, describeExit(ev))
+			return
 		}
 		p.running = false
 	}
@@ -217,17 +235,13 @@ func (p *process) abandon(logf func(format string, args ...any)) {
 		p.removeAllBreakpoints()
 		err := p.t.Detach()
 		if err == nil {
-			for range p.events {
-			}
-			logf("Detached from process %d; it runs on", p.pid)
+			s.logf("Detached from process %d; it runs on", p.pid)
 			return
 		}
-		logf("Detaching from process %d failed (%v); killing it", p.pid, err)
+		s.logf("Detaching from process %d failed (%v); killing it", p.pid, err)
 	}
-	p.t.Kill()
-	for range p.events {
-	}
-	logf("Killed process %d", p.pid)
+	s.endOf(p)
+	s.logf("Killed process %d", p.pid)
 }
 
 // dropOwner releases everything a client owned in the process.

@@ -21,7 +21,7 @@ import (
 // checked one by one.
 type fakeProcess struct {
 	desc        *target.Description
-	events      chan target.Event
+	events      []target.Event
 	resumes     [][]target.Action
 	interrupts  int
 	breaks      map[uint64]bool
@@ -41,7 +41,7 @@ func newFakeProcess() *fakeProcess {
 			{Name: "rbp", Bits: 64, Type: "data_ptr"}, {Name: "rsp", Bits: 64, Type: "data_ptr"}, {Name: "rip", Bits: 64, Type: "code_ptr"},
 		},
 	}}}).Finish()
-	return &fakeProcess{desc: d, events: make(chan target.Event, 4), breaks: map[uint64]bool{}}
+	return &fakeProcess{desc: d, breaks: map[uint64]bool{}}
 }
 
 func (f *fakeProcess) Pid() int                         { return 100 }
@@ -68,13 +68,20 @@ func (f *fakeProcess) Resume(a []target.Action) error {
 	f.resumes = append(f.resumes, a)
 	return nil
 }
-func (f *fakeProcess) Events() <-chan target.Event { return f.events }
-func (f *fakeProcess) Interrupt() error            { f.interrupts++; return nil }
-func (f *fakeProcess) Kill() error                 { f.end(); return nil }
-func (f *fakeProcess) Detach() error               { f.end(); return nil }
-
-// end closes the events, once.
-func (f *fakeProcess) end()                               { f.once.Do(func() { close(f.events) }) }
+func (f *fakeProcess) NextEvent() (target.Event, bool) {
+	if len(f.events) == 0 {
+		return target.Event{}, false
+	}
+	ev := f.events[0]
+	f.events = f.events[1:]
+	return ev, true
+}
+func (f *fakeProcess) Interrupt() error { f.interrupts++; return nil }
+func (f *fakeProcess) Kill() error {
+	f.once.Do(func() { f.events = append(f.events, target.Event{Kind: target.EventSignaled, Signal: target.SIGKILL}) })
+	return nil
+}
+func (f *fakeProcess) Detach() error { return nil }
 func (f *fakeProcess) InsertBreakpoint(addr uint64) error { f.breaks[addr] = true; return nil }
 func (f *fakeProcess) RemoveBreakpoint(addr uint64) error { delete(f.breaks, addr); return nil }
 func (f *fakeProcess) SetDebugRegisters(d target.DebugRegisters) error {
@@ -105,8 +112,7 @@ func newHarness(t *testing.T) *harness {
 	}
 	t.Cleanup(w.close)
 	s := &Server{cfg: Config{Log: io.Discard, MaxClients: 8, Listeners: []ListenerConfig{*lc}}, logw: io.Discard, msgs: make(chan message, 64), nextID: 1, wake: w}
-	s.proc = newProcess(f, false, "prog", w.ring)
-	t.Cleanup(f.end)
+	s.proc = newProcess(f, false, "prog")
 	s.proc.threads = []target.Tid{100, 101}
 	s.proc.lastTid = 100
 	return &harness{t: t, s: s, f: f}

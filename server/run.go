@@ -141,15 +141,7 @@ func (s *Server) kill(c *client, pid int, reply bool) {
 		}
 	}
 	s.logf("Killing process %d", p.pid)
-	if err := p.t.Kill(); err != nil && !errors.Is(err, target.ErrExited) {
-		s.logf("kill: %v", err)
-	}
-	final := target.Event{Kind: target.EventSignaled, Signal: target.SIGKILL}
-	for ev := range p.events {
-		if ev.Kind != target.EventStopped {
-			final = ev
-		}
-	}
+	final := s.endOf(p)
 	// The killer gets OK; everyone else the end of the process.
 	c.setState(clientIdle)
 	s.processGone(final)
@@ -193,8 +185,6 @@ func (s *Server) detach(c *client, r *rsp.Detach) {
 		c.replyError(errorCode(err))
 		return
 	}
-	for range p.events {
-	}
 	s.proc = nil
 	c.replyOK()
 }
@@ -218,13 +208,7 @@ func (s *Server) vAttach(c *client, r *rsp.Attach) {
 func (s *Server) vRun(c *client, r *rsp.Run) {
 	if p := s.proc; p != nil {
 		// The old process ends for everyone; running clients hear it.
-		p.t.Kill()
-		final := target.Event{Kind: target.EventSignaled, Signal: target.SIGKILL}
-		for ev := range p.events {
-			if ev.Kind != target.EventStopped {
-				final = ev
-			}
-		}
+		final := s.endOf(p)
 		exit := s.exit
 		s.processGone(final)
 		s.exit = exit

@@ -18,7 +18,6 @@ import (
 	"gdbserverx/arbiter"
 	"gdbserverx/internal/comm"
 	"gdbserverx/rsp"
-	"gdbserverx/target"
 )
 
 // messageKind names what a message to the core loop carries.
@@ -68,16 +67,17 @@ type Server struct {
 	closing   chan struct{}
 	acceptors sync.WaitGroup
 
-	// eventTimer bounds awaitEvent; chanWait is set while the core loop
-	// waits on the target's channel (eventReady then need not ring).
-	eventTimer *time.Timer
-	chanWait   atomic.Bool
 	// collecting is set while collect's garbage collection runs (in
 	// collector, which shutdown waits for); heap is its scratch: the
 	// heap live at the last collection, and in use.
 	collecting atomic.Bool
 	collector  sync.WaitGroup
 	heap       [2]metrics.Sample
+
+	// runs hands Run's context to the core thread; ended returns what
+	// the core loop returned.
+	runs  chan context.Context
+	ended chan error
 
 	// recent holds the last notices, for `monitor events`.
 	recent []recentNotice
@@ -109,7 +109,8 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, logw: cfg.Log, msgs: make(chan message, 64), nextID: 1, defLaunch: cfg.DefaultLaunch, wake: w}
+	s := &Server{cfg: cfg, logw: cfg.Log, msgs: make(chan message, 64), nextID: 1, defLaunch: cfg.DefaultLaunch, wake: w,
+		runs: make(chan context.Context), ended: make(chan error, 1)}
 	s.heap = [2]metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/heap/objects:bytes"}}
 	if cfg.Policy != "" {
 		pol, err := arbiter.ParsePolicy(cfg.Policy)
@@ -118,17 +119,37 @@ func New(cfg Config) (*Server, error) {
 		}
 		s.defPolicy = pol
 	}
-	switch {
-	case cfg.Program != nil:
-		if err := s.launch(*cfg.Program); err != nil {
-			return nil, err
-		}
-	case cfg.AttachPID != 0:
-		if err := s.attach(cfg.AttachPID); err != nil {
-			return nil, err
-		}
+	started := make(chan error)
+	go s.coreThread(started)
+	if err := <-started; err != nil {
+		w.close()
+		return nil, err
 	}
 	return s, nil
+}
+
+// coreThread is the core loop's goroutine. It locks its OS thread for
+// good before anything else: the backend makes it the tracer of every
+// process (ptrace binds a tracee to the thread that attached it), and
+// from then on every packet, ptrace call and reply is made on it. It
+// starts the program or attaches to the process the configuration names,
+// reports that on started, and serves once Run gives it a context.
+func (s *Server) coreThread(started chan<- error) {
+	runtime.LockOSThread() // never unlocked: the thread ends with its tracees
+	err := s.cfg.Backend.Open()
+	if err == nil {
+		switch {
+		case s.cfg.Program != nil:
+			err = s.launch(*s.cfg.Program)
+		case s.cfg.AttachPID != 0:
+			err = s.attach(s.cfg.AttachPID)
+		}
+	}
+	started <- err
+	if err != nil {
+		return
+	}
+	s.ended <- s.loop(<-s.runs)
 }
 
 // logf prints a message for people on the server's stderr.
@@ -146,11 +167,18 @@ func (s *Server) debugf(format string, args ...any) {
 // Run serves clients until the server has nothing left to do (the process
 // is gone and not --multi, --once after the first client, monitor exit) or
 // ctx ends. The process, if any is left, is killed when the server started
-// it and detached when it attached to it.
+// it and detached when it attached to it. The serving happens on the core
+// thread (see coreThread); Run waits for it.
 //
 // When ctx ends, the server says why on its log, with context.Cause(ctx)
 // (cmd gives the signal that ended it), and Run returns ctx.Err().
 func (s *Server) Run(ctx context.Context) error {
+	s.runs <- ctx
+	return <-s.ended
+}
+
+// loop is the core loop.
+func (s *Server) loop(ctx context.Context) error {
 	// Every goroutine that rings the wake-up descriptor has ended before
 	// it is closed: the acceptors and the writers (shutdown waits for
 	// them) and the watcher of ctx (below).
@@ -186,9 +214,6 @@ func (s *Server) Run(ctx context.Context) error {
 		if s.exit {
 			break
 		}
-		if s.awaitEvent() {
-			continue // drain: the event may have come as the wait ended
-		}
 		if s.serveHeld() {
 			s.sweep()
 			continue
@@ -199,84 +224,21 @@ func (s *Server) Run(ctx context.Context) error {
 	return nil
 }
 
-// eventWait is how long the core loop waits for the event of a run it
-// has just started before it goes back to poll(2).
-const eventWait = time.Millisecond
-
-// awaitEvent waits, after a resume that steps a thread, up to eventWait
-// for the target's event on its channel rather than in poll(2): a step
-// ends in microseconds, and a goroutine parked on the channel is handed
-// the event by the goroutine that sends it, with no OS thread woken from
-// poll(2) (which then has to give the event to another). Packets that
-// arrive meanwhile wait at most eventWait. It reports whether it waited;
-// the loop must then drain before it polls, for an event sent as the wait
-// ended (eventReady did not ring for it).
-//
-// Only steps: after a continue, parking the core loop on the channel
-// left the Go runtime's monitor in the state where it takes the P back at
-// every later wait in poll(2) longer than 20 us (README, "One P"):
-// `thread apply all bt` after a continue took 2100-2700 ms in 6 runs of 6,
-// against 1460-1570 ms in 4 of 6 without (bench.py -b manythreads).
-func (s *Server) awaitEvent() bool {
-	p := s.proc
-	if p == nil || !p.running || !p.justResumed {
-		return false
-	}
-	p.justResumed = false
-	if s.eventTimer == nil {
-		s.eventTimer = time.NewTimer(eventWait)
-	} else {
-		s.eventTimer.Reset(eventWait)
-	}
-	s.chanWait.Store(true)
-	select {
-	case ev, ok := <-p.events:
-		s.chanWait.Store(false)
-		s.eventTimer.Stop()
-		if !ok {
-			s.processGone(target.Event{Kind: target.EventSignaled, Signal: target.SIGKILL})
-		} else {
-			s.onEvent(ev)
-		}
-		s.settle()
-		s.sweep()
-	case <-s.eventTimer.C:
-		s.chanWait.Store(false)
-	}
-	return true
-}
-
-// eventReady is the target's notification of an event: it rings the core
-// loop unless the loop waits on the channel itself (awaitEvent).
-func (s *Server) eventReady() {
-	if !s.chanWait.Load() {
-		s.wake.ring()
-	}
-}
-
 // drain serves every message and target event that is waiting, without
 // blocking, settling after each. It reports a canceled context.
 func (s *Server) drain() (canceled bool) {
 	for {
-		var events <-chan target.Event
-		if s.proc != nil {
-			events = s.proc.events
-		}
 		select {
 		case m := <-s.msgs:
 			if m.kind == msgCanceled {
 				return true
 			}
 			s.handleMessage(m)
-		case ev, ok := <-events:
-			if !ok {
-				s.processGone(target.Event{Kind: target.EventSignaled, Signal: target.SIGKILL})
-			} else {
-				s.onEvent(ev)
-			}
 		default:
-			s.settle()
-			return false
+			if !s.takeEvent() {
+				s.settle()
+				return false
+			}
 		}
 		s.settle()
 		s.sweep()
@@ -286,6 +248,19 @@ func (s *Server) drain() (canceled bool) {
 	}
 }
 
+// takeEvent serves the next event of the process, if one is ready.
+func (s *Server) takeEvent() bool {
+	if s.proc == nil {
+		return false
+	}
+	ev, ok := s.proc.t.NextEvent()
+	if !ok {
+		return false
+	}
+	s.onEvent(ev)
+	return true
+}
+
 // poll waits for input on any connection or a ring of the wake-up fd, and
 // serves what arrived. A client whose input buffer is full (it is paused)
 // or that has closed its side is not read: poll then reports only its
@@ -293,6 +268,8 @@ func (s *Server) drain() (canceled bool) {
 func (s *Server) poll() {
 	fds := s.pollFds[:0]
 	fds = append(fds, unix.PollFd{Fd: int32(s.wake.fd), Events: unix.POLLIN})
+	fds = append(fds, unix.PollFd{Fd: int32(s.cfg.Backend.EventFd()), Events: unix.POLLIN})
+	const first = 2 // the clients' entries start here
 	cs := s.pollClients[:0]
 	for _, c := range s.clients {
 		if c.state != clientGone && c.io.rfd >= 0 {
@@ -307,17 +284,24 @@ func (s *Server) poll() {
 	s.pollFds, s.pollClients = fds, cs
 	defer clear(cs) // no gone client kept alive by the scratch
 	if _, err := unix.Poll(fds, -1); err != nil {
-		return // EINTR: look again
+		// EINTR: a signal's handler ran on this thread; usually
+		// SIGCHLD's, for a tracee that stopped (the kernel prefers the
+		// tracer's thread for it), so the event fd is readable now.
+		s.cfg.Backend.Pump()
+		return
 	}
 	if fds[0].Revents != 0 {
 		s.wake.clear()
 	}
+	if fds[1].Revents != 0 {
+		s.cfg.Backend.Pump()
+	}
 	for i, c := range cs {
-		re := fds[i+1].Revents
+		re := fds[first+i].Revents
 		if re == 0 || c.state == clientGone {
 			continue
 		}
-		if fds[i+1].Events == 0 {
+		if fds[first+i].Events == 0 {
 			// Not read, and hung up or failed: nobody is there to
 			// answer any more.
 			s.disconnect(c, errHangup)
@@ -603,7 +587,7 @@ func (s *Server) release(c *client) {
 // waits for the goroutines it started, so that none outlives Run.
 func (s *Server) shutdown() {
 	if s.proc != nil {
-		s.proc.abandon(s.logf)
+		s.abandon(s.proc)
 		s.proc = nil
 	}
 	for _, c := range s.clients {

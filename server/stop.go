@@ -460,7 +460,7 @@ func (s *Server) resumeProcess() {
 		if err = s.prepareDebugRegisters(); err != nil {
 			break
 		}
-		p.running, p.justResumed = true, stepsAny(actions)
+		p.running = true
 		s.debugf("resume %v", actions)
 		err = p.t.Resume(actions)
 		if err == nil {
@@ -487,17 +487,6 @@ func (s *Server) resumeProcess() {
 			s.serveQueued(c)
 		}
 	}
-}
-
-// stepsAny says whether the actions step a thread: that run ends within
-// microseconds, unless the step is of a system call that blocks.
-func stepsAny(actions []target.Action) bool {
-	for _, a := range actions {
-		if a.Kind == target.Step {
-			return true
-		}
-	}
-	return false
 }
 
 // resumeOrphan lets a program nobody debugs run on: every breakpoint and

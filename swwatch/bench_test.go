@@ -72,7 +72,7 @@ func runBench(t testing.TB, mode string, iters, writes int) benchResult {
 		t.Fatal(err)
 	}
 	defer outFile.Close()
-	lp, err := linux.Launch(linux.Config{Path: bin, Args: []string{bin, mode, strconv.Itoa(iters), strconv.Itoa(writes)}, Stdout: outFile})
+	lp, err := tracerFor(t).Launch(linux.Config{Path: bin, Args: []string{bin, mode, strconv.Itoa(iters), strconv.Itoa(writes)}, Stdout: outFile})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +176,7 @@ func BenchmarkDense(b *testing.B) {
 				if mode == "sw-long" {
 					what = "wbig"
 				}
-				lp, err := linux.Launch(linux.Config{Path: bin, Args: []string{bin, what, strconv.Itoa(n)}})
+				lp, err := tracerFor(b).Launch(linux.Config{Path: bin, Args: []string{bin, what, strconv.Itoa(n)}})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -203,7 +203,10 @@ func BenchmarkDense(b *testing.B) {
 					if err := p.Resume([]target.Action{{Kind: target.Continue}}); err != nil {
 						b.Fatal(err)
 					}
-					ev := <-p.Events()
+					ev, ok := nextEvent(tracerFor(b), p, eventTimeout)
+					if !ok {
+						b.Fatal("no event")
+					}
 					if ev.Kind != target.EventStopped {
 						break
 					}
@@ -214,8 +217,6 @@ func BenchmarkDense(b *testing.B) {
 					}
 				}
 				total += time.Since(t0)
-				for range p.Events() {
-				}
 				if hits != n {
 					b.Fatalf("%d hits, want %d", hits, n)
 				}
@@ -227,12 +228,12 @@ func BenchmarkDense(b *testing.B) {
 
 // BenchmarkIdleStep is one single-step cycle (Resume with Step, then the
 // event) on the bare target and through the wrapper with no watch: the
-// wrapper's cost when idle (one goroutine hop per event).
+// wrapper's cost when idle (a function call per event).
 func BenchmarkIdleStep(b *testing.B) {
 	for _, mode := range []string{"bare", "wrapped"} {
 		b.Run(mode, func(b *testing.B) {
 			bin := program(b, "access")
-			lp, err := linux.Launch(linux.Config{Path: bin, Args: []string{bin, "w", "1000000000"}})
+			lp, err := tracerFor(b).Launch(linux.Config{Path: bin, Args: []string{bin, "w", "1000000000"}})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -246,7 +247,11 @@ func BenchmarkIdleStep(b *testing.B) {
 			}
 			defer func() {
 				p.Kill()
-				for range p.Events() {
+				for {
+					ev, ok := nextEvent(tracerFor(b), p, eventTimeout)
+					if !ok || ev.Kind != target.EventStopped {
+						return
+					}
 				}
 			}()
 			step := []target.Action{{Tid: target.Tid(p.Pid()), Kind: target.Step}}
@@ -255,7 +260,7 @@ func BenchmarkIdleStep(b *testing.B) {
 				if err := p.Resume(step); err != nil {
 					b.Fatal(err)
 				}
-				if ev := <-p.Events(); len(ev.Stops) != 1 || ev.Stops[0].Reason != target.StopDebug {
+				if ev, _ := nextEvent(tracerFor(b), p, eventTimeout); len(ev.Stops) != 1 || ev.Stops[0].Reason != target.StopDebug {
 					b.Fatalf("%+v", ev)
 				}
 			}

@@ -169,10 +169,8 @@ func (e *engine) execed() {
 	e.brk = 0
 	e.syncTracing()
 	// The breakpoints went with the old image (target.StopExec).
-	e.p.bpMu.Lock()
 	clear(e.p.callerBPs)
 	clear(e.p.retBPs)
-	e.p.bpMu.Unlock()
 }
 
 // read returns n bytes at addr, or nil if they cannot be read.
@@ -309,7 +307,7 @@ func (e *engine) onEvent(ev target.Event) (target.Event, bool) {
 		}
 		out = append(out, rep...)
 	}
-	if len(out) > 0 || ev.Interrupted || len(ev.Stops) == 0 || e.p.intr.Load() {
+	if len(out) > 0 || ev.Interrupted || len(ev.Stops) == 0 || e.p.intr {
 		ev.Stops = out
 		return ev, true
 	}
@@ -360,7 +358,7 @@ func (e *engine) resumeRun() error {
 	if err := e.p.inner.Resume(e.runActions); err != nil {
 		return err
 	}
-	if e.p.intr.Load() {
+	if e.p.intr {
 		e.p.inner.Interrupt()
 	}
 	return nil

@@ -3,8 +3,6 @@ package swwatch
 import (
 	"errors"
 	"fmt"
-	"sync"
-	"sync/atomic"
 
 	"gdbserverx/target"
 )
@@ -12,8 +10,9 @@ import (
 // Process is a target.Process with software watchpoints: it forwards
 // every call to the process it wraps, and serves the watches set with
 // SetWatches by itself, reporting their hits as target.StopWatch stops
-// (or as Watches on a target.StopDebug) on Events. With no watch set it
-// adds nothing but one goroutine hop per event.
+// (or as Watches on a target.StopDebug) through NextEvent. With no watch
+// set it adds a function call per event. Like the process it wraps, it
+// belongs to its owner's goroutine: it has none of its own.
 //
 // It implements the capabilities target.HardwareDebug,
 // target.Breakpoints, target.SyscallTracer, target.SyscallEntryTracer,
@@ -37,32 +36,23 @@ type Process struct {
 	// path (filter.go) and, after it, the caller's filter.
 	filterer target.StopFilter
 	layout   *layout
-	out      chan target.Event // written and closed by the pump goroutine (and by Resume, see there)
-	done     chan struct{}     // closed when the pump returns
 
-	// Goroutine-safe.
-	running atomic.Bool // from Resume until its event is sent
-	intr    atomic.Bool // Interrupt was called while running
-	notes   atomic.Pointer[func(Note)]
-	notify  atomic.Pointer[func()] // NotifyEvents
+	running bool           // from Resume until its event is taken
+	intr    bool           // Interrupt was called while running
+	queue   []target.Event // events for the caller: one made by Resume itself (see there)
+	notes   func(Note)
 	stats   counters
 
 	// The caller's breakpoints and the engine's own return breakpoints
 	// (step mode), which share int3s: neither removes the other's. The
 	// caller may insert and remove breakpoints while the process runs.
-	bpMu      sync.Mutex
 	callerBPs map[uint64]bool
 	retBPs    map[uint64]int // engine's, by address: threads running to it
 
-	// callerFilter is the caller's stop filter: set while stopped, read
-	// by the target's goroutine during runs.
+	// callerFilter is the caller's stop filter: set while stopped, called
+	// by the target as it collects stops during runs.
 	callerFilter target.StopFilterFunc
 
-	// e is owned by whoever holds the stopped process: the caller (the
-	// server's core loop) between an event and Resume, the pump goroutine
-	// from Resume until it sends the next event. The hand-overs are the
-	// channel operations of Resume (through the tracer, whose event the
-	// pump receives) and of Events.
 	e engine
 }
 
@@ -70,11 +60,9 @@ type Process struct {
 // the wrapper needs or forwards.
 var ErrMissingCapability = errors.New("target lacks a capability")
 
-// New wraps p. It starts the goroutine that reads p's events; it ends
-// when p's events are closed (after the process's end, or Detach).
+// New wraps p.
 func New(p target.Process) (*Process, error) {
-	w := &Process{inner: p, pid: p.Pid(), out: make(chan target.Event, 2), done: make(chan struct{}),
-		callerBPs: map[uint64]bool{}, retBPs: map[uint64]int{}}
+	w := &Process{inner: p, pid: p.Pid(), callerBPs: map[uint64]bool{}, retBPs: map[uint64]int{}}
 	var missing []string
 	has := func(ok bool, name string) {
 		if !ok {
@@ -113,7 +101,6 @@ func New(p target.Process) (*Process, error) {
 	if err := w.filterer.SetStopFilter(w.filter); err != nil {
 		return nil, fmt.Errorf("software watchpoints: %w", err)
 	}
-	go w.pump()
 	return w, nil
 }
 
@@ -133,7 +120,7 @@ func (p *Process) filter(t target.FilterThread, st *target.ThreadStop) target.Fi
 // the engine's own filter does not serve (see target.StopFilter). Only
 // while stopped.
 func (p *Process) SetStopFilter(f target.StopFilterFunc) error {
-	if p.running.Load() {
+	if p.running {
 		return target.ErrRunning
 	}
 	p.callerFilter = f
@@ -163,7 +150,7 @@ func (p *Process) Target() target.Process { return p.inner }
 // any watch is set. A watch whose pages are not mapped yet is served
 // once they are.
 func (p *Process) SetWatches(ws []Watch) error {
-	if p.running.Load() {
+	if p.running {
 		return target.ErrRunning
 	}
 	return p.e.setWatches(ws)
@@ -181,14 +168,9 @@ func (p *Process) Watches() []Watch {
 
 // SetNotes sets the function that receives the engine's notes (a
 // fallback it took, a limit it hit), for the server's event log. It is
-// called from the goroutine that handles the process's events.
-func (p *Process) SetNotes(f func(Note)) {
-	if f == nil {
-		p.notes.Store(nil)
-		return
-	}
-	p.notes.Store(&f)
-}
+// called from within the calls that serve the process's stops
+// (NextEvent, and the target's collection of stops).
+func (p *Process) SetNotes(f func(Note)) { p.notes = f }
 
 // Pid is the process id.
 func (p *Process) Pid() int { return p.pid }
@@ -220,7 +202,7 @@ func (p *Process) ReadMemory(addr uint64, buf []byte) (int, error) {
 // so that no system call exit reports it as a write by the kernel.
 func (p *Process) WriteMemory(addr uint64, data []byte) (int, error) {
 	n, err := p.inner.WriteMemory(addr, data)
-	if !p.running.Load() {
+	if !p.running {
 		p.e.refresh(addr, uint64(len(data)))
 	}
 	return n, err
@@ -230,22 +212,18 @@ func (p *Process) WriteMemory(addr uint64, data []byte) (int, error) {
 // set, the engine serves their faults and system calls during the run,
 // and the run ends only for what the caller must see.
 func (p *Process) Resume(actions []target.Action) error {
-	if p.running.Load() {
+	if p.running {
 		return target.ErrRunning
 	}
-	p.intr.Store(false)
+	p.intr = false
 	ev, err := p.e.beforeResume(actions)
 	if err != nil {
 		return err
 	}
-	p.running.Store(true)
 	if ev != nil {
 		// The run ended before it began (a step of a system call that
-		// the engine ran in place): its event is sent from here; the
-		// pump is idle, the process stopped.
-		p.running.Store(false)
-		p.out <- *ev
-		p.notifyEvents()
+		// the engine ran in place): its event is the next.
+		p.queue = append(p.queue, *ev)
 		return nil
 	}
 	// The caller's signals go with this first resume only; the engine's
@@ -253,29 +231,42 @@ func (p *Process) Resume(actions []target.Action) error {
 	first := p.e.runActions
 	p.e.runActions = p.e.rerunActions
 	if err := p.inner.Resume(first); err != nil {
-		p.running.Store(false)
 		return err
 	}
-	if p.intr.Load() {
-		p.inner.Interrupt()
-	}
+	p.running = true
 	return nil
 }
 
-// Events delivers the stops and the end of the process.
-func (p *Process) Events() <-chan target.Event { return p.out }
-
-// NotifyEvents makes the wrapper call f after it sends each event and
-// after it closes Events (see target.EventNotifier); f is called once at
-// once.
-func (p *Process) NotifyEvents(f func()) {
-	p.notify.Store(&f)
-	f()
-}
-
-func (p *Process) notifyEvents() {
-	if f := p.notify.Load(); f != nil {
-		(*f)()
+// NextEvent returns the next event for the caller, if one is ready. The
+// stops the engine serves itself (its faults, system calls, steps) are
+// taken from the wrapped process here and never returned: the engine
+// resumes the process after them, and the run ends only for what the
+// caller must see.
+func (p *Process) NextEvent() (target.Event, bool) {
+	if len(p.queue) > 0 {
+		ev := p.queue[0]
+		p.queue = p.queue[1:]
+		return ev, true
+	}
+	for {
+		ev, ok := p.inner.NextEvent()
+		if !ok {
+			return target.Event{}, false
+		}
+		if ev.Kind != target.EventStopped {
+			p.e.ended()
+			p.running = false
+			return ev, true
+		}
+		out, ok := p.e.onEvent(ev)
+		if !ok {
+			continue // resumed, or the end is coming
+		}
+		if p.intr {
+			out.Interrupted = true
+		}
+		p.running = false
+		return out, true
 	}
 }
 
@@ -283,8 +274,8 @@ func (p *Process) notifyEvents() {
 // engine has the process stopped for its own work is kept and ends the
 // run there.
 func (p *Process) Interrupt() error {
-	if p.running.Load() {
-		p.intr.Store(true)
+	if p.running {
+		p.intr = true
 	}
 	return p.inner.Interrupt()
 }
@@ -295,7 +286,7 @@ func (p *Process) Kill() error { return p.inner.Kill() }
 // Detach gives back the pages' protections, stops tracing system calls
 // and detaches. Only while stopped.
 func (p *Process) Detach() error {
-	if p.running.Load() {
+	if p.running {
 		return target.ErrRunning
 	}
 	if err := p.e.setWatches(nil); err != nil && !errors.Is(err, target.ErrExited) {
@@ -315,8 +306,6 @@ func (p *Process) SetDebugRegisters(img target.DebugRegisters) error {
 
 // InsertBreakpoint forwards to the target.
 func (p *Process) InsertBreakpoint(addr uint64) error {
-	p.bpMu.Lock()
-	defer p.bpMu.Unlock()
 	if err := p.bps.InsertBreakpoint(addr); err != nil {
 		return err
 	}
@@ -328,8 +317,6 @@ func (p *Process) InsertBreakpoint(addr uint64) error {
 // breakpoint of its own at addr (step mode), the int3 stays until the
 // engine lifts it.
 func (p *Process) RemoveBreakpoint(addr uint64) error {
-	p.bpMu.Lock()
-	defer p.bpMu.Unlock()
 	delete(p.callerBPs, addr)
 	if p.retBPs[addr] > 0 {
 		return nil
@@ -339,16 +326,12 @@ func (p *Process) RemoveBreakpoint(addr uint64) error {
 
 // callerBP says whether the caller has a breakpoint at addr.
 func (p *Process) callerBP(addr uint64) bool {
-	p.bpMu.Lock()
-	defer p.bpMu.Unlock()
 	return p.callerBPs[addr]
 }
 
 // addRetBP adds a thread running to the engine's return breakpoint at
 // addr, inserting it for the first.
 func (p *Process) addRetBP(addr uint64) error {
-	p.bpMu.Lock()
-	defer p.bpMu.Unlock()
 	if p.retBPs[addr] == 0 && !p.callerBPs[addr] {
 		if err := p.bps.InsertBreakpoint(addr); err != nil {
 			return err
@@ -361,8 +344,6 @@ func (p *Process) addRetBP(addr uint64) error {
 // dropRetBP removes a thread from the return breakpoint at addr, and
 // the int3 with the last (unless the caller has one there).
 func (p *Process) dropRetBP(addr uint64) {
-	p.bpMu.Lock()
-	defer p.bpMu.Unlock()
 	if p.retBPs[addr] == 0 {
 		return
 	}
@@ -377,8 +358,6 @@ func (p *Process) dropRetBP(addr uint64) {
 
 // retBP says whether the engine has a return breakpoint at addr.
 func (p *Process) retBP(addr uint64) bool {
-	p.bpMu.Lock()
-	defer p.bpMu.Unlock()
 	return p.retBPs[addr] > 0
 }
 
@@ -415,31 +394,3 @@ func (p *Process) ExecPath() (string, error) { return p.exe.ExecPath() }
 
 // Counts forwards to the target.
 func (p *Process) Counts() target.Counts { return p.counter.Counts() }
-
-// pump reads the wrapped process's events: with no watch it passes them
-// on; otherwise the engine serves its own stops and resumes the process
-// until a stop the caller must see.
-func (p *Process) pump() {
-	defer close(p.done)
-	defer p.notifyEvents()
-	defer close(p.out)
-	for ev := range p.inner.Events() {
-		if ev.Kind != target.EventStopped {
-			p.e.ended()
-			p.running.Store(false)
-			p.out <- ev
-			p.notifyEvents()
-			continue
-		}
-		out, ok := p.e.onEvent(ev)
-		if !ok {
-			continue // resumed, or the end is coming
-		}
-		if p.intr.Load() {
-			out.Interrupted = true
-		}
-		p.running.Store(false)
-		p.out <- out
-		p.notifyEvents()
-	}
-}

@@ -101,7 +101,7 @@ func (n Note) String() string {
 }
 
 func (e *engine) note(k NoteKind, tid target.Tid, pc uint64, text string) {
-	if f := e.p.notes.Load(); f != nil {
-		(*f)(Note{Kind: k, Tid: tid, PC: pc, Text: text})
+	if f := e.p.notes; f != nil {
+		f(Note{Kind: k, Tid: tid, PC: pc, Text: text})
 	}
 }

@@ -2,6 +2,7 @@ package swwatch
 
 import (
 	"encoding/binary"
+	"errors"
 	"os"
 	"path/filepath"
 	"sync"
@@ -49,7 +50,7 @@ type session struct {
 func start(t testing.TB, name string, args ...string) *session {
 	t.Helper()
 	bin := program(t, name)
-	lp, err := linux.Launch(linux.Config{Path: bin, Args: append([]string{bin}, args...)})
+	lp, err := tracerFor(t).Launch(linux.Config{Path: bin, Args: append([]string{bin}, args...)})
 	if err != nil {
 		t.Fatalf("Launch(%s): %v", name, err)
 	}
@@ -69,17 +70,17 @@ func start(t testing.TB, name string, args ...string) *session {
 }
 
 func (s *session) kill() {
-	s.w.Kill()
-	deadline := time.After(eventTimeout)
+	if err := s.w.Kill(); errors.Is(err, target.ErrExited) {
+		return // over already
+	}
+	deadline := time.Now().Add(eventTimeout)
 	for {
-		select {
-		case _, ok := <-s.w.Events():
-			if !ok {
-				<-s.w.done
-				return
-			}
-		case <-deadline:
-			s.t.Errorf("events not closed %v after Kill", eventTimeout)
+		ev, ok := nextEvent(tracerFor(s.t), s.w, time.Until(deadline))
+		if !ok {
+			s.t.Errorf("no final event %v after Kill", eventTimeout)
+			return
+		}
+		if ev.Kind != target.EventStopped {
 			return
 		}
 	}
@@ -90,16 +91,47 @@ func (s *session) sym(name string) uint64 { s.t.Helper(); return symbol(s.t, s.b
 // next waits for the next event.
 func (s *session) next() target.Event {
 	s.t.Helper()
-	select {
-	case ev, ok := <-s.w.Events():
-		if !ok {
-			s.t.Fatal("events closed")
-		}
-		return ev
-	case <-time.After(eventTimeout):
+	ev, ok := nextEvent(tracerFor(s.t), s.w, eventTimeout)
+	if !ok {
 		s.t.Fatalf("no event within %v", eventTimeout)
 	}
-	panic("unreachable")
+	return ev
+}
+
+// testTracers holds each test's Tracer: a test's goroutine is one
+// thread, which can trace for one Tracer only.
+var testTracers sync.Map // testing.TB -> *linux.Tracer
+
+// tracerFor makes the test's goroutine a tracer (locked to its thread
+// until the test ends) and returns its Tracer.
+func tracerFor(t testing.TB) *linux.Tracer {
+	t.Helper()
+	if v, ok := testTracers.Load(t); ok {
+		return v.(*linux.Tracer)
+	}
+	tr, err := linux.NewTracer()
+	if err != nil {
+		t.Fatalf("NewTracer: %v", err)
+	}
+	testTracers.Store(t, tr)
+	t.Cleanup(func() {
+		testTracers.Delete(t)
+		tr.Close()
+	})
+	return tr
+}
+
+// nextEvent waits up to d for the next event of p.
+func nextEvent(tr *linux.Tracer, p target.Process, d time.Duration) (target.Event, bool) {
+	deadline := time.Now().Add(d)
+	for {
+		if ev, ok := p.NextEvent(); ok {
+			return ev, true
+		}
+		if !tr.Wait(time.Until(deadline)) {
+			return target.Event{}, false
+		}
+	}
 }
 
 func (s *session) resume(actions ...target.Action) {

@@ -22,9 +22,13 @@ const (
 	SIGSTOP Signal = 19
 )
 
-// Process is the debuggee: one traced process and its threads. Its methods
-// may be called from any goroutine; an implementation serialises what must
-// be serialised (all ptrace calls of a tracee come from one OS thread).
+// Process is the debuggee: one traced process and its threads.
+//
+// Its methods must all be called from one goroutine, the owner (for
+// target/linux, the goroutine locked to the tracer's thread): an
+// implementation has no goroutine and no lock of its own, and its events
+// are made by the owner's own calls (target/linux: Tracer.Pump) and taken
+// with NextEvent.
 //
 // The process is either stopped (every thread is stopped; registers and
 // debug registers may be read and written) or running (between Resume and
@@ -62,27 +66,28 @@ type Process interface {
 	// Resume lets the stopped process run. Every thread gets the action
 	// its tid names in actions, or else the action with Tid 0, or else
 	// stays stopped. Resume returns as soon as the threads run; what
-	// follows arrives on Events. Debug registers set with
+	// follows is taken with NextEvent. Debug registers set with
 	// SetDebugRegisters are written into each thread before it runs.
 	Resume(actions []Action) error
 
-	// Events delivers one Event per stop (all threads stopped when it is
-	// sent) or end of the process. It is closed after the final event
-	// (EventExited or EventSignaled) or after Detach.
-	Events() <-chan Event
+	// NextEvent returns the next event, if one is ready: one per stop
+	// (all threads stopped when it is taken) and one for the end of the
+	// process (EventExited or EventSignaled), after which there is none.
+	// It never blocks; the owner learns when to look from its event
+	// source (target/linux: Tracer.EventFd).
+	NextEvent() (Event, bool)
 
-	// Interrupt asks a running process to stop. The stop arrives on
-	// Events with Interrupted set, unless another event stopped the process
+	// Interrupt asks a running process to stop. The stop comes as an
+	// event with Interrupted set, unless another event stopped the process
 	// first (then that event comes, and Interrupted is set as well). Calling
 	// it while stopped or twice is harmless.
 	Interrupt() error
 
-	// Kill ends the process with SIGKILL. Its final event still arrives on
-	// Events.
+	// Kill ends the process with SIGKILL. Its final event still comes.
 	Kill() error
 
 	// Detach lets the process go on untraced, with breakpoints and debug
-	// registers removed. Only while stopped. Events is closed after it.
+	// registers removed. Only while stopped. No event follows.
 	Detach() error
 }
 
@@ -336,7 +341,7 @@ type SyscallEntryTracer interface {
 // stop; so is a signal delivered before a stepped system call (which
 // runs with the program's own signal mask, since it may change it). If
 // the process ends meanwhile, the error wraps ErrExited and the final
-// event comes on Events.
+// event is taken with NextEvent.
 type ThreadRunner interface {
 	// StepThread executes one instruction of thread tid, delivering sig
 	// first when it is not 0 (the thread then stops at the handler's
@@ -357,7 +362,7 @@ type ThreadRunner interface {
 }
 
 // StopFilter is the optional capability of serving some of a thread's
-// stops on the target's own goroutine, during a run, before they stop
+// stops as they are collected, during a run, before they stop
 // the world: the software-watchpoint engine (package swwatch) emulates
 // an instruction that faulted on one of its protected pages this way,
 // and lets uneventful system calls go on, without stopping every thread
@@ -371,8 +376,8 @@ type StopFilter interface {
 // StopFilterFunc is called, during a run, for each stop that would start
 // a stop of the world (a signal, a trap, a syscall stop), while that
 // thread is stopped and the other threads may still run. It runs on the
-// goroutine that owns the process: it must not call the process's
-// methods, only t's. It may change st. It returns FilterResume when it
+// owner's goroutine, from within the call that collects the stop: it
+// must not call the process's methods, only t's. It may change st. It returns FilterResume when it
 // has served the stop (the thread goes on as it was running, and a
 // signal of the stop is discarded), or FilterReport to report st as
 // usual.
@@ -400,15 +405,6 @@ type FilterThread interface {
 	// ReadMemory and WriteMemory are the process's (see Process).
 	ReadMemory(addr uint64, buf []byte) (int, error)
 	WriteMemory(addr uint64, data []byte) (int, error)
-}
-
-// EventNotifier is the optional capability of calling a function each time
-// an event is ready on Events, and when Events is closed, so that a caller
-// that waits in poll(2) for its sockets needs no goroutine to watch the
-// channel (one goroutine hand-off less per event). f may be called from
-// any goroutine, also when nothing is ready; it must not block.
-type EventNotifier interface {
-	NotifyEvents(f func())
 }
 
 // AuxvReader is the optional capability of reading the auxiliary vector.

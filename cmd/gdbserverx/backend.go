@@ -8,10 +8,19 @@ import (
 	"gdbserverx/target/linux"
 )
 
-// linuxBackend starts and attaches processes with ptrace.
-type linuxBackend struct{}
+// linuxBackend starts and attaches processes with ptrace, from the
+// server's core thread (linux.Tracer).
+type linuxBackend struct{ tr *linux.Tracer }
 
-func (linuxBackend) Launch(spec server.LaunchSpec) (target.Process, error) {
+func (b *linuxBackend) Open() (err error) {
+	b.tr, err = linux.NewTracer()
+	return err
+}
+
+func (b *linuxBackend) EventFd() int { return b.tr.EventFd() }
+func (b *linuxBackend) Pump()        { b.tr.Pump() }
+
+func (b *linuxBackend) Launch(spec server.LaunchSpec) (target.Process, error) {
 	cfg := linux.Config{
 		Path:                 spec.Path,
 		Args:                 spec.Args,
@@ -30,15 +39,15 @@ func (linuxBackend) Launch(spec server.LaunchSpec) (target.Process, error) {
 		defer devnull.Close()
 		cfg.Stdin, cfg.Stdout = devnull, os.Stderr
 	}
-	p, err := linux.Launch(cfg)
+	p, err := b.tr.Launch(cfg)
 	if err != nil {
 		return nil, err
 	}
 	return p, nil
 }
 
-func (linuxBackend) Attach(pid int) (target.Process, error) {
-	p, err := linux.Attach(pid)
+func (b *linuxBackend) Attach(pid int) (target.Process, error) {
+	p, err := b.tr.Attach(pid)
 	if err != nil {
 		return nil, err
 	}

@@ -57,7 +57,7 @@ func run(args []string, stderr io.Writer) int {
 	}
 
 	cfg := server.Config{
-		Backend:         linuxBackend{},
+		Backend:         &linuxBackend{},
 		Multi:           o.multi,
 		Once:            o.once,
 		MaxClients:      o.clients,

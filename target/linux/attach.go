@@ -13,25 +13,31 @@ import (
 	"gdbserverx/target"
 )
 
-// Attach seizes every thread of a running process and stops them all. No
+// attach seizes every thread of a running process and stops them all. No
 // event is sent for this first stop. A signal that a thread was about to
 // receive while it was being stopped is delivered at its first resume
 // (unless that resume names a signal itself).
 //
 // The debug registers of attached threads are unknown: the first resume
 // clears DR7 in each (one write per thread) unless an image is set.
-func Attach(pid int) (*Process, error) {
+func attachOn(t *Tracer, pid int) (*Process, error) {
 	if pid <= 0 {
 		return nil, fmt.Errorf("attach %d: %w", pid, unix.ESRCH)
 	}
 	if pid == os.Getpid() {
 		return nil, fmt.Errorf("attach %d: this is the server itself", pid)
 	}
-	p := newProcess()
-	tr := newTracer(p)
-	if err := tr.start(func() error { return tr.attach(pid) }); err != nil {
+	if q := t.procs[pid]; q != nil && !q.over {
+		return nil, fmt.Errorf("attach %d: already traced by process %d%s", pid, os.Getpid(), commOf(os.Getpid()))
+	}
+	p := newProcess(t)
+	if err := p.seize(pid); err != nil {
+		t.forget(p)
 		return nil, err
 	}
+	p.probeRegisters()
+	p.worldStopped = true
+	t.adopt(p)
 	return p, nil
 }
 
@@ -40,16 +46,16 @@ func Attach(pid int) (*Process, error) {
 // enabled" and the first resume clears or rewrites it.
 var attachedDR = target.DebugRegisters{Addr: unknownDR.Addr, Control: ^uint64(0)}
 
-func (tr *tracer) attach(pid int) (err error) {
-	tr.p.pid = pid
+func (p *Process) seize(pid int) (err error) {
+	p.pid = pid
 	if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err != nil {
 		return fmt.Errorf("attach %d: no such process: %w", pid, unix.ESRCH)
 	}
 	defer func() {
 		if err != nil {
-			for _, th := range tr.order {
+			for _, th := range p.order {
 				if !th.gone {
-					tr.c.ptrace(unix.PTRACE_DETACH, th.tid, 0, 0)
+					p.c.ptrace(unix.PTRACE_DETACH, th.tid, 0, 0)
 				}
 			}
 		}
@@ -60,24 +66,24 @@ func (tr *tracer) attach(pid int) (err error) {
 	for {
 		tids, err := tasks(pid)
 		if err != nil {
-			if len(tr.order) == 0 {
+			if len(p.order) == 0 {
 				return fmt.Errorf("attach %d: no such process: %w", pid, unix.ESRCH)
 			}
 			return fmt.Errorf("attach %d: %w", pid, err)
 		}
 		added := 0
 		for _, tid := range tids {
-			if tr.threads[tid] != nil {
+			if p.threads[tid] != nil {
 				continue
 			}
-			err := tr.c.ptrace(unix.PTRACE_SEIZE, tid, 0, seizeOptions)
+			err := p.c.ptrace(unix.PTRACE_SEIZE, tid, 0, seizeOptions)
 			switch {
 			case err == nil:
 			case errors.Is(err, unix.ESRCH):
 				continue // exited meanwhile
 			case errors.Is(err, unix.EPERM):
 				tp := tracerTid(pid, tid)
-				if tp == unix.Gettid() {
+				if tp == unix.Gettid() && p.owner.tids[tid] == nil {
 					break // auto-attached child of a seized thread
 				}
 				if tp > 0 {
@@ -91,14 +97,14 @@ func (tr *tracer) attach(pid int) (err error) {
 			default:
 				return fmt.Errorf("attach %d: thread %d: %w", pid, tid, err)
 			}
-			tr.addThread(tid, running, attachedDR)
+			p.addThread(tid, running, attachedDR)
 			added++
 		}
 		if added == 0 {
 			break
 		}
 	}
-	if len(tr.threads) == 0 {
+	if len(p.threads) == 0 {
 		return fmt.Errorf("attach %d: no thread to attach: %w", pid, unix.ESRCH)
 	}
 	mem, err := openMemory(pid)
@@ -106,24 +112,25 @@ func (tr *tracer) attach(pid int) (err error) {
 		return fmt.Errorf("attach %d: %w", pid, err)
 	}
 	h, _ := os.FindProcess(pid)
-	tr.p.mem, tr.p.handle = mem, h
+	p.mem, p.handle = mem, h
 	// Stop them all, as after an event.
-	tr.stopWorld()
-	if tr.over {
+	p.stopWorld()
+	p.owner.waitStopped(p)
+	if p.over {
 		return fmt.Errorf("attach %d: the process exited: %w", pid, target.ErrExited)
 	}
-	for _, st := range tr.stops {
-		if th := tr.threads[int(st.Tid)]; th != nil && st.Reason == target.StopSignal && st.Signal != target.SIGSTOP {
+	for _, st := range p.stops {
+		if th := p.threads[int(st.Tid)]; th != nil && st.Reason == target.StopSignal && st.Signal != target.SIGSTOP {
 			th.requeue = int(st.Signal)
 		}
 	}
-	for _, th := range tr.order {
+	for _, th := range p.order {
 		if !th.gone {
 			th.regs.invalidate()
 		}
 	}
-	tr.stops = nil
-	tr.stopping = false
+	p.stops = nil
+	p.stopping = false
 	return nil
 }
 

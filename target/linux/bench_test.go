@@ -10,12 +10,12 @@ import (
 	"gdbserverx/target"
 )
 
-// tracerCPU returns the CPU time the tracer's OS thread has used
-// (getrusage RUSAGE_THREAD, run on that thread).
+// tracerCPU returns the CPU time the tracer's OS thread (the benchmark's
+// own, locked) has used (getrusage RUSAGE_THREAD).
 func tracerCPU(b *testing.B, p *Process) time.Duration {
 	b.Helper()
 	var ru unix.Rusage
-	if err := p.onTracer(func(*tracer) { unix.Getrusage(unix.RUSAGE_THREAD, &ru) }); err != nil {
+	if err := unix.Getrusage(unix.RUSAGE_THREAD, &ru); err != nil {
 		b.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
@@ -32,7 +32,8 @@ func report(b *testing.B, p *Process, cpu0 time.Duration, c0 target.Counts) {
 }
 
 // BenchmarkStep is one single-step cycle: Resume with Step, then the
-// event (the thread's registers fetched for the server).
+// event (the thread's registers fetched for the server), through the
+// event fd and Pump as the server takes it.
 func BenchmarkStep(b *testing.B) {
 	p, _ := launch(b, "loop")
 	tid := target.Tid(p.Pid())
@@ -43,7 +44,7 @@ func BenchmarkStep(b *testing.B) {
 		if err := p.Resume(step); err != nil {
 			b.Fatal(err)
 		}
-		ev := <-p.Events()
+		ev := next(b, p)
 		if len(ev.Stops) != 1 || ev.Stops[0].Reason != target.StopDebug {
 			b.Fatalf("%+v", ev)
 		}
@@ -60,7 +61,7 @@ func BenchmarkStopResume(b *testing.B) {
 			ready := symbol(b, bin, "all_ready")
 			p.InsertBreakpoint(ready)
 			cont(b, p)
-			if ev := <-p.Events(); len(ev.Threads) != n {
+			if ev := next(b, p); len(ev.Threads) != n {
 				b.Fatalf("%d threads, want %d", len(ev.Threads), n)
 			}
 			p.RemoveBreakpoint(ready)
@@ -72,34 +73,11 @@ func BenchmarkStopResume(b *testing.B) {
 					b.Fatal(err)
 				}
 				p.Interrupt()
-				if ev := <-p.Events(); !ev.Interrupted {
+				if ev := next(b, p); !ev.Interrupted {
 					b.Fatalf("%+v", ev)
 				}
 			}
 			report(b, p, cpu0, c0)
 		})
 	}
-}
-
-// BenchmarkStepInTracer is BenchmarkStep without the goroutine hops: the
-// loop runs on the tracer goroutine itself, so the figure is the ptrace
-// and wait4 work of one step (Resume, wait, classification, register
-// prefetch) without the Go scheduler's hand-offs to and from the locked
-// thread.
-func BenchmarkStepInTracer(b *testing.B) {
-	p, _ := launch(b, "loop")
-	step := []target.Action{{Tid: target.Tid(p.Pid()), Kind: target.Step}}
-	cpu0, c0 := tracerCPU(b, p), p.Counts()
-	b.ResetTimer()
-	p.onTracer(func(tr *tracer) {
-		for i := 0; i < b.N; i++ {
-			if err := tr.resume(step); err != nil {
-				b.Error(err)
-				return
-			}
-			tr.runPhase()
-			tr.queue = tr.queue[:0]
-		}
-	})
-	report(b, p, cpu0, c0)
 }

@@ -166,14 +166,12 @@ func TestDebugRegisterENOSPCInjected(t *testing.T) {
 	p, bin := launch(t, "loop")
 	tid := target.Tid(p.Pid())
 	pc := reg64(t, p, regs(t, p, tid), "rip")
-	p.onTracer(func(tr *tracer) {
-		tr.drFault = func(tid, reg int, v uint64) error {
-			if reg == 7 && v != 0 {
-				return unix.ENOSPC
-			}
-			return nil
+	p.drFault = func(tid, reg int, v uint64) error {
+		if reg == 7 && v != 0 {
+			return unix.ENOSPC
 		}
-	})
+		return nil
+	}
 	img := target.DebugRegisters{Addr: [4]uint64{symbol(t, bin, "counter")}, Control: dr7Slot0Write8}
 	p.SetDebugRegisters(img)
 	err := p.Resume([]target.Action{{Kind: target.Continue}})
@@ -187,7 +185,7 @@ func TestDebugRegisterENOSPCInjected(t *testing.T) {
 	}
 	noEvent(t, p)
 	// One slot less (here: none) and it runs.
-	p.onTracer(func(tr *tracer) { tr.drFault = nil })
+	p.drFault = nil
 	p.SetDebugRegisters(target.DebugRegisters{})
 	cont(t, p)
 	p.Interrupt()

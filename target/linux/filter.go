@@ -8,36 +8,33 @@ import (
 
 // The stop filter (target.StopFilter): during a run, a stop that would
 // start a stop of the world is first offered to the filter, on the
-// tracer goroutine. A stop the filter serves costs the wait, the
+// Tracer's thread. A stop the filter serves costs the wait, the
 // siginfo, the registers it reads and writes, and one restart; no other
 // thread is stopped, no event is queued, nothing crosses a channel.
-
-type filterReq struct {
-	f     target.StopFilterFunc
-	reply chan error
-}
-
-func (r filterReq) fail(err error) { r.reply <- err }
 
 var _ target.StopFilter = (*Process)(nil)
 
 // SetStopFilter installs the stop filter for the following runs.
 func (p *Process) SetStopFilter(f target.StopFilterFunc) error {
-	return sendErr(p, func(r chan error) filterReq { return filterReq{f, r} })
+	if err := p.usable(); err != nil {
+		return err
+	}
+	p.filter = f
+	return nil
 }
 
 // filterThread is what the filter may touch: one stopped thread and
 // the process's memory.
 type filterThread struct {
-	tr *tracer
+	p  *Process
 	th *thread
 }
 
 func (t filterThread) GeneralRegisters(buf []byte) error {
-	if len(buf) < t.tr.p.desc.Size() {
-		return fmt.Errorf("register buffer of %d bytes, want %d", len(buf), t.tr.p.desc.Size())
+	if len(buf) < t.p.desc.Size() {
+		return fmt.Errorf("register buffer of %d bytes, want %d", len(buf), t.p.desc.Size())
 	}
-	if err := t.tr.loadGP(t.th); err != nil {
+	if err := t.p.loadGP(t.th); err != nil {
 		return err
 	}
 	putGP(buf, &t.th.regs.gp)
@@ -45,10 +42,10 @@ func (t filterThread) GeneralRegisters(buf []byte) error {
 }
 
 func (t filterThread) SetGeneralRegisters(buf []byte) error {
-	if len(buf) < t.tr.p.desc.Size() {
-		return fmt.Errorf("register buffer of %d bytes, want %d", len(buf), t.tr.p.desc.Size())
+	if len(buf) < t.p.desc.Size() {
+		return fmt.Errorf("register buffer of %d bytes, want %d", len(buf), t.p.desc.Size())
 	}
-	if err := t.tr.loadGP(t.th); err != nil {
+	if err := t.p.loadGP(t.th); err != nil {
 		return err
 	}
 	gp := t.th.regs.gp
@@ -61,11 +58,11 @@ func (t filterThread) SetGeneralRegisters(buf []byte) error {
 }
 
 func (t filterThread) ReadMemory(addr uint64, buf []byte) (int, error) {
-	return t.tr.p.mem.read(addr, buf)
+	return t.p.mem.read(addr, buf)
 }
 
 func (t filterThread) WriteMemory(addr uint64, data []byte) (int, error) {
-	return t.tr.p.mem.write(addr, data)
+	return t.p.mem.write(addr, data)
 }
 
 // filtered offers a stop to the filter. It reports true when the filter
@@ -73,14 +70,14 @@ func (t filterThread) WriteMemory(addr uint64, data []byte) (int, error) {
 // stepping thread steps again). Only during a run, before the world is
 // being stopped: stops collected for an event, and those of StepThread
 // and InjectSyscall, are never offered.
-func (tr *tracer) filtered(th *thread, st *target.ThreadStop) bool {
-	if tr.filter == nil || tr.stopping || tr.worldStopped {
+func (p *Process) filtered(th *thread, st *target.ThreadStop) bool {
+	if p.filter == nil || p.stopping || p.worldStopped {
 		return false
 	}
-	if tr.filter(filterThread{tr, th}, st) != target.FilterResume {
+	if p.filter(filterThread{p, th}, st) != target.FilterResume {
 		return false
 	}
-	tr.c.filtered.Add(1)
-	tr.restart(th)
+	p.c.filtered.Add(1)
+	p.restart(th)
 	return true
 }

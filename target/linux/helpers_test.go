@@ -3,8 +3,7 @@ package linux
 import (
 	"os"
 	"path/filepath"
-	"runtime"
-	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 const eventTimeout = 30 * time.Second
 
 func TestMain(m *testing.M) {
+	checkOwner = true
 	code := m.Run()
 	gdbtest.Cleanup()
 	os.Exit(code)
@@ -39,12 +39,39 @@ func program(t testing.TB, name string) string {
 // symbol returns the address of a symbol of a test program.
 var symbol = gdbtest.Symbol
 
+// testTracers holds each test's Tracer: a test's goroutine is one
+// thread, which can trace for one Tracer only.
+var testTracers sync.Map // testing.TB -> *Tracer
+
+// tracerFor makes the test's goroutine a tracer (it stays locked to its
+// thread until the test ends) and returns its Tracer.
+func tracerFor(t testing.TB) *Tracer {
+	t.Helper()
+	if v, ok := testTracers.Load(t); ok {
+		return v.(*Tracer)
+	}
+	tr, err := NewTracer()
+	if err != nil {
+		t.Fatalf("NewTracer: %v", err)
+	}
+	testTracers.Store(t, tr)
+	t.Cleanup(func() {
+		testTracers.Delete(t)
+		tr.Close()
+	})
+	return tr
+}
+
+// launchCfg and attachPid start or attach on the test's Tracer.
+func launchCfg(t testing.TB, cfg Config) (*Process, error) { return tracerFor(t).Launch(cfg) }
+func attachPid(t testing.TB, pid int) (*Process, error)   { return tracerFor(t).Attach(pid) }
+
 // launch starts a test program; the test kills it (if it is still there)
 // when it ends.
 func launch(t testing.TB, name string, args ...string) (*Process, string) {
 	t.Helper()
 	bin := program(t, name)
-	p, err := Launch(Config{Path: bin, Args: append([]string{bin}, args...)})
+	p, err := launchCfg(t, Config{Path: bin, Args: append([]string{bin}, args...)})
 	if err != nil {
 		t.Fatalf("Launch(%s): %v", name, err)
 	}
@@ -52,20 +79,39 @@ func launch(t testing.TB, name string, args ...string) (*Process, string) {
 	return p, bin
 }
 
-// cleanup kills the process and drains its events until they are closed.
+// cleanup kills the process and takes its events until the last.
 func cleanup(t testing.TB, p *Process) {
 	p.Kill()
-	deadline := time.After(eventTimeout)
+	deadline := time.Now().Add(eventTimeout)
 	for {
-		select {
-		case _, ok := <-p.Events():
-			if !ok {
-				<-p.done
-				return
+		for {
+			if _, ok := p.NextEvent(); !ok {
+				break
 			}
-		case <-deadline:
-			t.Errorf("process %d: events not closed %v after Kill", p.Pid(), eventTimeout)
+		}
+		if p.over {
 			return
+		}
+		if !pumpUntil(p.owner, deadline) {
+			t.Errorf("process %d: no final event %v after Kill", p.Pid(), eventTimeout)
+			return
+		}
+	}
+}
+
+// pumpUntil waits until the Tracer's event fd is readable, or the
+// deadline, and pumps. It reports false at the deadline.
+func pumpUntil(tr *Tracer, deadline time.Time) bool { return tr.Wait(time.Until(deadline)) }
+
+// nextWithin waits up to d for the next event of p.
+func nextWithin(p *Process, d time.Duration) (target.Event, bool) {
+	deadline := time.Now().Add(d)
+	for {
+		if ev, ok := p.NextEvent(); ok {
+			return ev, true
+		}
+		if p.over || !pumpUntil(p.owner, deadline) {
+			return target.Event{}, false
 		}
 	}
 }
@@ -73,16 +119,11 @@ func cleanup(t testing.TB, p *Process) {
 // next waits for the next event.
 func next(t testing.TB, p *Process) target.Event {
 	t.Helper()
-	select {
-	case ev, ok := <-p.Events():
-		if !ok {
-			t.Fatal("events closed")
-		}
-		return ev
-	case <-time.After(eventTimeout):
-		t.Fatalf("no event within %v", eventTimeout)
+	ev, ok := nextWithin(p, eventTimeout)
+	if !ok {
+		t.Fatalf("no event within %v (process over: %v)", eventTimeout, p.over)
 	}
-	panic("unreachable")
+	return ev
 }
 
 // nextReal waits for the next event, passing SIGCHLD stops (a child of
@@ -101,13 +142,13 @@ func nextReal(t testing.TB, p *Process) target.Event {
 	}
 }
 
-// noEvent checks that no event is waiting.
+// noEvent checks that no event is waiting, after collecting what the
+// kernel has.
 func noEvent(t testing.TB, p *Process) {
 	t.Helper()
-	select {
-	case ev, ok := <-p.Events():
-		t.Fatalf("unexpected event %+v (open %v)", ev, ok)
-	default:
+	p.owner.Pump()
+	if ev, ok := p.NextEvent(); ok {
+		t.Fatalf("unexpected event %+v", ev)
 	}
 }
 
@@ -158,9 +199,3 @@ func reg64(t testing.TB, p *Process, buf []byte, name string) uint64 {
 	return le.Uint64(buf[r.Offset:])
 }
 
-// tracerGoroutines counts the goroutines running a tracer.
-func tracerGoroutines() int {
-	buf := make([]byte, 1<<20)
-	n := runtime.Stack(buf, true)
-	return strings.Count(string(buf[:n]), "target/linux.(*tracer).start.func")
-}

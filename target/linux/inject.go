@@ -42,37 +42,6 @@ const (
 	stopInSyscall
 )
 
-// Requests of this file.
-type (
-	entriesReq struct {
-		on    bool
-		reply chan error
-	}
-	stepThreadReq struct {
-		tid   target.Tid
-		sig   target.Signal
-		reply chan stepThreadReply
-	}
-	stepThreadReply struct {
-		st  target.ThreadStop
-		err error
-	}
-	injectReq struct {
-		tid   target.Tid
-		nr    int
-		args  [6]uint64
-		reply chan injectReply
-	}
-	injectReply struct {
-		v   uint64
-		err error
-	}
-)
-
-func (r entriesReq) fail(err error)    { r.reply <- err }
-func (r stepThreadReq) fail(err error) { r.reply <- stepThreadReply{err: err} }
-func (r injectReq) fail(err error)     { r.reply <- injectReply{err: err} }
-
 var (
 	_ target.SyscallEntryTracer = (*Process)(nil)
 	_ target.ThreadRunner       = (*Process)(nil)
@@ -81,21 +50,23 @@ var (
 // TraceSyscallEntries turns syscall-entry stops on or off for the next
 // resumes (see target.SyscallEntryTracer).
 func (p *Process) TraceSyscallEntries(on bool) error {
-	return sendErr(p, func(r chan error) entriesReq { return entriesReq{on, r} })
+	if err := p.usable(); err != nil {
+		return err
+	}
+	p.entries = on
+	return nil
 }
 
 // StepThread executes one instruction of a stopped thread while the
 // others stay stopped (see target.ThreadRunner). Asynchronous signals are
 // blocked during the step (PTRACE_SETSIGMASK), so that one pending is
 // not delivered in place of the instruction; it stays pending. Not for a
-// step that is a system call or delivers a signal (see stepThreadReq).
+// step that is a system call or delivers a signal (see stepThread).
 func (p *Process) StepThread(tid target.Tid, sig target.Signal) (target.ThreadStop, error) {
-	reply := make(chan stepThreadReply, 1)
-	if err := p.send(stepThreadReq{tid, sig, reply}); err != nil {
+	if err := p.usable(); err != nil {
 		return target.ThreadStop{}, err
 	}
-	r := <-reply
-	return r.st, r.err
+	return p.stepThread(tid, sig)
 }
 
 // InjectSyscall runs a system call in a stopped thread and restores its
@@ -106,13 +77,12 @@ func (p *Process) InjectSyscall(tid target.Tid, nr int, args ...uint64) (uint64,
 	if len(args) > 6 {
 		return 0, fmt.Errorf("inject system call %d: %d arguments, at most 6", nr, len(args))
 	}
-	r := injectReq{tid: tid, nr: nr, reply: make(chan injectReply, 1)}
-	copy(r.args[:], args)
-	if err := p.send(r); err != nil {
+	if err := p.usable(); err != nil {
 		return 0, err
 	}
-	v := <-r.reply
-	return v.v, v.err
+	var a [6]uint64
+	copy(a[:], args)
+	return p.injectSyscall(tid, nr, a)
 }
 
 // asyncSignals are the signals blocked while a thread runs for a moment:
@@ -128,13 +98,13 @@ const asyncSignals = ^uint64(1<<(unix.SIGSEGV-1) | 1<<(unix.SIGBUS-1) | 1<<(unix
 // to give back with unblock, and the mask set. (Never with a resume that
 // delivers a signal: the kernel requeues a delivered signal that is
 // blocked, kernel/signal.c ptrace_signal.)
-func (tr *tracer) blockAsync(th *thread) (old, set uint64, err error) {
-	if err := tr.c.ptracePtr(unix.PTRACE_GETSIGMASK, th.tid, 8, unsafe.Pointer(&old)); err != nil {
+func (p *Process) blockAsync(th *thread) (old, set uint64, err error) {
+	if err := p.c.ptracePtr(unix.PTRACE_GETSIGMASK, th.tid, 8, unsafe.Pointer(&old)); err != nil {
 		return 0, 0, err
 	}
 	set = old | asyncSignals
 	if set != old {
-		if err := tr.c.ptracePtr(unix.PTRACE_SETSIGMASK, th.tid, 8, unsafe.Pointer(&set)); err != nil {
+		if err := p.c.ptracePtr(unix.PTRACE_SETSIGMASK, th.tid, 8, unsafe.Pointer(&set)); err != nil {
 			return 0, 0, err
 		}
 	}
@@ -144,12 +114,12 @@ func (tr *tracer) blockAsync(th *thread) (old, set uint64, err error) {
 // unblock gives th its mask back, unless the instruction it ran set a
 // mask of its own (rt_sigreturn, rt_sigprocmask, a signal delivered to a
 // handler): that one is the program's now, and stays.
-func (tr *tracer) unblock(th *thread, old, set uint64) {
+func (p *Process) unblock(th *thread, old, set uint64) {
 	if th.gone || set == old {
 		return
 	}
 	var cur uint64
-	if err := tr.c.ptracePtr(unix.PTRACE_GETSIGMASK, th.tid, 8, unsafe.Pointer(&cur)); err != nil {
+	if err := p.c.ptracePtr(unix.PTRACE_GETSIGMASK, th.tid, 8, unsafe.Pointer(&cur)); err != nil {
 		return
 	}
 	// The kernel never holds SIGKILL and SIGSTOP blocked.
@@ -157,20 +127,20 @@ func (tr *tracer) unblock(th *thread, old, set uint64) {
 	if cur != set&^unblockable {
 		return
 	}
-	tr.c.ptracePtr(unix.PTRACE_SETSIGMASK, th.tid, 8, unsafe.Pointer(&old))
+	p.c.ptracePtr(unix.PTRACE_SETSIGMASK, th.tid, 8, unsafe.Pointer(&old))
 }
 
-// stepThreadReq serves StepThread.
-func (tr *tracer) stepThreadReq(tid target.Tid, sig target.Signal) (target.ThreadStop, error) {
-	th, err := tr.stoppedThread(tid)
+// stepThread serves StepThread.
+func (p *Process) stepThread(tid target.Tid, sig target.Signal) (target.ThreadStop, error) {
+	th, err := p.stoppedThread(tid)
 	if err != nil {
 		return target.ThreadStop{}, err
 	}
-	if err := tr.applyDR(th); err != nil {
-		return target.ThreadStop{}, tr.threadErr(th, err)
+	if err := p.applyDR(th); err != nil {
+		return target.ThreadStop{}, p.threadErr(th, err)
 	}
-	if err := tr.flushRegs(th); err != nil {
-		return target.ThreadStop{}, tr.threadErr(th, err)
+	if err := p.flushRegs(th); err != nil {
+		return target.ThreadStop{}, p.threadErr(th, err)
 	}
 	// Asynchronous signals are held back during the step, so that one
 	// pending is not delivered in place of the instruction; but not
@@ -180,63 +150,63 @@ func (tr *tracer) stepThreadReq(tid target.Tid, sig target.Signal) (target.Threa
 	// relative to the mask they find, which must be the program's. A
 	// signal delivered before a syscall instruction is then the step's
 	// stop (StopSignal), the instruction not executed.
-	if sig == 0 && th.stop != stopSyscallEntry && !tr.atSyscallInsn(th) {
-		old, set, err := tr.blockAsync(th)
+	if sig == 0 && th.stop != stopSyscallEntry && !p.atSyscallInsn(th) {
+		old, set, err := p.blockAsync(th)
 		if err != nil {
-			return target.ThreadStop{}, tr.threadErr(th, fmt.Errorf("block signals of thread %d: %w", th.tid, err))
+			return target.ThreadStop{}, p.threadErr(th, fmt.Errorf("block signals of thread %d: %w", th.tid, err))
 		}
-		defer tr.unblock(th, old, set)
+		defer p.unblock(th, old, set)
 	}
 	// While the world is stopped, a stop that is not an event leaves its
-	// thread stopped (quiet), and a real one is collected in tr.stops.
-	tr.stopping = true
-	defer func() { tr.stopping = false }()
-	n0 := len(tr.stops)
-	defer func() { tr.stops = tr.stops[:n0] }()
+	// thread stopped (quiet), and a real one is collected in p.stops.
+	p.stopping = true
+	defer func() { p.stopping = false }()
+	n0 := len(p.stops)
+	defer func() { p.stops = p.stops[:n0] }()
 	for try := 0; try < 16; try++ {
-		if err := tr.c.ptrace(unix.PTRACE_SINGLESTEP, th.tid, 0, uintptr(sig)); err != nil {
-			return target.ThreadStop{}, tr.threadErr(th, fmt.Errorf("step thread %d: %w", th.tid, err))
+		if err := p.c.ptrace(unix.PTRACE_SINGLESTEP, th.tid, 0, uintptr(sig)); err != nil {
+			return target.ThreadStop{}, p.threadErr(th, fmt.Errorf("step thread %d: %w", th.tid, err))
 		}
 		sig = 0
 		th.kind = target.Step
 		th.regs.invalidate()
 		th.stop = stopPlain
 		th.state = running
-		tr.nRunning++
-		for th.state != stopped && !th.gone && !tr.over {
-			wpid, ws, err := tr.c.wait4(th.tid, true)
+		p.nRunning++
+		for th.state != stopped && !th.gone && !p.over {
+			wpid, ws, err := p.c.wait4(th.tid, true)
 			if err != nil {
-				tr.lost(err)
+				p.lost(err)
 				break
 			}
-			tr.dispatch(wpid, ws)
+			p.dispatch(wpid, ws)
 		}
-		if tr.over || th.gone {
-			return target.ThreadStop{}, tr.threadErr(th, errThreadGone)
+		if p.over || th.gone {
+			return target.ThreadStop{}, p.threadErr(th, errThreadGone)
 		}
-		for i := n0; i < len(tr.stops); i++ {
-			if st := tr.stops[i]; int(st.Tid) == th.tid {
-				if err := tr.loadGP(th); err != nil {
-					return target.ThreadStop{}, tr.threadErr(th, err)
+		for i := n0; i < len(p.stops); i++ {
+			if st := p.stops[i]; int(st.Tid) == th.tid {
+				if err := p.loadGP(th); err != nil {
+					return target.ThreadStop{}, p.threadErr(th, err)
 				}
 				st.PC = th.regs.gp.Rip
 				return st, nil
 			}
 		}
-		// A stop that is not an event (a leftover interrupt trap, our own
-		// stale doorbell): the instruction has not run; step again.
+		// A stop that is not an event (a leftover interrupt trap): the
+		// instruction has not run; step again.
 	}
 	return target.ThreadStop{}, fmt.Errorf("step thread %d: no step after 16 tries", th.tid)
 }
 
 // atSyscallInsn says whether th's next instruction enters the kernel
 // (SYSCALL, SYSENTER, INT 0x80).
-func (tr *tracer) atSyscallInsn(th *thread) bool {
-	if tr.loadGP(th) != nil {
+func (p *Process) atSyscallInsn(th *thread) bool {
+	if p.loadGP(th) != nil {
 		return false
 	}
 	var b [2]byte
-	if _, err := tr.p.mem.read(th.regs.gp.Rip, b[:]); err != nil {
+	if _, err := p.mem.read(th.regs.gp.Rip, b[:]); err != nil {
 		return false
 	}
 	return b == [2]byte{0x0f, 0x05} || b == [2]byte{0x0f, 0x34} || b == [2]byte{0xcd, 0x80}
@@ -244,25 +214,25 @@ func (tr *tracer) atSyscallInsn(th *thread) bool {
 
 // threadErr names what became of th when a request on it failed: the
 // process ended, or the thread is gone.
-func (tr *tracer) threadErr(th *thread, err error) error {
+func (p *Process) threadErr(th *thread, err error) error {
 	switch {
-	case tr.over:
+	case p.over:
 		return fmt.Errorf("thread %d: %w", th.tid, target.ErrExited)
 	case isGone(err) || th.gone:
 		if !th.gone {
-			tr.removeThread(th) // its exit status comes
+			p.removeThread(th) // its exit status comes
 		}
 		return fmt.Errorf("thread %d: %w", th.tid, target.ErrNoThread)
 	}
 	return err
 }
 
-// injectReq serves InjectSyscall: it picks the thread, when asked to.
-func (tr *tracer) injectReq(tid target.Tid, nr int, args [6]uint64) (uint64, error) {
+// injectSyscall serves InjectSyscall: it picks the thread, when asked to.
+func (p *Process) injectSyscall(tid target.Tid, nr int, args [6]uint64) (uint64, error) {
 	var th *thread
 	if tid != 0 {
 		var err error
-		if th, err = tr.stoppedThread(tid); err != nil {
+		if th, err = p.stoppedThread(tid); err != nil {
 			return 0, err
 		}
 		if th.stop == stopSyscallEntry {
@@ -271,7 +241,7 @@ func (tr *tracer) injectReq(tid target.Tid, nr int, args [6]uint64) (uint64, err
 	} else {
 		// Rather a thread in user mode than one that must first leave
 		// a system call (one more round trip).
-		for _, t := range tr.order {
+		for _, t := range p.order {
 			if t.gone || t.state != stopped || t.stop == stopSyscallEntry {
 				continue
 			}
@@ -283,24 +253,24 @@ func (tr *tracer) injectReq(tid target.Tid, nr int, args [6]uint64) (uint64, err
 			return 0, fmt.Errorf("inject system call %d: no stopped thread can run it", nr)
 		}
 	}
-	v, err := tr.inject(th, nr, args)
+	v, err := p.inject(th, nr, args)
 	if err != nil {
-		return 0, tr.threadErr(th, fmt.Errorf("inject system call %d in thread %d: %w", nr, th.tid, err))
+		return 0, p.threadErr(th, fmt.Errorf("inject system call %d in thread %d: %w", nr, th.tid, err))
 	}
 	return v, nil
 }
 
 // inject runs system call nr in th. See stopPlace for where it may.
-func (tr *tracer) inject(th *thread, nr int, args [6]uint64) (uint64, error) {
+func (p *Process) inject(th *thread, nr int, args [6]uint64) (uint64, error) {
 	if th.stop == stopInSyscall {
-		if err := tr.leaveSyscall(th); err != nil {
+		if err := p.leaveSyscall(th); err != nil {
 			return 0, err
 		}
 	}
-	if err := tr.loadGP(th); err != nil {
+	if err := p.loadGP(th); err != nil {
 		return 0, err
 	}
-	site, err := tr.syscallSite(th)
+	site, err := p.syscallSite(th)
 	if err != nil {
 		return 0, err
 	}
@@ -314,45 +284,45 @@ func (tr *tracer) inject(th *thread, nr int, args [6]uint64) (uint64, error) {
 	in.Orig_rax = ^uint64(0) // no syscall-restart logic on the way out
 	in.Rdi, in.Rsi, in.Rdx, in.R10, in.R8, in.R9 = args[0], args[1], args[2], args[3], args[4], args[5]
 	in.Eflags &^= 1 << 8 // TF: the kernel steps it itself
-	old, set, err := tr.blockAsync(th)
+	old, set, err := p.blockAsync(th)
 	if err != nil {
 		return 0, err
 	}
-	defer tr.unblock(th, old, set)
-	if err := tr.c.setRegs(th.tid, &in); err != nil {
+	defer p.unblock(th, old, set)
+	if err := p.c.setRegs(th.tid, &in); err != nil {
 		return 0, err
 	}
 	// The registers are the thread's own again whatever happens below,
 	// as far as the thread lives.
 	defer func() {
 		if !th.gone {
-			tr.c.setRegs(th.tid, &saved)
+			p.c.setRegs(th.tid, &saved)
 			th.regs.gp, th.regs.gpValid, th.regs.gpDirty = saved, true, false
 		}
 	}()
 	var out unix.PtraceRegs
 	for try := 0; try < 16; try++ {
-		if err := tr.c.ptrace(unix.PTRACE_SINGLESTEP, th.tid, 0, 0); err != nil {
+		if err := p.c.ptrace(unix.PTRACE_SINGLESTEP, th.tid, 0, 0); err != nil {
 			return 0, err
 		}
-		wpid, ws, err := tr.c.wait4(th.tid, true)
+		wpid, ws, err := p.c.wait4(th.tid, true)
 		if err != nil {
 			return 0, err
 		}
 		if !ws.Stopped() {
 			// Killed meanwhile (SIGKILL, exit_group of another thread).
 			th.state = running
-			tr.nRunning++
-			tr.dispatch(wpid, ws)
+			p.nRunning++
+			p.dispatch(wpid, ws)
 			return 0, errThreadGone
 		}
 		switch sig, ev := ws.StopSignal(), stopEvent(ws); {
 		case ev == unix.PTRACE_EVENT_EXIT:
-			tr.c.ptrace(unix.PTRACE_CONT, th.tid, 0, 0)
-			tr.removeThread(th)
+			p.c.ptrace(unix.PTRACE_CONT, th.tid, 0, 0)
+			p.removeThread(th)
 			return 0, errThreadGone
 		case ev == 0 && sig == unix.SIGTRAP:
-			if err := tr.c.getRegs(th.tid, &out); err != nil {
+			if err := p.c.getRegs(th.tid, &out); err != nil {
 				return 0, err
 			}
 			if out.Rip != site.addr {
@@ -372,23 +342,23 @@ func (tr *tracer) inject(th *thread, nr int, args [6]uint64) (uint64, error) {
 
 // leaveSyscall takes a thread stopped at a ptrace event inside a system
 // call to the call's syscall-exit-stop.
-func (tr *tracer) leaveSyscall(th *thread) error {
-	if err := tr.flushRegs(th); err != nil {
+func (p *Process) leaveSyscall(th *thread) error {
+	if err := p.flushRegs(th); err != nil {
 		return err
 	}
 	for {
-		if err := tr.c.ptrace(unix.PTRACE_SYSCALL, th.tid, 0, 0); err != nil {
+		if err := p.c.ptrace(unix.PTRACE_SYSCALL, th.tid, 0, 0); err != nil {
 			return err
 		}
 		th.regs.invalidate()
-		wpid, ws, err := tr.c.wait4(th.tid, true)
+		wpid, ws, err := p.c.wait4(th.tid, true)
 		if err != nil {
 			return err
 		}
 		if !ws.Stopped() {
 			th.state = running
-			tr.nRunning++
-			tr.dispatch(wpid, ws)
+			p.nRunning++
+			p.dispatch(wpid, ws)
 			return errThreadGone
 		}
 		if stopEvent(ws) == 0 && ws.StopSignal() == unix.SIGTRAP|0x80 {
@@ -396,8 +366,8 @@ func (tr *tracer) leaveSyscall(th *thread) error {
 			return nil
 		}
 		if stopEvent(ws) == unix.PTRACE_EVENT_EXIT {
-			tr.c.ptrace(unix.PTRACE_CONT, th.tid, 0, 0)
-			tr.removeThread(th)
+			p.c.ptrace(unix.PTRACE_CONT, th.tid, 0, 0)
+			p.removeThread(th)
 			return errThreadGone
 		}
 	}
@@ -415,19 +385,19 @@ func (s site) unpatch() { s.m.rawWrite(s.addr, s.patched) }
 // syscallSite finds a syscall instruction the thread can execute: one of
 // the vDSO's (found once per image), or else one written over the
 // thread's PC for the duration.
-func (tr *tracer) syscallSite(th *thread) (site, error) {
-	if tr.sysInsn == 0 {
-		tr.sysInsn = findVDSOSyscall(tr.p.pid, tr.p.mem)
+func (p *Process) syscallSite(th *thread) (site, error) {
+	if p.sysInsn == 0 {
+		p.sysInsn = findVDSOSyscall(p.pid, p.mem)
 	}
-	if a := tr.sysInsn; a != ^uint64(0) && !tr.p.mem.isBreakpoint(a) && !tr.p.mem.isBreakpoint(a+1) {
+	if a := p.sysInsn; a != ^uint64(0) && !p.mem.isBreakpoint(a) && !p.mem.isBreakpoint(a+1) {
 		return site{addr: a}, nil
 	}
 	pc := th.regs.gp.Rip
-	old, err := tr.p.mem.rawSwap(pc, []byte{0x0f, 0x05})
+	old, err := p.mem.rawSwap(pc, []byte{0x0f, 0x05})
 	if err != nil {
 		return site{}, fmt.Errorf("no vDSO, and no syscall instruction can be written at %#x: %w", pc, err)
 	}
-	return site{addr: pc, patched: old, m: tr.p.mem}, nil
+	return site{addr: pc, patched: old, m: p.mem}, nil
 }
 
 const (

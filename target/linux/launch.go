@@ -76,7 +76,7 @@ type trampolineConfig struct {
 	Shell, Direct bool
 }
 
-// Launch starts cfg's program stopped at its first instruction (the
+// launch starts cfg's program stopped at its first instruction (the
 // PTRACE_EVENT_EXEC stop of the program: with the shell, the shell's own
 // exec passes by) and returns the traced process. No event is sent for
 // this first stop.
@@ -92,7 +92,7 @@ type trampolineConfig struct {
 // Launch fails, naming the program and leaving no process behind, when
 // the program is missing or not executable, when execve fails, or when
 // the shell exits before running it (126, 127).
-func Launch(cfg Config) (*Process, error) {
+func launchOn(t *Tracer, cfg Config) (*Process, error) {
 	if cfg.Path == "" {
 		return nil, errors.New("launch: no program")
 	}
@@ -131,11 +131,14 @@ func Launch(cfg Config) (*Process, error) {
 			tc.Direct, execs = true, 1
 		}
 	}
-	p := newProcess()
-	tr := newTracer(p)
-	if err := tr.start(func() error { return tr.launch(cfg, tc, execs) }); err != nil {
+	p := newProcess(t)
+	if err := p.startProgram(cfg, tc, execs); err != nil {
+		t.forget(p)
 		return nil, err
 	}
+	p.probeRegisters()
+	p.worldStopped = true
+	t.adopt(p)
 	return p, nil
 }
 
@@ -229,9 +232,9 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// launch runs on the tracer's locked thread, which becomes the parent and
+// startProgram runs on the Tracer's thread, which becomes the parent and
 // the tracer of the trampoline (or of the shell that stops itself).
-func (tr *tracer) launch(cfg Config, tc trampolineConfig, execs int) (err error) {
+func (p *Process) startProgram(cfg Config, tc trampolineConfig, execs int) (err error) {
 	var pid int
 	var errR *os.File // why execve failed, from the trampoline
 	if tc.Direct {
@@ -253,7 +256,7 @@ func (tr *tracer) launch(cfg Config, tc trampolineConfig, execs int) (err error)
 	if errR != nil {
 		defer errR.Close()
 	}
-	tr.p.pid = pid
+	p.pid = pid
 	reaped := false
 	defer func() {
 		if err != nil && !reaped {
@@ -261,7 +264,7 @@ func (tr *tracer) launch(cfg Config, tc trampolineConfig, execs int) (err error)
 			// and reap it.
 			unix.Kill(pid, unix.SIGKILL)
 			for {
-				_, ws, werr := tr.c.wait4(pid, true)
+				_, ws, werr := p.c.wait4(pid, true)
 				if werr != nil || ws.Exited() || ws.Signaled() {
 					break
 				}
@@ -298,7 +301,7 @@ func (tr *tracer) launch(cfg Config, tc trampolineConfig, execs int) (err error)
 		if err != nil {
 			return fmt.Errorf("launch %s: wait: %w", tc.Program, err)
 		}
-		tr.c.waits.Add(1)
+		p.c.waits.Add(1)
 		if ws.Exited() || ws.Signaled() {
 			return failed(ws)
 		}
@@ -309,7 +312,7 @@ func (tr *tracer) launch(cfg Config, tc trampolineConfig, execs int) (err error)
 	// 2. Seize it, then end its group-stop. Seizing a stopped task makes
 	// it re-trap with PTRACE_EVENT_STOP; SIGCONT ends the job-control
 	// stop for every thread (the trampoline's untraced ones included).
-	if err := tr.c.ptrace(unix.PTRACE_SEIZE, pid, 0, launchOptions); err != nil {
+	if err := p.c.ptrace(unix.PTRACE_SEIZE, pid, 0, launchOptions); err != nil {
 		return fmt.Errorf("launch %s: seize: %w", tc.Program, err)
 	}
 	if err := unix.Kill(pid, unix.SIGCONT); err != nil {
@@ -317,7 +320,7 @@ func (tr *tracer) launch(cfg Config, tc trampolineConfig, execs int) (err error)
 	}
 	// 3. Let it run to the program's exec.
 	for {
-		_, ws, err := tr.c.wait4(pid, true)
+		_, ws, err := p.c.wait4(pid, true)
 		if err != nil {
 			return fmt.Errorf("launch %s: wait: %w", tc.Program, err)
 		}
@@ -329,13 +332,13 @@ func (tr *tracer) launch(cfg Config, tc trampolineConfig, execs int) (err error)
 		case unix.PTRACE_EVENT_EXEC:
 			execs--
 			if execs == 0 {
-				return tr.launched(cfg)
+				return p.launched(cfg)
 			}
 		case unix.PTRACE_EVENT_FORK, unix.PTRACE_EVENT_VFORK, unix.PTRACE_EVENT_CLONE:
 			// A shell that forks: let the child go untraced.
-			if msg, err := tr.c.eventMsg(pid); err == nil {
-				tr.c.wait4(int(msg), true)
-				tr.c.ptrace(unix.PTRACE_DETACH, int(msg), 0, 0)
+			if msg, err := p.c.eventMsg(pid); err == nil {
+				p.c.wait4(int(msg), true)
+				p.c.ptrace(unix.PTRACE_DETACH, int(msg), 0, 0)
 			}
 		case 0:
 			s := ws.StopSignal()
@@ -343,7 +346,7 @@ func (tr *tracer) launch(cfg Config, tc trampolineConfig, execs int) (err error)
 				sig = int(s) // the trampoline's (Go runtime) or the shell's own
 			}
 		}
-		if err := tr.c.ptrace(unix.PTRACE_CONT, pid, 0, uintptr(sig)); err != nil {
+		if err := p.c.ptrace(unix.PTRACE_CONT, pid, 0, uintptr(sig)); err != nil {
 			return fmt.Errorf("launch %s: continue: %w", tc.Program, err)
 		}
 	}
@@ -505,8 +508,8 @@ func godebug() string {
 }
 
 // launched sets up the tracer's tables at the program's exec stop.
-func (tr *tracer) launched(cfg Config) error {
-	pid := tr.p.pid
+func (p *Process) launched(cfg Config) error {
+	pid := p.pid
 	mem, err := openMemory(pid)
 	if err != nil {
 		return fmt.Errorf("launch: %w", err)
@@ -516,8 +519,8 @@ func (tr *tracer) launched(cfg Config) error {
 		mem.close()
 		return fmt.Errorf("launch: %w", err)
 	}
-	tr.p.mem, tr.p.handle = mem, h
-	th := tr.addThread(pid, stopped, unknownDR)
+	p.mem, p.handle = mem, h
+	th := p.addThread(pid, stopped, unknownDR)
 	th.dr.Control = 0 // exec flushed the debug registers
 	th.stop = stopInSyscall
 	// Give the terminal to the program's process group, as gdbserver does
@@ -526,7 +529,7 @@ func (tr *tracer) launched(cfg Config) error {
 	if cfg.Stderr != nil {
 		fd = int(cfg.Stderr.Fd())
 	}
-	tr.term = foreground(fd, pid)
+	p.term = foreground(fd, pid)
 	runtime.KeepAlive(cfg)
 	return nil
 }

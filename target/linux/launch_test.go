@@ -104,7 +104,7 @@ func TestLaunchArgsEnvDir(t *testing.T) {
 	bin := program(t, "exit")
 	for _, shell := range []bool{false, true} {
 		t.Run(fmt.Sprintf("shell=%v", shell), func(t *testing.T) {
-			p, err := Launch(Config{Path: bin, Args: []string{bin, "env"}, Env: []string{"FOO=bar", "PATH=/usr/bin:/bin"}, StartupWithShell: shell})
+			p, err := launchCfg(t, Config{Path: bin, Args: []string{bin, "env"}, Env: []string{"FOO=bar", "PATH=/usr/bin:/bin"}, StartupWithShell: shell})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -114,7 +114,7 @@ func TestLaunchArgsEnvDir(t *testing.T) {
 				t.Errorf("env: %+v, want exit 0 (FOO=bar, no trampoline variable)", ev)
 			}
 			// Arguments with spaces and quotes stay one word each.
-			p2, err := Launch(Config{Path: bin, Args: []string{bin, "args", "a b", "it's", "$HOME"}, StartupWithShell: shell, Dir: t.TempDir()})
+			p2, err := launchCfg(t, Config{Path: bin, Args: []string{bin, "args", "a b", "it's", "$HOME"}, StartupWithShell: shell, Dir: t.TempDir()})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -138,7 +138,7 @@ func TestLaunchDefaultSignals(t *testing.T) {
 	defer signal.Reset(ignored...)
 	for _, shell := range []string{"", "/bin/sh"} {
 		t.Run("shell="+shell, func(t *testing.T) {
-			p, err := Launch(Config{Path: bin, Args: []string{bin, "sigdfl"}, StartupWithShell: shell != "", Shell: shell})
+			p, err := launchCfg(t, Config{Path: bin, Args: []string{bin, "sigdfl"}, StartupWithShell: shell != "", Shell: shell})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -158,7 +158,7 @@ func TestLaunchDefaultSignals(t *testing.T) {
 
 func TestLaunchRelativeAndDir(t *testing.T) {
 	bin := program(t, "exit")
-	p, err := Launch(Config{Path: "./" + filepath.Base(bin), Dir: filepath.Dir(bin)})
+	p, err := launchCfg(t, Config{Path: "./" + filepath.Base(bin), Dir: filepath.Dir(bin)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +172,7 @@ func TestLaunchRelativeAndDir(t *testing.T) {
 func TestLaunchDisableRandomization(t *testing.T) {
 	bin := program(t, "loop")
 	stackOf := func(noASLR bool, shell string) string {
-		p, err := Launch(Config{Path: bin, DisableRandomization: noASLR, StartupWithShell: shell != "", Shell: shell})
+		p, err := launchCfg(t, Config{Path: bin, DisableRandomization: noASLR, StartupWithShell: shell != "", Shell: shell})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -229,7 +229,7 @@ func TestLaunchErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := Launch(tt.cfg)
+			p, err := launchCfg(t, tt.cfg)
 			if err == nil {
 				cleanup(t, p)
 				t.Fatal("Launch succeeded")
@@ -259,8 +259,8 @@ func TestExitAndSignaled(t *testing.T) {
 	if ev.Kind != target.EventExited || ev.ExitCode != 42 {
 		t.Fatalf("%+v, want exit 42", ev)
 	}
-	if _, ok := <-p.Events(); ok {
-		t.Fatal("events not closed after the final event")
+	if ev, ok := p.NextEvent(); ok {
+		t.Fatalf("event %+v after the final event", ev)
 	}
 	if err := p.Resume(nil); !errors.Is(err, target.ErrExited) {
 		t.Errorf("Resume after exit: %v, want ErrExited", err)
@@ -357,7 +357,7 @@ func TestAttachDetach(t *testing.T) {
 		}
 		runtime.Gosched()
 	}
-	p, err := Attach(pid)
+	p, err := attachPid(t, pid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -376,7 +376,7 @@ func TestAttachDetach(t *testing.T) {
 		}
 	}
 	// Already traced: a second attach names us.
-	if _, err := Attach(pid); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("already traced by process %d", os.Getpid())) {
+	if _, err := attachPid(t, pid); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("already traced by process %d", os.Getpid())) {
 		t.Errorf("second Attach: %v, want already traced by %d", err, os.Getpid())
 	}
 	cont(t, p)
@@ -387,8 +387,8 @@ func TestAttachDetach(t *testing.T) {
 	if err := p.Detach(); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := <-p.Events(); ok {
-		t.Fatal("events not closed after Detach")
+	if ev, ok := p.NextEvent(); ok {
+		t.Fatalf("event %+v after Detach", ev)
 	}
 	// Untraced and running on.
 	if tp := tracerTid(pid, pid); tp != 0 {
@@ -405,11 +405,11 @@ func TestAttachDetach(t *testing.T) {
 }
 
 func TestAttachErrors(t *testing.T) {
-	if _, err := Attach(1 << 22); err == nil || !errors.Is(err, unix.ESRCH) || !strings.Contains(err.Error(), "no such process") {
+	if _, err := attachPid(t, 1 << 22); err == nil || !errors.Is(err, unix.ESRCH) || !strings.Contains(err.Error(), "no such process") {
 		t.Errorf("Attach(missing) = %v, want no such process (ESRCH)", err)
 	}
 	p, _ := launch(t, "loop")
-	if _, err := Attach(p.Pid()); err == nil || !strings.Contains(err.Error(), "already traced by process") {
+	if _, err := attachPid(t, p.Pid()); err == nil || !strings.Contains(err.Error(), "already traced by process") {
 		t.Errorf("Attach(traced) = %v, want already traced", err)
 	}
 }
@@ -467,29 +467,31 @@ func TestDetachLaunched(t *testing.T) {
 	unix.Wait4(pid, &ws, 0, nil) // it is our child: the tracer thread forked it
 }
 
-func TestNoGoroutineLeak(t *testing.T) {
-	before := tracerGoroutines()
+// TestTracerForgets: processes that ended or were detached leave the
+// Tracer's tables, and tracing starts no goroutine.
+func TestTracerForgets(t *testing.T) {
+	tr := tracerFor(t)
+	before := runtime.NumGoroutine()
 	for i := 0; i < 3; i++ {
 		p, _ := launch(t, "exit")
 		cont(t, p)
 		next(t, p)
-		if _, ok := <-p.Events(); ok {
-			t.Fatal("events still open")
+		if ev, ok := p.NextEvent(); ok {
+			t.Fatalf("event %+v after the last", ev)
 		}
-		<-p.done
 	}
 	p, _ := launch(t, "loop")
-	p.Detach()
-	<-p.done
+	if err := p.Detach(); err != nil {
+		t.Fatal(err)
+	}
 	unix.Kill(p.Pid(), unix.SIGKILL)
 	var ws unix.WaitStatus
-	unix.Wait4(p.Pid(), &ws, 0, nil) // ours since its tracer thread exited
-	deadline := time.Now().Add(eventTimeout)
-	for tracerGoroutines() > before {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d tracer goroutines left, want %d", tracerGoroutines(), before)
-		}
-		runtime.Gosched()
+	unix.Wait4(p.Pid(), &ws, 0, nil) // a child of this thread
+	if len(tr.procs) != 0 || len(tr.tids) != 0 {
+		t.Errorf("tracer still holds %d processes and %d threads", len(tr.procs), len(tr.tids))
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Errorf("%d goroutines, %d before", n, before)
 	}
 }
 

@@ -5,67 +5,71 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 
+	"golang.org/x/sys/unix"
+
+	"gdbserverx/internal/x86cpu"
 	"gdbserverx/target"
 )
 
 // Process is a process traced with ptrace. It implements target.Process
 // and the capabilities target.HardwareDebug, target.Breakpoints,
-// target.SyscallTracer, target.AuxvReader, target.ExecFile and
-// target.Counter. Its methods may be called from any goroutine.
+// target.SyscallTracer, target.SyscallEntryTracer, target.ThreadRunner,
+// target.StopFilter, target.AuxvReader, target.ExecFile and
+// target.Counter.
+//
+// Every method must be called on the thread of the Tracer that launched
+// or attached it (see Tracer); the Process has no goroutine and no lock
+// of its own. While it runs, its events are made by Tracer.Pump and
+// taken with NextEvent.
 type Process struct {
 	// Immutable once Launch or Attach has returned.
+	owner  *Tracer
 	pid    int
 	desc   *target.Description
 	mem    *memory
 	handle *os.Process // a pidfd: signals cannot reach a recycled pid
+	c      counters
 
-	// Channels to and from the tracer goroutine.
-	reqs     chan request      // requests, served only while stopped
-	events   chan target.Event // written and closed by the tracer
-	killed   chan struct{}     // closed by Kill
-	killOnce sync.Once
-	wake     chan struct{} // Interrupt's token for a tracer not in wait4 (see listenWait)
-	done     chan struct{} // closed when the tracer goroutine returns
+	threads    map[int]*thread
+	order      []*thread  // creation order, main thread first; may hold gone threads
+	nGone      int        // gone threads still in order
+	nRunning   int        // threads in state running
+	nListening int        // threads in state listening
+	regs       *regLayout // the register file and where it comes from; set at the first stop
 
-	// Written by the tracer, read by any goroutine.
-	// gate is non-nil while the process is stopped; the tracer closes the
-	// channel when it leaves the stopped state, so that a caller that saw
-	// "stopped" is never left waiting for a running tracer.
-	gate atomic.Pointer[chan struct{}]
-	// run is runGen<<2 | runInterrupted | runRunning. Interrupt sets
-	// runInterrupted with a compare-and-swap while runRunning is set; the
-	// tracer clears both when the world is stopped, and so learns whether
-	// this run was interrupted without a lock.
-	run         atomic.Uint64
-	ended       atomic.Pointer[error] // why the process can no longer be used
-	doorbellTid atomic.Int64          // a running thread (one that can take a doorbell), 0 for none
-	doorbells   atomic.Int64          // doorbell signals sent and not yet seen by the tracer
-	// regs holds, while the world is stopped after an event, the register
-	// files of the threads in its Stops, read-only: ReadRegisters serves
-	// them without a trip to the tracer's thread (two OS context switches
-	// per stop otherwise). The tracer replaces it with nil before any
-	// request that could change a register, and at every resume.
-	regs atomic.Pointer[regSnapshot]
-	c    counters
-	// notify is called after each event is sent and after Events closes
-	// (NotifyEvents).
-	notify atomic.Pointer[func()]
+	want     target.DebugRegisters // the image every thread must hold when it runs
+	syscalls bool                  // resume with PTRACE_SYSCALL, report syscall exits
+	entries  bool                  // resume with PTRACE_SYSCALL, report syscall entries
+
+	// filter is offered the stops of a run (filter.go).
+	filter target.StopFilterFunc
+
+	// sysInsn is the address of a syscall instruction (0f 05) in the
+	// vDSO, for InjectSyscall; 0 until looked for, ^0 when there is none.
+	// Reset at exec.
+	sysInsn uint64
+
+	worldStopped bool // every thread is stopped and requests are served
+	stopping     bool // a thread reported an event (or Interrupt): the world is being stopped
+	interrupted  bool // Interrupt was called during this run
+	killing      bool // SIGKILL sent: reap until the main thread's status
+	over         bool // the process ended or was detached
+	ended        error
+
+	stops  []target.ThreadStop // the reasons of the stop being collected
+	queue  []target.Event      // events not yet taken with NextEvent
+	vforks map[int]bool        // threads in a vfork whose child shares the memory
+
+	xsBuf   []byte
+	planBuf []target.DebugWrite
+	term    *terminal // foreground process group to give back at the end
+
+	// drFault, when set, is called before each debug-register write and
+	// may refuse it (tests inject ENOSPC with it).
+	drFault func(tid, reg int, v uint64) error
 }
-
-// regSnapshot is an immutable set of register files by thread.
-type regSnapshot struct {
-	files map[target.Tid][]byte
-}
-
-const (
-	runRunning     = 1
-	runInterrupted = 2
-	runGenShift    = 2
-)
 
 var (
 	_ target.Process       = (*Process)(nil)
@@ -75,105 +79,37 @@ var (
 	_ target.AuxvReader    = (*Process)(nil)
 	_ target.ExecFile      = (*Process)(nil)
 	_ target.Counter       = (*Process)(nil)
-	_ target.EventNotifier = (*Process)(nil)
 )
 
 // errDetached ends a process after Detach.
 var errDetached = fmt.Errorf("detached: %w", target.ErrExited)
 
-func newProcess() *Process {
-	return &Process{
-		reqs: make(chan request),
-		// A little room, so that the final event does not wait for a
-		// reader that has stopped reading (at most a stop and the end
-		// are ever queued).
-		events: make(chan target.Event, 2),
-		killed: make(chan struct{}),
-		wake:   make(chan struct{}, 1),
-		done:   make(chan struct{}),
+func newProcess(owner *Tracer) *Process {
+	p := &Process{
+		owner:   owner,
+		threads: map[int]*thread{},
+		vforks:  map[int]bool{},
+		// x87 and SSE until the first stop shows what the process has
+		// (probeRegisters).
+		regs: newRegLayout(false, 0, 0, x86cpu.Host()),
 	}
+	p.desc = p.regs.desc
+	return p
 }
 
-// request is a typed message to the tracer goroutine; each kind carries
-// its own reply channel (buffered, so the tracer never blocks on it).
-type request interface{ fail(error) }
-
-type (
-	threadsReq struct {
-		reply chan []target.Tid
+// usable says why the process cannot serve a request that needs it
+// stopped, or nil.
+func (p *Process) usable() error {
+	p.owner.check()
+	switch {
+	case p.over:
+		return p.ended
+	case p.killing:
+		return fmt.Errorf("process %d is being killed: %w", p.pid, target.ErrExited)
+	case !p.worldStopped:
+		return target.ErrRunning
 	}
-	readRegsReq struct {
-		tid   target.Tid
-		buf   []byte
-		reply chan error
-	}
-	writeRegsReq struct {
-		tid   target.Tid
-		buf   []byte
-		reply chan error
-	}
-	resumeReq struct {
-		actions []target.Action
-		reply   chan error
-	}
-	setDRReq struct {
-		img   target.DebugRegisters
-		reply chan error
-	}
-	syscallsReq struct {
-		on    bool
-		reply chan error
-	}
-	detachReq struct {
-		reply chan error
-	}
-	// funcReq runs f on the tracer goroutine (tests and benchmarks).
-	funcReq struct {
-		f     func(*tracer)
-		reply chan error
-	}
-)
-
-func (r threadsReq) fail(error)       { r.reply <- nil }
-func (r readRegsReq) fail(err error)  { r.reply <- err }
-func (r writeRegsReq) fail(err error) { r.reply <- err }
-func (r resumeReq) fail(err error)    { r.reply <- err }
-func (r setDRReq) fail(err error)     { r.reply <- err }
-func (r syscallsReq) fail(err error)  { r.reply <- err }
-func (r detachReq) fail(err error)    { r.reply <- err }
-func (r funcReq) fail(err error)      { r.reply <- err }
-
-// send hands r to the tracer if the process is stopped. It returns
-// ErrRunning or ErrExited instead when it is not.
-func (p *Process) send(r request) error {
-	g := p.gate.Load()
-	if g == nil {
-		return p.notStopped()
-	}
-	select {
-	case p.reqs <- r:
-		return nil
-	case <-*g:
-		return p.notStopped()
-	case <-p.done:
-		return p.notStopped()
-	}
-}
-
-func (p *Process) notStopped() error {
-	if e := p.ended.Load(); e != nil {
-		return *e
-	}
-	return target.ErrRunning
-}
-
-// sendErr sends a request whose answer is an error and waits for it.
-func sendErr[R request](p *Process, mk func(chan error) R) error {
-	reply := make(chan error, 1)
-	if err := p.send(mk(reply)); err != nil {
-		return err
-	}
-	return <-reply
+	return nil
 }
 
 // Pid is the process id.
@@ -187,11 +123,10 @@ func (p *Process) Description() *target.Description { return p.desc }
 // Threads lists the live threads, main thread first, then by creation,
 // with their names from /proc/PID/task/TID/comm. Only while stopped.
 func (p *Process) Threads() ([]target.Thread, error) {
-	reply := make(chan []target.Tid, 1)
-	if err := p.send(threadsReq{reply}); err != nil {
+	if err := p.usable(); err != nil {
 		return nil, err
 	}
-	tids := <-reply
+	tids := p.liveTids()
 	out := make([]target.Thread, len(tids))
 	for i, tid := range tids {
 		out[i] = target.Thread{Tid: tid, Name: threadName(p.pid, int(tid))}
@@ -208,29 +143,36 @@ func threadName(pid, tid int) string {
 }
 
 // ReadRegisters fills buf with the thread's register file in description
-// order. Values are cached until the thread resumes; the threads of the
-// last event's Stops are already cached when the event is sent.
+// order. Values are cached until the thread resumes; the threads of an
+// event's Stops are read before the event is queued.
 func (p *Process) ReadRegisters(tid target.Tid, buf []byte) error {
-	if s := p.regs.Load(); s != nil {
-		if f, ok := s.files[tid]; ok && len(buf) >= len(f) {
-			copy(buf, f)
-			return nil
-		}
+	if err := p.usable(); err != nil {
+		return err
 	}
-	return sendErr(p, func(r chan error) readRegsReq { return readRegsReq{tid, buf, r} })
+	th, err := p.stoppedThread(tid)
+	if err != nil {
+		return err
+	}
+	return p.readRegisters(th, buf)
 }
 
 // WriteRegisters stores a whole register file. Only the register groups
 // that changed are written, when the thread resumes. RF stays set when the
 // PC does not change (see docs/x86-debug-registers.md).
 func (p *Process) WriteRegisters(tid target.Tid, buf []byte) error {
-	return sendErr(p, func(r chan error) writeRegsReq { return writeRegsReq{tid, buf, r} })
+	if err := p.usable(); err != nil {
+		return err
+	}
+	th, err := p.stoppedThread(tid)
+	if err != nil {
+		return err
+	}
+	return p.writeRegisters(th, buf)
 }
 
-// ReadMemory reads memory with process_vm_readv from the calling
-// goroutine, falling back to /proc/PID/mem for pages it cannot read.
-// Inserted breakpoints read as their original bytes. It works while the
-// process runs.
+// ReadMemory reads memory with process_vm_readv, falling back to
+// /proc/PID/mem for pages it cannot read. Inserted breakpoints read as
+// their original bytes. It works while the process runs.
 func (p *Process) ReadMemory(addr uint64, buf []byte) (int, error) {
 	return p.mem.read(addr, buf)
 }
@@ -254,76 +196,55 @@ func (p *Process) RemoveBreakpoint(addr uint64) error { return p.mem.remove(addr
 // to be resumed before any of them runs; a refusal comes back as a
 // *target.DebugRegisterError and nothing runs.
 func (p *Process) Resume(actions []target.Action) error {
-	return sendErr(p, func(r chan error) resumeReq { return resumeReq{actions, r} })
-}
-
-// NotifyEvents makes the tracer call f after it sends each event and
-// after it closes Events (see target.EventNotifier). f is called once at
-// once, in case an event is already waiting.
-func (p *Process) NotifyEvents(f func()) {
-	p.notify.Store(&f)
-	f()
-}
-
-// Events delivers the stops and the end of the process. The process is
-// stopped when Launch or Attach returns, without an event for that first
-// stop. An EventStopped with no Stops and Interrupted false means that
-// every resumed thread exited (the others are still stopped).
-func (p *Process) Events() <-chan target.Event { return p.events }
-
-// Interrupt stops a running process (see target.Process). While running
-// it rings a doorbell: a SIGSTOP, which cannot be blocked, sent to the
-// process; the tracer recognises the signal as its own, does not deliver
-// it, and stops the other threads with PTRACE_INTERRUPT.
-//
-// The doorbell is process-directed (through the pidfd), not sent with
-// tgkill to one chosen thread: tgkill to a thread that is exiting, or to
-// an exited main thread whose process lives on, succeeds and the signal
-// is lost with it (seen here as a lost Interrupt about once in 60 runs of
-// TestZombieLeader); the kernel gives a process-directed signal to a
-// thread that can take it (not exiting, not in a ptrace-stop).
-func (p *Process) Interrupt() error {
-	for {
-		v := p.run.Load()
-		if v&runRunning == 0 || v&runInterrupted != 0 {
-			return nil
-		}
-		if p.run.CompareAndSwap(v, v|runInterrupted) {
-			break
-		}
+	if err := p.usable(); err != nil {
+		return err
 	}
-	if p.doorbellTid.Load() == 0 {
-		// No thread runs that could take a signal (every resumed thread
-		// is group-stopped): the tracer is not in a blocking wait4 and
-		// takes this token instead.
-		p.ringTracer()
+	return p.resume(actions)
+}
+
+// NextEvent returns the next event that Tracer.Pump has made, if any.
+// The process is stopped when Launch or Attach returns, without an event
+// for that first stop. An EventStopped with no Stops and Interrupted
+// false means that every resumed thread exited (the others are still
+// stopped). After the final event (EventExited, EventSignaled) there is
+// none; after Detach neither.
+func (p *Process) NextEvent() (target.Event, bool) {
+	p.owner.check()
+	if len(p.queue) == 0 {
+		return target.Event{}, false
+	}
+	ev := p.queue[0]
+	p.queue[0] = target.Event{}
+	p.queue = p.queue[1:]
+	if ev.Kind == target.EventStopped {
+		p.c.stops.Add(1)
+	}
+	return ev, true
+}
+
+// Interrupt stops a running process (see target.Process): every running
+// thread gets a PTRACE_INTERRUPT, and the event comes once they have all
+// stopped. Harmless while stopped or when the process ends.
+func (p *Process) Interrupt() error {
+	p.owner.check()
+	if p.over || p.killing || p.worldStopped || p.interrupted {
 		return nil
 	}
-	p.doorbells.Add(1)
-	if err := p.handle.Signal(syscall.SIGSTOP); err != nil {
-		p.doorbells.Add(-1)
-		if errors.Is(err, os.ErrProcessDone) {
-			return nil // the process is ending: its last event is coming
-		}
-		return fmt.Errorf("interrupt process %d: %w", p.pid, err)
-	}
+	p.interrupted = true
+	p.stopWorld()
+	p.settle()
 	return nil
-}
-
-func (p *Process) ringTracer() {
-	select {
-	case p.wake <- struct{}{}:
-	default:
-	}
 }
 
 // Kill sends SIGKILL. The final event (EventSignaled) still arrives.
 func (p *Process) Kill() error {
-	if e := p.ended.Load(); e != nil {
-		return *e
+	p.owner.check()
+	if p.over {
+		return p.ended
 	}
 	err := p.handle.Signal(syscall.SIGKILL)
-	p.killOnce.Do(func() { close(p.killed) })
+	p.killing = true
+	p.worldStopped = false
 	if err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return fmt.Errorf("kill process %d: %w", p.pid, err)
 	}
@@ -331,34 +252,45 @@ func (p *Process) Kill() error {
 }
 
 // Detach removes breakpoints and debug registers and lets every thread
-// go on untraced (a launched process is not killed). Events is closed.
+// go on untraced (a launched process is not killed). No event follows.
 func (p *Process) Detach() error {
-	return sendErr(p, func(r chan error) detachReq { return detachReq{r} })
+	if err := p.usable(); err != nil {
+		return err
+	}
+	return p.detach()
 }
 
 // SetDebugRegisters sets the image every thread must hold when it next
 // runs (see target.HardwareDebug). Only while stopped.
 func (p *Process) SetDebugRegisters(img target.DebugRegisters) error {
-	return sendErr(p, func(r chan error) setDRReq { return setDRReq{img, r} })
+	if err := p.usable(); err != nil {
+		return err
+	}
+	p.want = img
+	return nil
 }
 
 // TraceSyscalls turns syscall-exit stops on or off for the next resumes.
 func (p *Process) TraceSyscalls(on bool) error {
-	return sendErr(p, func(r chan error) syscallsReq { return syscallsReq{on, r} })
+	if err := p.usable(); err != nil {
+		return err
+	}
+	p.syscalls = on
+	return nil
 }
 
 // Auxv returns /proc/PID/auxv.
 func (p *Process) Auxv() ([]byte, error) {
-	if e := p.ended.Load(); e != nil {
-		return nil, *e
+	if p.over {
+		return nil, p.ended
 	}
 	return os.ReadFile(fmt.Sprintf("/proc/%d/auxv", p.pid))
 }
 
 // ExecPath returns the target of /proc/PID/exe.
 func (p *Process) ExecPath() (string, error) {
-	if e := p.ended.Load(); e != nil {
-		return "", *e
+	if p.over {
+		return "", p.ended
 	}
 	return os.Readlink(fmt.Sprintf("/proc/%d/exe", p.pid))
 }
@@ -375,7 +307,5 @@ func (p *Process) Counts() target.Counts {
 	}
 }
 
-// onTracer runs f on the tracer goroutine while the process is stopped.
-func (p *Process) onTracer(f func(*tracer)) error {
-	return sendErr(p, func(r chan error) funcReq { return funcReq{f, r} })
-}
+// kill9 is SIGKILL, for the pidfd.
+var _ = unix.SIGKILL

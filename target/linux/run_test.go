@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"runtime"
-	"sync"
 	"testing"
 	"time"
 
@@ -118,62 +116,23 @@ func TestSingleStep(t *testing.T) {
 	}
 }
 
-// TestStopsSendNoSIGCHLD: ptrace-stops do not send the server SIGCHLD
-// (SA_NOCLDSTOP, sigchld.go): each would cost a signal delivery on some
-// thread of the server for nothing.
-func TestStopsSendNoSIGCHLD(t *testing.T) { quietSteps(t) }
-
-// quietSteps checks that 50 single steps send fewer than 10 SIGCHLDs.
-// Other children's exits still send it (a process of an earlier test may
-// end meanwhile), so a few are allowed; each step sent one before (42
-// of 50 were seen).
-func quietSteps(t *testing.T) {
-	t.Helper()
+// TestEventFdWakes: every stop wakes the Tracer's event fd, and none is
+// missed between the last wait4 of a pump and the next poll (the SIGCHLD
+// handler writes the eventfd, which keeps the wake-up until the pump
+// clears it): a thousand steps, each waited for in poll(2) only.
+func TestEventFdWakes(t *testing.T) {
 	p, _ := launch(t, "loop")
 	tid := target.Tid(p.Pid())
-	got := make(chan os.Signal, 100)
-	signal.Notify(got, unix.SIGCHLD)
-	defer signal.Stop(got)
-	const steps = 50
-	for i := 0; i < steps; i++ {
+	for i := 0; i < 1000; i++ {
 		if err := p.Resume([]target.Action{{Tid: tid, Kind: target.Step}}); err != nil {
 			t.Fatal(err)
 		}
-		onlyStop(t, next(t, p))
-	}
-	if n := len(got); n >= steps/5 {
-		t.Errorf("%d steps sent %d SIGCHLDs", steps, n)
-	}
-}
-
-// TestNotifyEvents: the function given to NotifyEvents is called once at
-// once, after each event, and when Events closes, so that a reader that
-// waits in poll(2) hears of every one.
-func TestNotifyEvents(t *testing.T) {
-	p, _ := launch(t, "loop")
-	tid := target.Tid(p.Pid())
-	rang := make(chan struct{}, 64)
-	p.NotifyEvents(func() { rang <- struct{}{} })
-	word := func(what string) {
-		t.Helper()
-		select {
-		case <-rang:
-		case <-time.After(eventTimeout):
-			t.Fatalf("no notification %s", what)
+		ev, ok := nextWithin(p, eventTimeout)
+		if !ok {
+			t.Fatalf("step %d: the event fd did not wake within %v", i, eventTimeout)
 		}
+		onlyStop(t, ev)
 	}
-	word("at once")
-	for i := 0; i < 10; i++ {
-		if err := p.Resume([]target.Action{{Tid: tid, Kind: target.Step}}); err != nil {
-			t.Fatal(err)
-		}
-		onlyStop(t, next(t, p))
-		word(fmt.Sprintf("after step %d", i))
-	}
-	p.Kill()
-	for range p.Events() {
-	}
-	word("at the end")
 }
 
 func TestReadMemory(t *testing.T) {
@@ -263,101 +222,26 @@ func TestInterruptWhileRunning(t *testing.T) {
 		}
 		noEvent(t, p)
 	}
-	if p.doorbells.Load() != 0 {
-		t.Errorf("%d doorbells unaccounted", p.doorbells.Load())
-	}
 	// While stopped, Interrupt does nothing.
 	if err := p.Interrupt(); err != nil {
 		t.Fatal(err)
 	}
 	noEvent(t, p)
-	if p.doorbells.Load() != 0 {
-		t.Errorf("Interrupt while stopped sent a doorbell")
-	}
-}
-
-// TestStaleDoorbell puts the process in the state a late doorbell leaves:
-// another event stopped the world first and the SIGSTOP is still queued.
-// On the next resume it must be swallowed and the thread must go on.
-func TestStaleDoorbell(t *testing.T) {
-	p, bin := launch(t, "loop")
-	tick := symbol(t, bin, "tick")
-	p.InsertBreakpoint(tick)
-	cont(t, p)
-	onlyStop(t, next(t, p))
-	p.RemoveBreakpoint(tick)
-	// The doorbell "sent while running" and arriving late.
-	p.doorbells.Add(1)
-	if err := unix.Tgkill(p.Pid(), p.Pid(), unix.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
-	p.InsertBreakpoint(symbol(t, bin, "main")) // not reached again: loop never returns
-	cont(t, p)
-	// The next event is the Interrupt we now send, not the stale SIGSTOP.
-	deadline := time.Now().Add(eventTimeout)
-	for p.doorbells.Load() != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the stale doorbell was not consumed")
-		}
-		runtime.Gosched()
-	}
-	p.Interrupt()
-	ev := next(t, p)
-	if !ev.Interrupted || len(ev.Stops) != 0 {
-		t.Fatalf("%+v, want a plain interrupted stop (the stale SIGSTOP swallowed)", ev)
-	}
 }
 
 // TestInterruptRacesEvents interrupts while threads hit breakpoints all the
-// time: every event is either interrupted or a breakpoint, never a SIGSTOP,
-// and no doorbell is left over.
-// TestDetachWithStaleDoorbell: a doorbell still queued at Detach must not
-// stop the program once it is untraced.
-func TestDetachWithStaleDoorbell(t *testing.T) {
-	p, bin := launch(t, "loop")
-	pid := p.Pid()
-	p.doorbells.Add(1)
-	if err := unix.Tgkill(pid, pid, unix.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Detach(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		unix.Kill(pid, unix.SIGKILL)
-		var ws unix.WaitStatus
-		unix.Wait4(pid, &ws, 0, nil)
-	})
-	counter := symbol(t, bin, "counter")
-	f, err := os.Open(fmt.Sprintf("/proc/%d/mem", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	read := func() uint64 {
-		var c [8]byte
-		f.ReadAt(c[:], int64(counter))
-		return le.Uint64(c[:])
-	}
-	c0 := read()
-	deadline := time.Now().Add(eventTimeout)
-	for read() == c0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the program does not run after Detach (state %s)", procState(pid))
-		}
-		runtime.Gosched()
-	}
-}
-
+// time: every event is either interrupted or a breakpoint, never a stray
+// stop, and no interrupt is left over for the next run.
 func TestInterruptRacesEvents(t *testing.T) {
 	p, bin := launch(t, "loop")
 	tick := symbol(t, bin, "tick")
 	p.InsertBreakpoint(tick)
-	var wg sync.WaitGroup
 	for i := 0; i < 300; i++ {
 		cont(t, p)
-		wg.Add(1)
-		go func() { defer wg.Done(); p.Interrupt() }()
+		if i%3 != 0 {
+			p.owner.Pump() // sometimes after the hit is collected
+		}
+		p.Interrupt()
 		ev := next(t, p)
 		for _, s := range ev.Stops {
 			if s.Reason != target.StopBreakpoint {
@@ -367,9 +251,8 @@ func TestInterruptRacesEvents(t *testing.T) {
 		if len(ev.Stops) == 0 && !ev.Interrupted {
 			t.Fatalf("cycle %d: empty stop not interrupted: %+v", i, ev)
 		}
-		wg.Wait()
 	}
-	// A late doorbell is swallowed by the next run.
+	// A leftover interrupt trap is swallowed by the next run.
 	cont(t, p)
 	if st := onlyStop(t, next(t, p)); st.Reason != target.StopBreakpoint {
 		t.Fatalf("%+v", st)
@@ -525,9 +408,6 @@ func TestGroupStop(t *testing.T) {
 	if ev := next(t, p); ev.Kind != target.EventExited || ev.ExitCode != 5 {
 		t.Fatalf("%+v, want exit 5", ev)
 	}
-	// Waiting with every thread listening needed SIGCHLD for each stop;
-	// stops are quiet again afterwards.
-	quietSteps(t)
 }
 
 func TestSyscallExits(t *testing.T) {
@@ -566,6 +446,7 @@ func TestZombieLeader(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("the leader did not exit")
 		}
+		p.owner.Pump() // its PTRACE_EVENT_EXIT stop waits for the tracer
 		runtime.Gosched()
 	}
 	p.Interrupt()

@@ -10,29 +10,30 @@ import (
 )
 
 // This file classifies what wait4 reports: events to report, stops that
-// are not events (clone, exit, interrupt traps, group-stops, doorbells),
-// and the end of the process. All of it runs on the tracer goroutine.
+// are not events (clone, exit, interrupt traps, group-stops),
+// and the end of the process. All of it runs on the Tracer's thread.
 
 // report records a thread's reason to stop; during a run it starts the
 // stop of the world.
-func (tr *tracer) report(st target.ThreadStop) {
-	tr.stops = append(tr.stops, st)
-	tr.stopping = true
+func (p *Process) report(st target.ThreadStop) {
+	p.stops = append(p.stops, st)
+	p.stopWorld()
 }
 
-// dispatch handles one wait status.
-func (tr *tracer) dispatch(wpid int, ws unix.WaitStatus) {
+// dispatch handles one wait status of one of the process's threads (the
+// Tracer routes statuses by tid, and keeps those of threads it does not
+// know yet).
+func (p *Process) dispatch(wpid int, ws unix.WaitStatus) {
 	if ws.Exited() || ws.Signaled() {
-		if wpid == tr.p.pid {
+		if wpid == p.pid {
 			// The main thread's status comes after every other thread
 			// has been reaped: the process is gone.
-			tr.processEnded(ws)
+			p.processEnded(ws)
 			return
 		}
-		if th := tr.threads[wpid]; th != nil {
-			tr.removeThread(th)
+		if th := p.threads[wpid]; th != nil {
+			p.removeThread(th)
 		}
-		delete(tr.orphans, wpid)
 		return
 	}
 	if !ws.Stopped() {
@@ -40,54 +41,48 @@ func (tr *tracer) dispatch(wpid int, ws unix.WaitStatus) {
 	}
 	ev := stopEvent(ws)
 	if ev == unix.PTRACE_EVENT_EXEC {
-		tr.onExec(wpid)
+		p.onExec(wpid)
 		return
 	}
-	th := tr.threads[wpid]
+	th := p.threads[wpid]
 	if th == nil {
-		if ev == unix.PTRACE_EVENT_STOP {
-			// A new thread or fork child reporting its first stop before
-			// its parent's clone/fork event: kept for onNewChild.
-			tr.orphans[wpid] = ws
-			return
-		}
 		// A thread already taken out of the table: a ptrace call found
 		// it dying (ESRCH: SIGKILL pending, from exit_group or an exec in
 		// another thread) and it now reports its PTRACE_EVENT_EXIT. Let
 		// it go, or the exec or exit waiting for it would wait for ever.
-		tr.c.ptrace(unix.PTRACE_CONT, wpid, 0, 0)
+		p.c.ptrace(unix.PTRACE_CONT, wpid, 0, 0)
 		return
 	}
-	tr.leaveState(th)
+	p.leaveState(th)
 	switch ev {
 	case unix.PTRACE_EVENT_CLONE, unix.PTRACE_EVENT_FORK, unix.PTRACE_EVENT_VFORK:
 		th.stop = stopInSyscall
-		tr.onNewChild(th, ev)
+		p.onNewChild(th, ev)
 	case unix.PTRACE_EVENT_VFORK_DONE:
 		th.stop = stopInSyscall
 		// The vfork child has exec'd or exited: memory is ours again.
-		if tr.vforks[th.tid] {
-			delete(tr.vforks, th.tid)
-			if len(tr.vforks) == 0 {
-				tr.p.mem.unlift()
+		if p.vforks[th.tid] {
+			delete(p.vforks, th.tid)
+			if len(p.vforks) == 0 {
+				p.mem.unlift()
 			}
 		}
-		tr.quiet(th)
+		p.quiet(th)
 	case unix.PTRACE_EVENT_EXIT:
 		// The thread is exiting: let it, and forget it now, so that no
 		// stop of the world waits for it.
-		tr.c.ptrace(unix.PTRACE_CONT, th.tid, 0, 0)
-		tr.removeThread(th)
+		p.c.ptrace(unix.PTRACE_CONT, th.tid, 0, 0)
+		p.removeThread(th)
 	case unix.PTRACE_EVENT_STOP:
-		tr.onEventStop(th, int(ws>>8)&0xff)
+		p.onEventStop(th, int(ws>>8)&0xff)
 	case 0:
 		if sig := int(ws.StopSignal()); sig == int(unix.SIGTRAP)|0x80 {
-			tr.onSyscallStop(th)
+			p.onSyscallStop(th)
 		} else {
-			tr.onSignal(th, sig)
+			p.onSignal(th, sig)
 		}
 	default:
-		tr.quiet(th) // PTRACE_EVENT_SECCOMP and others we did not ask for
+		p.quiet(th) // PTRACE_EVENT_SECCOMP and others we did not ask for
 	}
 }
 
@@ -102,17 +97,17 @@ func isStopSignal(sig int) bool {
 // onEventStop handles PTRACE_EVENT_STOP: a group-stop (its signal is a
 // stop signal), or a trap from PTRACE_INTERRUPT or from SIGCONT waking a
 // listening thread (SIGTRAP).
-func (tr *tracer) onEventStop(th *thread, sig int) {
+func (p *Process) onEventStop(th *thread, sig int) {
 	th.groupStop = isStopSignal(sig)
-	if !tr.stopping {
+	if !p.stopping {
 		// During a run this is not an event: a group-stop goes on with
 		// PTRACE_LISTEN; a trap is the leftover of an interrupt sent while
 		// the thread was reporting something else, or SIGCONT ending a
 		// group-stop.
-		tr.restart(th)
+		p.restart(th)
 		return
 	}
-	tr.collectTrap(th)
+	p.collectTrap(th)
 }
 
 // collectTrap looks, after a thread stopped for our PTRACE_INTERRUPT, for
@@ -123,12 +118,12 @@ func (tr *tracer) onEventStop(th *thread, sig int) {
 // (and a moved PC would go unexplained). The thread is resumed to collect
 // it: a synchronous SIGTRAP is dequeued before anything runs. Only done
 // when such a trap is possible.
-func (tr *tracer) collectTrap(th *thread) {
-	if !tr.p.mem.hasBreakpoints() && tr.want.Control == 0 && th.kind != target.Step {
+func (p *Process) collectTrap(th *thread) {
+	if !p.mem.hasBreakpoints() && p.want.Control == 0 && th.kind != target.Step {
 		return
 	}
 	var q [4][siginfoSize]byte
-	n, err := tr.c.pendingSignals(th.tid, false, q[:])
+	n, err := p.c.pendingSignals(th.tid, false, q[:])
 	if err != nil {
 		return
 	}
@@ -138,9 +133,9 @@ func (tr *tracer) collectTrap(th *thread) {
 		}
 		switch siCode(q[i][:]) {
 		case siKernel, trapBrkpt, trapTrace, trapHwbkpt:
-			if tr.c.ptrace(unix.PTRACE_CONT, th.tid, 0, 0) == nil {
+			if p.c.ptrace(unix.PTRACE_CONT, th.tid, 0, 0) == nil {
 				th.state = running
-				tr.nRunning++
+				p.nRunning++
 			}
 			return
 		}
@@ -150,17 +145,17 @@ func (tr *tracer) collectTrap(th *thread) {
 // onSyscallStop handles a syscall stop (SIGTRAP|0x80): an exit is an
 // event while syscall stops are on; an entry only goes on (or stays
 // stopped at the entry while the world stops).
-func (tr *tracer) onSyscallStop(th *thread) {
-	op, err := tr.c.syscallOp(th.tid)
+func (p *Process) onSyscallStop(th *thread) {
+	op, err := p.c.syscallOp(th.tid)
 	if isGone(err) {
-		tr.removeThread(th)
+		p.removeThread(th)
 		return
 	}
 	reason := target.StopSyscallExit
 	switch {
-	case err == nil && op == unix.PTRACE_SYSCALL_INFO_EXIT && tr.syscalls:
+	case err == nil && op == unix.PTRACE_SYSCALL_INFO_EXIT && p.syscalls:
 		th.stop = stopSyscallExit
-	case err == nil && op == unix.PTRACE_SYSCALL_INFO_ENTRY && tr.entries:
+	case err == nil && op == unix.PTRACE_SYSCALL_INFO_ENTRY && p.entries:
 		// The call has not run: its number and arguments may still be
 		// changed (see target.StopSyscallEntry).
 		reason = target.StopSyscallEntry
@@ -174,11 +169,11 @@ func (tr *tracer) onSyscallStop(th *thread) {
 		case err == nil && op == unix.PTRACE_SYSCALL_INFO_EXIT:
 			th.stop = stopSyscallExit
 		}
-		tr.quiet(th)
+		p.quiet(th)
 		return
 	}
-	if err := tr.loadGP(th); err != nil {
-		tr.removeThread(th)
+	if err := p.loadGP(th); err != nil {
+		p.removeThread(th)
 		return
 	}
 	st := target.ThreadStop{
@@ -188,38 +183,24 @@ func (tr *tracer) onSyscallStop(th *thread) {
 		Syscall: int(th.regs.gp.Orig_rax),
 	}
 	st.PC = th.regs.gp.Rip
-	if tr.filtered(th, &st) {
+	if p.filtered(th, &st) {
 		return
 	}
-	tr.report(st)
+	p.report(st)
 }
 
 // onSignal handles a signal-delivery-stop.
-func (tr *tracer) onSignal(th *thread, sig int) {
+func (p *Process) onSignal(th *thread, sig int) {
 	var info [siginfoSize]byte
-	if err := tr.c.getSiginfo(th.tid, &info); err != nil {
+	if err := p.c.getSiginfo(th.tid, &info); err != nil {
 		if isGone(err) {
-			tr.removeThread(th)
+			p.removeThread(th)
 		} else {
-			tr.quiet(th)
+			p.quiet(th)
 		}
 		return
 	}
 	code := siCode(info[:])
-	if sig == int(unix.SIGSTOP) && (code == siTkill || code == siUser) &&
-		int(siPid(info[:])) == os.Getpid() && tr.p.doorbells.Load() > 0 {
-		// Our doorbell: never delivered. During a run that Interrupt
-		// asked to stop, it stops the world; otherwise it is stale (it
-		// came after another event had stopped the world) and the thread
-		// just goes on.
-		tr.p.doorbells.Add(-1)
-		if !tr.stopping && tr.p.run.Load()&runInterrupted != 0 {
-			tr.stopping = true
-			return
-		}
-		tr.quiet(th)
-		return
-	}
 	st := target.ThreadStop{
 		Tid:     target.Tid(th.tid),
 		Reason:  target.StopSignal,
@@ -231,11 +212,11 @@ func (tr *tracer) onSignal(th *thread, sig int) {
 		switch code {
 		case siKernel:
 			// An int3. If it is one of ours, the PC is moved back onto it.
-			if err := tr.loadGP(th); err != nil {
-				tr.removeThread(th)
+			if err := p.loadGP(th); err != nil {
+				p.removeThread(th)
 				return
 			}
-			if pc := th.regs.gp.Rip - 1; tr.p.mem.isBreakpoint(pc) {
+			if pc := th.regs.gp.Rip - 1; p.mem.isBreakpoint(pc) {
 				st.Reason = target.StopBreakpoint
 				th.regs.gp.Rip = pc
 				th.regs.gpDirty = true
@@ -251,9 +232,9 @@ func (tr *tracer) onSignal(th *thread, sig int) {
 				st.DR6 = dr6SingleStep
 				break
 			}
-			dr6, err := tr.c.peekDebugReg(th.tid, 6)
+			dr6, err := p.c.peekDebugReg(th.tid, 6)
 			if isGone(err) {
-				tr.removeThread(th)
+				p.removeThread(th)
 				return
 			}
 			st.DR6 = dr6
@@ -273,48 +254,47 @@ func (tr *tracer) onSignal(th *thread, sig int) {
 			}
 		}
 	}
-	if tr.filter != nil && !tr.stopping {
-		if tr.loadGP(th) == nil {
+	if p.filter != nil && !p.stopping {
+		if p.loadGP(th) == nil {
 			st.PC = th.regs.gp.Rip
 		}
-		if tr.filtered(th, &st) {
+		if p.filtered(th, &st) {
 			return
 		}
 	}
-	tr.report(st)
+	p.report(st)
 }
 
 // onNewChild handles a clone, fork or vfork event of parent: the new
 // thread joins the table; a new process is detached, without our
 // breakpoints.
-func (tr *tracer) onNewChild(parent *thread, ev int) {
-	msg, err := tr.c.eventMsg(parent.tid)
+func (p *Process) onNewChild(parent *thread, ev int) {
+	msg, err := p.c.eventMsg(parent.tid)
 	if err != nil {
 		if isGone(err) {
-			tr.removeThread(parent)
+			p.removeThread(parent)
 		}
 		return
 	}
 	child := int(msg)
-	isThread := ev == unix.PTRACE_EVENT_CLONE && isTaskOf(tr.p.pid, child)
-	if isThread && tr.threads[child] != nil {
+	isThread := ev == unix.PTRACE_EVENT_CLONE && isTaskOf(p.pid, child)
+	if isThread && p.threads[child] != nil {
 		// Already known (Attach seized it from /proc before this event).
-		tr.quiet(parent)
+		p.quiet(parent)
 		return
 	}
 	// The child starts in a PTRACE_EVENT_STOP; wait for it unless it came
 	// first.
-	ws, ok := tr.orphans[child]
-	delete(tr.orphans, child)
+	ws, ok := p.owner.takeOrphan(child)
 	if !ok {
 		var err error
-		if _, ws, err = tr.c.wait4(child, true); err != nil {
-			tr.quiet(parent)
+		if _, ws, err = p.c.wait4(child, true); err != nil {
+			p.quiet(parent)
 			return
 		}
 	}
 	if ws.Exited() || ws.Signaled() {
-		tr.quiet(parent)
+		p.quiet(parent)
 		return
 	}
 	if !isThread {
@@ -323,34 +303,34 @@ func (tr *tracer) onNewChild(parent *thread, ev int) {
 			// int3s out until the vfork ends (PTRACE_EVENT_VFORK_DONE in
 			// the parent), even when there are none yet (one inserted
 			// meanwhile would wait too).
-			tr.p.mem.lift()
-			tr.vforks[parent.tid] = true
+			p.mem.lift()
+			p.vforks[parent.tid] = true
 		} else {
-			tr.p.mem.restoreIn(child)
+			p.mem.restoreIn(child)
 		}
-		tr.c.ptrace(unix.PTRACE_DETACH, child, 0, 0)
-		tr.quiet(parent)
+		p.c.ptrace(unix.PTRACE_DETACH, child, 0, 0)
+		p.quiet(parent)
 		return
 	}
-	th := tr.addThread(child, stopped, unknownDR)
+	th := p.addThread(child, stopped, unknownDR)
 	th.groupStop = stopEvent(ws) == unix.PTRACE_EVENT_STOP && isStopSignal(int(ws>>8)&0xff)
-	if tr.stopping {
+	if p.stopping {
 		return // stays stopped with the rest of the world
 	}
 	// Program the new thread before its first instruction.
-	if err := tr.applyDR(th); err != nil {
+	if err := p.applyDR(th); err != nil {
 		if isGone(err) {
-			tr.removeThread(th)
+			p.removeThread(th)
 		} else {
 			// It cannot hold the image: keep it stopped and say so; the
 			// next Resume returns the error before anything runs.
-			tr.report(target.ThreadStop{Tid: target.Tid(th.tid), Reason: target.StopSignal})
+			p.report(target.ThreadStop{Tid: target.Tid(th.tid), Reason: target.StopSignal})
 		}
-		tr.quiet(parent)
+		p.quiet(parent)
 		return
 	}
-	tr.resumeThread(th, target.Continue, 0)
-	tr.quiet(parent)
+	p.resumeThread(th, target.Continue, 0)
+	p.quiet(parent)
 }
 
 // isTaskOf says whether tid is a thread of process pid (a clone without
@@ -364,31 +344,31 @@ func isTaskOf(pid, tid int) bool {
 // thread, whose tid is the pid (whichever thread called execve). Every
 // other thread is gone, breakpoints are gone, and the kernel has flushed
 // the debug registers.
-func (tr *tracer) onExec(wpid int) {
-	for _, th := range tr.order {
+func (p *Process) onExec(wpid int) {
+	for _, th := range p.order {
 		if !th.gone {
-			tr.removeThread(th)
+			p.removeThread(th)
 		}
 	}
-	tr.order = tr.order[:0]
-	tr.nGone = 0
-	clear(tr.orphans)
-	th := tr.addThread(wpid, stopped, unknownDR)
+	p.order = p.order[:0]
+	p.nGone = 0
+	th := p.addThread(wpid, stopped, unknownDR)
 	th.dr.Control = 0 // exec flushed them: nothing is armed
 	th.stop = stopInSyscall
-	tr.sysInsn = 0 // a new vDSO
-	tr.p.mem.reset()
+	p.sysInsn = 0 // a new vDSO
+	p.mem.reset()
 	// The stops collected so far belong to the old image.
-	tr.stops = tr.stops[:0]
-	tr.report(target.ThreadStop{Tid: target.Tid(wpid), Reason: target.StopExec, Signal: target.SIGTRAP})
+	p.stops = p.stops[:0]
+	p.report(target.ThreadStop{Tid: target.Tid(wpid), Reason: target.StopExec, Signal: target.SIGTRAP})
 }
 
 // processEnded queues the final event.
-func (tr *tracer) processEnded(ws unix.WaitStatus) {
+func (p *Process) processEnded(ws unix.WaitStatus) {
 	ev := target.Event{Kind: target.EventExited, ExitCode: ws.ExitStatus()}
 	if ws.Signaled() {
 		ev = target.Event{Kind: target.EventSignaled, Signal: target.Signal(ws.Signal())}
 	}
-	tr.end(target.ErrExited)
-	tr.queue = append(tr.queue, ev)
+	p.end(target.ErrExited)
+	p.queue = append(p.queue, ev)
+	p.release()
 }

@@ -31,7 +31,7 @@ const (
 // always written (target.PlanDebugWrites).
 var unknownDR = target.DebugRegisters{Addr: [4]uint64{^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0)}}
 
-// thread is one traced thread. Owned by the tracer goroutine.
+// thread is one traced thread. Owned by the Tracer's thread.
 type thread struct {
 	tid   int
 	state threadState
@@ -60,53 +60,54 @@ type thread struct {
 }
 
 // addThread enters a new thread in the table, last in creation order.
-func (tr *tracer) addThread(tid int, st threadState, dr target.DebugRegisters) *thread {
+func (p *Process) addThread(tid int, st threadState, dr target.DebugRegisters) *thread {
 	th := &thread{tid: tid, state: st, dr: dr}
-	tr.threads[tid] = th
-	tr.order = append(tr.order, th)
+	p.threads[tid] = th
+	p.owner.tids[tid] = p
+	p.order = append(p.order, th)
 	switch st {
 	case running:
-		tr.nRunning++
+		p.nRunning++
 	case listening:
-		tr.nListening++
+		p.nListening++
 	}
 	return th
 }
 
 // removeThread takes a thread that exited (or is exiting) out of the
 // table. Its exit status, if it still comes, is ignored.
-func (tr *tracer) removeThread(th *thread) {
+func (p *Process) removeThread(th *thread) {
 	if th.gone {
 		return
 	}
-	tr.leaveState(th)
+	p.leaveState(th)
 	th.gone = true
-	delete(tr.threads, th.tid)
-	tr.nGone++
-	if int64(th.tid) == tr.p.doorbellTid.Load() {
-		tr.pickDoorbell()
+	delete(p.threads, th.tid)
+	if p.owner.tids[th.tid] == p {
+		delete(p.owner.tids, th.tid)
 	}
-	if tr.nGone > 16 && tr.nGone > len(tr.order)/2 {
-		tr.order = slices.DeleteFunc(tr.order, func(t *thread) bool { return t.gone })
-		tr.nGone = 0
+	p.nGone++
+	if p.nGone > 16 && p.nGone > len(p.order)/2 {
+		p.order = slices.DeleteFunc(p.order, func(t *thread) bool { return t.gone })
+		p.nGone = 0
 	}
 }
 
 // leaveState marks th stopped and keeps the counts.
-func (tr *tracer) leaveState(th *thread) {
+func (p *Process) leaveState(th *thread) {
 	switch th.state {
 	case running:
-		tr.nRunning--
+		p.nRunning--
 	case listening:
-		tr.nListening--
+		p.nListening--
 	}
 	th.state = stopped
 }
 
 // liveTids lists the threads, main thread first, then by creation.
-func (tr *tracer) liveTids() []target.Tid {
-	tids := make([]target.Tid, 0, len(tr.threads))
-	for _, th := range tr.order {
+func (p *Process) liveTids() []target.Tid {
+	tids := make([]target.Tid, 0, len(p.threads))
+	for _, th := range p.order {
 		if !th.gone {
 			tids = append(tids, target.Tid(th.tid))
 		}
@@ -114,23 +115,9 @@ func (tr *tracer) liveTids() []target.Tid {
 	return tids
 }
 
-// pickDoorbell records a running thread (not a listening one: a
-// group-stopped thread takes no signal), the oldest first, or 0 when none
-// runs: then Interrupt leaves a token for listenWait instead of ringing.
-func (tr *tracer) pickDoorbell() {
-	var tid int64
-	for _, th := range tr.order {
-		if !th.gone && th.state == running {
-			tid = int64(th.tid)
-			break
-		}
-	}
-	tr.p.doorbellTid.Store(tid)
-}
-
 // stoppedThread finds a stopped thread for a request.
-func (tr *tracer) stoppedThread(tid target.Tid) (*thread, error) {
-	th := tr.threads[int(tid)]
+func (p *Process) stoppedThread(tid target.Tid) (*thread, error) {
+	th := p.threads[int(tid)]
 	if th == nil {
 		return nil, fmt.Errorf("thread %d: %w", tid, target.ErrNoThread)
 	}
@@ -141,11 +128,11 @@ func (tr *tracer) stoppedThread(tid target.Tid) (*thread, error) {
 }
 
 // loadGP fetches the general registers of a stopped thread, once per stop.
-func (tr *tracer) loadGP(th *thread) error {
+func (p *Process) loadGP(th *thread) error {
 	if th.regs.gpValid {
 		return nil
 	}
-	if err := tr.c.getRegs(th.tid, &th.regs.gp); err != nil {
+	if err := p.c.getRegs(th.tid, &th.regs.gp); err != nil {
 		return fmt.Errorf("read registers of thread %d: %w", th.tid, err)
 	}
 	th.regs.gpValid = true
@@ -160,67 +147,67 @@ func (tr *tracer) loadGP(th *thread) error {
 // of the description, as GNU gdbserver's x86_linux_read_description
 // does. A kernel or CPU without XSAVE gives x87 and SSE only, through
 // PTRACE_GETFPREGS.
-func (tr *tracer) probeRegisters() {
-	for _, th := range tr.order {
+func (p *Process) probeRegisters() {
+	for _, th := range p.order {
 		if th.gone || th.state != stopped {
 			continue
 		}
 		buf := make([]byte, xstateMax)
-		n, err := tr.c.getRegset(th.tid, unix.NT_X86_XSTATE, buf)
+		n, err := p.c.getRegset(th.tid, unix.NT_X86_XSTATE, buf)
 		if err == nil && n >= x86cpu.ExtendedStart {
-			tr.regs = newRegLayout(true, le.Uint64(buf[x86cpu.XFeaturesOffset:]), n, x86cpu.Host())
+			p.regs = newRegLayout(true, le.Uint64(buf[x86cpu.XFeaturesOffset:]), n, x86cpu.Host())
 		}
 		break
 	}
-	tr.p.desc = tr.regs.desc
+	p.desc = p.regs.desc
 }
 
 // loadFX fetches the x87, SSE, AVX, AVX-512 and PKU state: one
 // PTRACE_GETREGSET of NT_X86_XSTATE (its first 512 bytes are the fxsave
 // image), or PTRACE_GETFPREGS where the kernel gives no XSAVE image.
-func (tr *tracer) loadFX(th *thread) error {
+func (p *Process) loadFX(th *thread) error {
 	if th.regs.fxValid {
 		return nil
 	}
 	var n int
 	var err error
-	if tr.regs.xsave {
-		if tr.xsBuf == nil {
-			tr.xsBuf = make([]byte, tr.regs.size)
+	if p.regs.xsave {
+		if p.xsBuf == nil {
+			p.xsBuf = make([]byte, p.regs.size)
 		}
-		n, err = tr.c.getRegset(th.tid, unix.NT_X86_XSTATE, tr.xsBuf)
-		if err == nil && n < tr.regs.size {
-			err = fmt.Errorf("short xstate of %d bytes, want %d", n, tr.regs.size)
+		n, err = p.c.getRegset(th.tid, unix.NT_X86_XSTATE, p.xsBuf)
+		if err == nil && n < p.regs.size {
+			err = fmt.Errorf("short xstate of %d bytes, want %d", n, p.regs.size)
 		}
 	} else {
-		if tr.xsBuf == nil {
-			tr.xsBuf = make([]byte, fxsaveSize)
+		if p.xsBuf == nil {
+			p.xsBuf = make([]byte, fxsaveSize)
 		}
-		n, err = fxsaveSize, tr.c.ptracePtr(ptraceGetFPRegs, th.tid, 0, ptrTo(tr.xsBuf))
+		n, err = fxsaveSize, p.c.ptracePtr(ptraceGetFPRegs, th.tid, 0, ptrTo(p.xsBuf))
 	}
 	if err != nil {
 		return fmt.Errorf("read floating-point registers of thread %d: %w", th.tid, err)
 	}
-	th.regs.fx = append(th.regs.fx[:0], tr.xsBuf[:n]...)
+	th.regs.fx = append(th.regs.fx[:0], p.xsBuf[:n]...)
 	th.regs.fxValid = true
 	return nil
 }
 
 // readRegisters fills buf with the register file of a stopped thread.
-func (tr *tracer) readRegisters(th *thread, buf []byte) error {
-	if len(buf) < tr.p.desc.Size() {
-		return fmt.Errorf("register buffer of %d bytes, want %d", len(buf), tr.p.desc.Size())
+func (p *Process) readRegisters(th *thread, buf []byte) error {
+	if len(buf) < p.desc.Size() {
+		return fmt.Errorf("register buffer of %d bytes, want %d", len(buf), p.desc.Size())
 	}
-	if err := tr.loadGP(th); err != nil {
+	if err := p.loadGP(th); err != nil {
 		return err
 	}
-	if err := tr.loadFX(th); err != nil {
+	if err := p.loadFX(th); err != nil {
 		return err
 	}
 	putGP(buf, &th.regs.gp)
 	putFP(buf, th.regs.fx)
-	if tr.regs.xsave {
-		tr.regs.putXState(buf, th.regs.fx)
+	if p.regs.xsave {
+		p.regs.putXState(buf, th.regs.fx)
 	}
 	return nil
 }
@@ -228,13 +215,13 @@ func (tr *tracer) readRegisters(th *thread, buf []byte) error {
 // writeRegisters takes a whole register file and marks dirty only the
 // groups whose registers changed; they are written when the thread
 // resumes (or detaches).
-func (tr *tracer) writeRegisters(th *thread, buf []byte) error {
-	size := tr.p.desc.Size()
+func (p *Process) writeRegisters(th *thread, buf []byte) error {
+	size := p.desc.Size()
 	if len(buf) < size {
 		return fmt.Errorf("register buffer of %d bytes, want %d", len(buf), size)
 	}
 	cur := make([]byte, size)
-	if err := tr.readRegisters(th, cur); err != nil {
+	if err := p.readRegisters(th, cur); err != nil {
 		return err
 	}
 	if !bytes.Equal(cur[:offST], buf[:offST]) || !bytes.Equal(cur[offOrigRAX:offYMMH], buf[offOrigRAX:offYMMH]) {
@@ -255,38 +242,38 @@ func (tr *tracer) writeRegisters(th *thread, buf []byte) error {
 	}
 	fpChanged := !bytes.Equal(cur[offST:offOrigRAX], buf[offST:offOrigRAX])
 	var comps uint64
-	if tr.regs.xsave {
-		comps = tr.regs.changedXState(cur, buf)
+	if p.regs.xsave {
+		comps = p.regs.changedXState(cur, buf)
 	}
 	if fpChanged {
 		getFP(buf, th.regs.fx)
-		if tr.regs.xsave {
+		if p.regs.xsave {
 			bv := le.Uint64(th.regs.fx[xsaveHdrBV:])
 			le.PutUint64(th.regs.fx[xsaveHdrBV:], bv|xfeatureFP)
 		}
 		th.regs.fxDirty = true
 	}
 	if comps != 0 {
-		tr.regs.getXState(buf, th.regs.fx, comps)
+		p.regs.getXState(buf, th.regs.fx, comps)
 		th.regs.fxDirty = true
 	}
 	return nil
 }
 
 // flushRegs writes the dirty register groups of a thread.
-func (tr *tracer) flushRegs(th *thread) error {
+func (p *Process) flushRegs(th *thread) error {
 	if th.regs.gpDirty {
-		if err := tr.c.setRegs(th.tid, &th.regs.gp); err != nil {
+		if err := p.c.setRegs(th.tid, &th.regs.gp); err != nil {
 			return fmt.Errorf("write registers of thread %d: %w", th.tid, err)
 		}
 		th.regs.gpDirty = false
 	}
 	if th.regs.fxDirty {
 		var err error
-		if tr.regs.xsave {
-			err = tr.c.setRegset(th.tid, unix.NT_X86_XSTATE, th.regs.fx)
+		if p.regs.xsave {
+			err = p.c.setRegset(th.tid, unix.NT_X86_XSTATE, th.regs.fx)
 		} else {
-			err = tr.c.ptracePtr(ptraceSetFPRegs, th.tid, 0, ptrTo(th.regs.fx))
+			err = p.c.ptracePtr(ptraceSetFPRegs, th.tid, 0, ptrTo(th.regs.fx))
 		}
 		if err != nil {
 			return fmt.Errorf("write floating-point registers of thread %d: %w", th.tid, err)
@@ -298,10 +285,10 @@ func (tr *tracer) flushRegs(th *thread) error {
 
 // applyDR brings a stopped thread's debug registers to the wanted image
 // with the fewest writes (none when it already holds it).
-func (tr *tracer) applyDR(th *thread) error {
-	tr.planBuf = target.PlanDebugWrites(th.dr, tr.want, tr.planBuf[:0])
-	for _, w := range tr.planBuf {
-		err := tr.pokeDR(th.tid, w.Reg, w.Value)
+func (p *Process) applyDR(th *thread) error {
+	p.planBuf = target.PlanDebugWrites(th.dr, p.want, p.planBuf[:0])
+	for _, w := range p.planBuf {
+		err := p.pokeDR(th.tid, w.Reg, w.Value)
 		if err != nil {
 			if isGone(err) {
 				return err
@@ -317,12 +304,12 @@ func (tr *tracer) applyDR(th *thread) error {
 }
 
 // pokeDR writes one debug register, through the test hook if one is set.
-func (tr *tracer) pokeDR(tid, reg int, v uint64) error {
-	if tr.drFault != nil {
-		if err := tr.drFault(tid, reg, v); err != nil {
-			tr.c.drWrites.Add(1)
+func (p *Process) pokeDR(tid, reg int, v uint64) error {
+	if p.drFault != nil {
+		if err := p.drFault(tid, reg, v); err != nil {
+			p.c.drWrites.Add(1)
 			return err
 		}
 	}
-	return tr.c.pokeDebugReg(tid, reg, v)
+	return p.c.pokeDebugReg(tid, reg, v)
 }
