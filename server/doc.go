@@ -3,23 +3,26 @@
 // hardware debug-register slots among them through the arbiter, and tells
 // each client, in notices it can see, what happened to its debugpoints.
 //
-// # Goroutines and who owns what
+// # Threads, and who owns what
 //
-// One core loop (Server.run) owns every piece of shared state: the clients
-// and their run/stop states, the process, software breakpoints and their
-// owners, the arbiter and the queued notices. Nothing else reads or writes
-// them; other goroutines send the core loop messages.
-//
-// The core loop also reads every connection itself (poll(2), then framing,
-// acks and parsing into rsp values; conn.go). Each connection has a writer
-// goroutine, for the replies that cannot be written at once (it resends
-// the last packet on a nak); while its queue is long the core loop serves
-// no more of that client's packets (backpressure). Each listener has an
-// accept goroutine, which retries failed accepts. The target's own tracer
-// goroutine owns every ptrace call; the core loop never makes one.
-// The software-watchpoint engine's notes (swwatch.Note: a fallback it
-// took) come from its own goroutine into a bounded queue of the process,
-// which the core loop empties into --event-log at each event (events.go).
+// One core loop (Server.loop) owns every piece of shared state: the
+// clients and their run/stop states, the process, software breakpoints
+// and their owners, the arbiter and the queued notices. It runs on one
+// goroutine locked to its OS thread for good (coreThread), which the
+// backend makes the ptrace tracer of every process: a packet is read,
+// framed, parsed, served with the ptrace calls it needs and answered on
+// that thread, with no hand-off to another. The loop waits in poll(2) on
+// the clients' sockets, the backend's event fd (readable when a tracee
+// changed state: target/linux's SIGCHLD eventfd) and a wake-up eventfd
+// for the few other goroutines: one acceptor per listener (it retries
+// failed accepts), one that watches Run's context, and each connection's
+// writer, for the replies that cannot be written at once (it resends the
+// last packet on a nak; while its queue is long the core loop serves no
+// more of that client's packets: backpressure). Those send the core loop
+// messages; nothing else reads or writes its state. The
+// software-watchpoint engine's notes (swwatch.Note: a fallback it took)
+// are queued, bounded, in the process while it runs, and written to
+// --event-log at each event (events.go).
 //
 // # Limits
 //

@@ -6,12 +6,12 @@
 //
 // swwatch.Process wraps a target.Process: it implements target.Process
 // and forwards every capability, and serves the set of watches given to
-// SetWatches by itself. A hit comes back on Events as a stop of its own
-// (target.StopWatch, with target.WatchHit for each watch accessed, PC
-// after the instruction, as a hardware trap reports it), or as Watches
-// on the target.StopDebug of a single step the caller asked for (or of a
-// hardware watchpoint that fired on the same instruction). With no watch
-// set it adds one goroutine hop per event (BenchmarkIdleStep: 0.4 µs).
+// SetWatches by itself. A hit comes back from NextEvent as a stop of its
+// own (target.StopWatch, with target.WatchHit for each watch accessed,
+// PC after the instruction, as a hardware trap reports it), or as
+// Watches on the target.StopDebug of a single step the caller asked for
+// (or of a hardware watchpoint that fired on the same instruction). With
+// no watch set it adds a function call per event.
 //
 // # What it must not know
 //
@@ -21,12 +21,12 @@
 //
 // # Ownership
 //
-// The engine's state belongs to whoever holds the stopped process: the
-// caller (the server's core loop) between an event and Resume; during a
-// run, the pump goroutine, which reads the wrapped process's events, and
-// the stop filter that the target calls on its own goroutine. The
-// hand-overs are channel operations (Resume's request to the target,
-// the target's event, Events), so that these never run at once.
+// The engine has no goroutine and no lock: its state belongs to the
+// owner of the process it wraps (the server's core loop), and it runs
+// only inside the owner's calls: Resume, NextEvent (which serves the
+// engine's own stops, resumes the process after them and returns only
+// what the caller must see), and the stop filter, which the target calls
+// as it collects a stop.
 //
 // # How a watch is served
 //

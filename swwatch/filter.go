@@ -7,9 +7,9 @@ import (
 
 // The fast path: the stop filter (target.StopFilter).
 //
-// During a run the target offers each stop to the engine on its own
-// goroutine, before the stop would stop every thread and become an
-// event. The engine serves there what needs nothing but the thread's
+// During a run the target offers each stop to the engine as it collects
+// it (target/linux: inside Tracer.Pump, on the owner's thread), before
+// the stop would stop every thread and become an event. The engine serves there what needs nothing but the thread's
 // registers and the memory:
 //
 //   - a fault on a protected page by an instruction it emulates: a false
@@ -22,9 +22,8 @@ import (
 // run in place, pages to protect again) is reported and served on the
 // event path.
 //
-// The filter reads and writes the engine's state while the pump
-// goroutine waits for the run's event: the run's owner, the state's
-// owner (Process). A multi-threaded program's other threads may run
+// The filter reads and writes the engine's state from within the owner's
+// own call, like everything else of the engine. A multi-threaded program's other threads may run
 // meanwhile, but none can touch a protected page without stopping on
 // its own fault, which the target serves after this one; so an emulated
 // read-modify-write is as atomic as the CPU's.

@@ -5,16 +5,24 @@
 //
 // # Ownership
 //
-// One tracer goroutine per process, locked to its OS thread for life,
-// makes every ptrace call and every wait4, and owns the thread table, the
-// register caches and each thread's record of its debug registers. Other
-// goroutines talk to it with typed requests on a channel, served while the
-// process is stopped. While the process runs the tracer blocks in wait4
-// (__WALL|__WNOTHREAD: its own tracees only, so several processes can be
-// traced at once), and the only things other goroutines do then are
-// goroutine-safe and ptrace-free: Interrupt, Kill (SIGKILL through a
-// pidfd), and memory access (process_vm_readv and /proc/PID/mem, with the
-// breakpoint table, in the memory type under its own lock).
+// A Tracer is one OS thread: the goroutine that calls NewTracer is locked
+// to its thread for good, and it makes every ptrace call and every wait4
+// of every process the Tracer launches or attaches (ptrace binds a
+// tracee to the thread that attached it; wait4 with __WALL|__WNOTHREAD
+// sees only that thread's tracees). Every method of the Tracer and of its
+// processes must be called on that thread; nothing here starts a
+// goroutine or takes a lock (tests check the owner: checkOwner). In the
+// server, that goroutine is the core loop, so that a packet, the ptrace
+// calls it needs and the reply happen on one thread with no hand-off.
+//
+// Events arrive without a second thread and without blocking: SIGCHLD's
+// handler (sigchld.go, a few instructions of assembly) writes an eventfd
+// per Tracer; the owner polls EventFd beside its other descriptors and
+// calls Pump, which collects every status with wait4 WNOHANG, routes each
+// to its process by tid, and completes the stops; then each process's
+// events are taken with NextEvent. Nothing waits for a tracee but Launch
+// and Attach (for its first stop), and the ThreadRunner calls, which run
+// one stopped thread for one instruction.
 //
 // # Launch
 //
@@ -57,24 +65,22 @@
 //
 // # Stops
 //
-// The process is all-stop. After an event in one thread the tracer stops
-// the others with PTRACE_INTERRUPT. A thread that reports a real event
-// instead adds a stop to the event; the interrupt trap it may still report
-// later is swallowed. Before an interrupted thread is counted as stopped
-// for no reason, a debug trap already queued for it (an int3, a
-// watchpoint, a step that completed as the interrupt came) is collected,
-// so that it is not reported a run late.
+// The process is all-stop. After an event in one thread the others are
+// stopped with PTRACE_INTERRUPT, and the event is queued once the last
+// has reported (their stops come through Pump like any other). A thread
+// that reports a real event instead adds a stop to the event; the
+// interrupt trap it may still report later is swallowed. Before an
+// interrupted thread is counted as stopped for no reason, a debug trap
+// already queued for it (an int3, a watchpoint, a step that completed as
+// the interrupt came) is collected, so that it is not reported a run
+// late.
 //
-// Interrupt rings a doorbell: a SIGSTOP (which cannot be blocked) to the
-// process, which the kernel gives to a thread that can take it; it is
-// counted so that the tracer recognises it, never delivers it, and
-// swallows one that arrives after another event stopped the world.
+// Interrupt sends PTRACE_INTERRUPT to every running thread the same way;
+// a thread in a group-stop (PTRACE_LISTEN) reports it too.
 //
 // A group-stop (a stop signal delivered to the program) is not an event:
 // the thread is restarted with PTRACE_LISTEN, so the program stays stopped
-// by job control until SIGCONT, as it would without a debugger. While
-// every resumed thread is listening no thread can take a doorbell, so the
-// tracer waits on SIGCHLD and a token Interrupt leaves instead. Resuming a
+// by job control until SIGCONT, as it would without a debugger. Resuming a
 // group-stopped thread with Step or with a signal runs it anyway.
 //
 // Fork and vfork children are detached at once, without the parent's
@@ -93,8 +99,8 @@
 // while the thread runs, unless the step is a system call or delivers a
 // signal, which must find the program's own mask. Syscall-entry stops
 // can be reported (TraceSyscallEntries). And during a run, a stop that
-// would stop the world is first offered to a stop filter, on the tracer
-// goroutine (filter.go): the filter may serve it with the thread's
+// would stop the world is first offered to a stop filter, as Pump
+// collects it (filter.go): the filter may serve it with the thread's
 // registers and the memory, and the thread goes on; no other thread
 // stops and no event is made.
 //

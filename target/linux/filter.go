@@ -77,7 +77,7 @@ func (p *Process) filtered(th *thread, st *target.ThreadStop) bool {
 	if p.filter(filterThread{p, th}, st) != target.FilterResume {
 		return false
 	}
-	p.c.filtered.Add(1)
+	p.c.filtered++
 	p.restart(th)
 	return true
 }

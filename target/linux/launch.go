@@ -301,7 +301,7 @@ func (p *Process) startProgram(cfg Config, tc trampolineConfig, execs int) (err 
 		if err != nil {
 			return fmt.Errorf("launch %s: wait: %w", tc.Program, err)
 		}
-		p.c.waits.Add(1)
+		p.c.waits++
 		if ws.Exited() || ws.Signaled() {
 			return failed(ws)
 		}

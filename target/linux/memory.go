@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -14,16 +13,12 @@ import (
 const int3 = 0xcc
 
 // memory is the debuggee's address space as the debugger sees it: reads
-// and writes from any goroutine, while the process runs or is stopped, and
-// the software breakpoints, whose int3 bytes it hides.
-//
-// It is one object with one lock over its own fields (STYLE.md 4): the
-// tracer goroutine reaches it like any other caller, to swap the file at
-// exec and to take breakpoints out of a fork child or a vfork window.
+// and writes while the process runs or is stopped, and the software
+// breakpoints, whose int3 bytes it hides. Like the rest of the Process,
+// it belongs to the Tracer's thread.
 type memory struct {
 	pid int // immutable
 
-	mu sync.RWMutex
 	// file is /proc/PID/mem of the current image; replaced at exec
 	// (the open file keeps the old address space), nil after the end.
 	file *os.File
@@ -56,8 +51,6 @@ func (m *memory) read(addr uint64, buf []byte) (int, error) {
 	if len(buf) == 0 {
 		return 0, nil
 	}
-	m.mu.RLock()
-	defer m.mu.RUnlock()
 	if m.file == nil {
 		return 0, errMemoryClosed
 	}
@@ -90,7 +83,7 @@ func (m *memory) read(addr uint64, buf []byte) (int, error) {
 }
 
 // mask replaces inserted int3 bytes in b (memory at addr) with the
-// original bytes. Callers hold mu.
+// original bytes.
 func (m *memory) mask(addr uint64, b []byte) {
 	end := addr + uint64(len(b))
 	i, _ := slices.BinarySearch(m.addrs, addr)
@@ -107,8 +100,6 @@ func (m *memory) write(addr uint64, data []byte) (int, error) {
 	if len(data) == 0 {
 		return 0, nil
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	if m.file == nil {
 		return 0, errMemoryClosed
 	}
@@ -134,8 +125,6 @@ func (m *memory) write(addr uint64, data []byte) (int, error) {
 // insert patches an int3 at addr and saves the original byte. Inserting
 // an address twice is harmless.
 func (m *memory) insert(addr uint64) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	if m.file == nil {
 		return errMemoryClosed
 	}
@@ -160,8 +149,6 @@ func (m *memory) insert(addr uint64) error {
 // remove restores the original byte at addr. Removing an address that
 // holds no breakpoint (one an exec swept away, say) is harmless.
 func (m *memory) remove(addr uint64) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	if m.file == nil {
 		return errMemoryClosed
 	}
@@ -182,24 +169,18 @@ func (m *memory) remove(addr uint64) error {
 
 // isBreakpoint says whether an int3 of ours is at addr now.
 func (m *memory) isBreakpoint(addr uint64) bool {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
 	_, ok := m.bps[addr]
 	return ok && !m.lifted
 }
 
 // hasBreakpoints says whether any breakpoint is inserted.
 func (m *memory) hasBreakpoints() bool {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
 	return len(m.bps) > 0
 }
 
 // restoreIn writes the original bytes of every breakpoint into another
 // process's memory: a fork child, which got a copy of ours.
 func (m *memory) restoreIn(pid int) error {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
 	if len(m.bps) == 0 || m.lifted {
 		return nil
 	}
@@ -222,8 +203,6 @@ func (m *memory) lift() error   { return m.setLifted(true) }
 func (m *memory) unlift() error { return m.setLifted(false) }
 
 func (m *memory) setLifted(lifted bool) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	if m.lifted == lifted || m.file == nil {
 		return nil
 	}
@@ -247,8 +226,6 @@ func (m *memory) removeAll() error {
 	if err := m.lift(); err != nil {
 		return err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	clear(m.bps)
 	m.addrs = m.addrs[:0]
 	m.lifted = false
@@ -258,8 +235,6 @@ func (m *memory) removeAll() error {
 // reset follows an exec: a new address space, no breakpoints.
 func (m *memory) reset() error {
 	f, err := os.OpenFile(fmt.Sprintf("/proc/%d/mem", m.pid), os.O_RDWR, 0)
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	if m.file != nil {
 		m.file.Close()
 	}
@@ -276,8 +251,6 @@ func (m *memory) reset() error {
 
 // close ends access (the process is gone or detached).
 func (m *memory) close() {
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	if m.file != nil {
 		m.file.Close()
 		m.file = nil
@@ -289,8 +262,6 @@ func (m *memory) close() {
 // in the saved copy): for a syscall instruction written over a PC for
 // the duration of an injected call.
 func (m *memory) rawSwap(addr uint64, data []byte) ([]byte, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	if m.file == nil {
 		return nil, errMemoryClosed
 	}
@@ -306,8 +277,6 @@ func (m *memory) rawSwap(addr uint64, data []byte) ([]byte, error) {
 
 // rawWrite puts back bytes saved by rawSwap.
 func (m *memory) rawWrite(addr uint64, data []byte) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	if m.file == nil {
 		return errMemoryClosed
 	}

@@ -118,7 +118,7 @@ func (t *Tracer) Pump() {
 			break
 		}
 		if p := t.route(wpid, ws); p != nil {
-			p.c.waits.Add(1)
+			p.c.waits++
 			touched[p] = true
 		}
 	}
@@ -172,7 +172,7 @@ func (t *Tracer) waitStopped(p *Process) error {
 			p.lost(err)
 			return err
 		}
-		p.c.waits.Add(1)
+		p.c.waits++
 		t.route(wpid, ws)
 	}
 	return nil

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"syscall"
 
-	"golang.org/x/sys/unix"
-
 	"gdbserverx/internal/x86cpu"
 	"gdbserverx/target"
 )
@@ -217,7 +215,7 @@ func (p *Process) NextEvent() (target.Event, bool) {
 	p.queue[0] = target.Event{}
 	p.queue = p.queue[1:]
 	if ev.Kind == target.EventStopped {
-		p.c.stops.Add(1)
+		p.c.stops++
 	}
 	return ev, true
 }
@@ -299,13 +297,10 @@ func (p *Process) ExecPath() (string, error) {
 // writes, waits and delivered stop events.
 func (p *Process) Counts() target.Counts {
 	return target.Counts{
-		PtraceCalls:         p.c.calls.Load(),
-		DebugRegisterWrites: p.c.drWrites.Load(),
-		Waits:               p.c.waits.Load(),
-		Stops:               p.c.stops.Load(),
-		Filtered:            p.c.filtered.Load(),
+		PtraceCalls:         p.c.calls,
+		DebugRegisterWrites: p.c.drWrites,
+		Waits:               p.c.waits,
+		Stops:               p.c.stops,
+		Filtered:            p.c.filtered,
 	}
 }
-
-// kill9 is SIGKILL, for the pidfd.
-var _ = unix.SIGKILL

@@ -2,7 +2,6 @@ package linux
 
 import (
 	"errors"
-	"sync/atomic"
 	"syscall"
 	"unsafe"
 
@@ -48,19 +47,15 @@ const (
 	dr7EnableBits = 0xff    // DR7.L0-G3: a slot is armed
 )
 
-// counters are the running totals behind target.Counts. The tracer
-// goroutine increments them; Counts reads them from any goroutine.
+// counters are the running totals behind target.Counts, kept by the
+// Tracer's thread.
 type counters struct {
-	calls    atomic.Uint64
-	drWrites atomic.Uint64
-	waits    atomic.Uint64
-	stops    atomic.Uint64
-	filtered atomic.Uint64
+	calls, drWrites, waits, stops, filtered uint64
 }
 
-// ptrace makes one ptrace(2) request. Only the tracer goroutine calls it.
+// ptrace makes one ptrace(2) request, on the Tracer's thread.
 func (c *counters) ptrace(req int, tid int, addr, data uintptr) error {
-	c.calls.Add(1)
+	c.calls++
 	_, _, e := syscall.Syscall6(unix.SYS_PTRACE, uintptr(req), uintptr(tid), addr, data, 0, 0)
 	if e != 0 {
 		return e
@@ -69,7 +64,7 @@ func (c *counters) ptrace(req int, tid int, addr, data uintptr) error {
 }
 
 func (c *counters) ptracePtr(req int, tid int, addr uintptr, data unsafe.Pointer) error {
-	c.calls.Add(1)
+	c.calls++
 	_, _, e := syscall.Syscall6(unix.SYS_PTRACE, uintptr(req), uintptr(tid), addr, uintptr(data), 0, 0)
 	if e != 0 {
 		return e
@@ -121,7 +116,7 @@ func (c *counters) peekDebugReg(tid int, n int) (uint64, error) {
 
 // pokeDebugReg writes debug register n of a stopped thread.
 func (c *counters) pokeDebugReg(tid int, n int, v uint64) error {
-	c.drWrites.Add(1)
+	c.drWrites++
 	return c.ptrace(unix.PTRACE_POKEUSR, tid, uintptr(offsetDebugReg+8*n), uintptr(v))
 }
 
@@ -156,7 +151,7 @@ func (c *counters) pendingSignals(tid int, shared bool, buf [][siginfoSize]byte)
 	if shared {
 		args.Flags = 1 // PTRACE_PEEKSIGINFO_SHARED
 	}
-	c.calls.Add(1)
+	c.calls++
 	n, _, e := syscall.Syscall6(unix.SYS_PTRACE, unix.PTRACE_PEEKSIGINFO, uintptr(tid),
 		uintptr(unsafe.Pointer(&args)), uintptr(unsafe.Pointer(&buf[0])), 0, 0)
 	if e != 0 {
@@ -179,7 +174,7 @@ func (c *counters) wait4(pid int, block bool) (int, unix.WaitStatus, error) {
 			continue
 		}
 		if err == nil && wpid > 0 {
-			c.waits.Add(1)
+			c.waits++
 		}
 		return wpid, ws, err
 	}

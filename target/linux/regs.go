@@ -261,7 +261,7 @@ func newRegLayout(xsave bool, xcr0 uint64, size int, cpu *x86cpu.CPU) *regLayout
 }
 
 // regCache holds one stopped thread's registers, fetched lazily per group
-// and kept until the thread resumes. Owned by the tracer goroutine.
+// and kept until the thread resumes. Owned by the Tracer's thread.
 type regCache struct {
 	gp      unix.PtraceRegs
 	gpValid bool

@@ -307,7 +307,7 @@ func (p *Process) applyDR(th *thread) error {
 func (p *Process) pokeDR(tid, reg int, v uint64) error {
 	if p.drFault != nil {
 		if err := p.drFault(tid, reg, v); err != nil {
-			p.c.drWrites.Add(1)
+			p.c.drWrites++
 			return err
 		}
 	}
