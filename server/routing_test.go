@@ -81,7 +81,7 @@ func (f *fakeProcess) Kill() error {
 	f.once.Do(func() { f.events = append(f.events, target.Event{Kind: target.EventSignaled, Signal: target.SIGKILL}) })
 	return nil
 }
-func (f *fakeProcess) Detach() error { return nil }
+func (f *fakeProcess) Detach() error                      { return nil }
 func (f *fakeProcess) InsertBreakpoint(addr uint64) error { f.breaks[addr] = true; return nil }
 func (f *fakeProcess) RemoveBreakpoint(addr uint64) error { delete(f.breaks, addr); return nil }
 func (f *fakeProcess) SetDebugRegisters(d target.DebugRegisters) error {

@@ -34,4 +34,3 @@ func (p *Process) detach() error {
 	p.release()
 	return first
 }
-

@@ -64,7 +64,7 @@ func tracerFor(t testing.TB) *Tracer {
 
 // launchCfg and attachPid start or attach on the test's Tracer.
 func launchCfg(t testing.TB, cfg Config) (*Process, error) { return tracerFor(t).Launch(cfg) }
-func attachPid(t testing.TB, pid int) (*Process, error)   { return tracerFor(t).Attach(pid) }
+func attachPid(t testing.TB, pid int) (*Process, error)    { return tracerFor(t).Attach(pid) }
 
 // launch starts a test program; the test kills it (if it is still there)
 // when it ends.
@@ -198,4 +198,3 @@ func reg64(t testing.TB, p *Process, buf []byte, name string) uint64 {
 	}
 	return le.Uint64(buf[r.Offset:])
 }
-

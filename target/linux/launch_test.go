@@ -405,7 +405,7 @@ func TestAttachDetach(t *testing.T) {
 }
 
 func TestAttachErrors(t *testing.T) {
-	if _, err := attachPid(t, 1 << 22); err == nil || !errors.Is(err, unix.ESRCH) || !strings.Contains(err.Error(), "no such process") {
+	if _, err := attachPid(t, 1<<22); err == nil || !errors.Is(err, unix.ESRCH) || !strings.Contains(err.Error(), "no such process") {
 		t.Errorf("Attach(missing) = %v, want no such process (ESRCH)", err)
 	}
 	p, _ := launch(t, "loop")

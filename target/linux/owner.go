@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
 )
 
 // Tracer is the OS thread that traces processes. ptrace binds a tracee
@@ -234,4 +233,3 @@ func (t *Tracer) Close() {
 		t.note.release()
 	}
 }
-
