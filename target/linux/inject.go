@@ -334,7 +334,15 @@ func (p *Process) inject(th *thread, nr int, args [6]uint64) (uint64, error) {
 		case ev == 0 && sig != unix.SIGTRAP|0x80 && sig != unix.SIGSTOP:
 			// A signal the mask could not hold back (sent with kill,
 			// but synchronous by number): deliver it at the next resume.
-			th.requeue = int(sig)
+			// Not a fault the thread's own instruction raised before the
+			// stop (collectTrap takes those in, but for a process without
+			// a stop filter): the registers put back take the thread to
+			// that instruction again, which raises it again, where it is
+			// reported as itself.
+			var info [siginfoSize]byte
+			if p.c.getSiginfo(th.tid, &info) != nil || !synchronous(info[:]) {
+				th.requeue = int(sig)
+			}
 		}
 	}
 	return 0, errors.New("no step after 16 tries")

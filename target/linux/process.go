@@ -223,13 +223,22 @@ func (p *Process) NextEvent() (target.Event, bool) {
 // Interrupt stops a running process (see target.Process): every running
 // thread gets a PTRACE_INTERRUPT, and the event comes once they have all
 // stopped. Harmless while stopped or when the process ends.
+//
+// The world is not counted as stopping until a thread reports the
+// interrupt's own trap (onEventStop): a thread that passes a syscall stop
+// or another stop that is no event on its way to that trap goes on as in
+// any run, so that the stop finds it where a signal would have (out of
+// the kernel, not at a syscall-entry stop, where no system call can be
+// injected), as the SIGSTOP a debugger sends to interrupt would.
 func (p *Process) Interrupt() error {
 	p.owner.check()
 	if p.over || p.killing || p.worldStopped || p.interrupted {
 		return nil
 	}
 	p.interrupted = true
-	p.stopWorld()
+	if !p.stopping {
+		p.interruptAll()
+	}
 	p.settle()
 	return nil
 }

@@ -176,9 +176,8 @@ func (p *Process) anyAlive() bool {
 	return alive
 }
 
-// stopWorld starts the stop of every thread still running after an event
-// (or for Interrupt), once per stop: each gets a PTRACE_INTERRUPT; their
-// stops arrive
+// stopWorld starts the stop of every thread still running after an event,
+// once per stop: each gets a PTRACE_INTERRUPT; their stops arrive
 // through the pump. A thread may report a real event instead; it is kept
 // as another entry of the stop. (Such a thread may also report the
 // interrupt's PTRACE_EVENT_STOP when next resumed: that one is recognised
@@ -189,6 +188,12 @@ func (p *Process) stopWorld() {
 		return
 	}
 	p.stopping = true
+	p.interruptAll()
+}
+
+// interruptAll sends PTRACE_INTERRUPT to every thread that runs or
+// listens.
+func (p *Process) interruptAll() {
 	for _, th := range p.order {
 		if th.gone || th.state == stopped {
 			continue

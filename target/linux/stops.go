@@ -100,26 +100,40 @@ func isStopSignal(sig int) bool {
 func (p *Process) onEventStop(th *thread, sig int) {
 	th.groupStop = isStopSignal(sig)
 	if !p.stopping {
-		// During a run this is not an event: a group-stop goes on with
-		// PTRACE_LISTEN; a trap is the leftover of an interrupt sent while
-		// the thread was reporting something else, or SIGCONT ending a
-		// group-stop.
-		p.restart(th)
-		return
+		if !p.interrupted {
+			// During a run this is not an event: a group-stop goes on
+			// with PTRACE_LISTEN; a trap is the leftover of an interrupt
+			// sent while the thread was reporting something else, or
+			// SIGCONT ending a group-stop.
+			p.restart(th)
+			return
+		}
+		// Interrupt's trap (or a group-stop, which stops as well): the
+		// world stops now.
+		p.stopWorld()
 	}
 	p.collectTrap(th)
 }
 
 // collectTrap looks, after a thread stopped for our PTRACE_INTERRUPT, for
-// a debug trap that is already queued for it: the kernel reports the
-// interrupt before a pending signal, so an int3, a watchpoint or a single
-// step that completed just as the interrupt came would otherwise be
-// reported one run late, after the client may have removed the breakpoint
-// (and a moved PC would go unexplained). The thread is resumed to collect
-// it: a synchronous SIGTRAP is dequeued before anything runs. Only done
-// when such a trap is possible.
+// a synchronous signal already queued for it: the kernel reports the
+// interrupt before a pending signal (kernel/signal.c get_signal: job
+// control traps first), so that
+//   - an int3, a watchpoint or a single step that completed just as the
+//     interrupt came would be reported one run late, after the client may
+//     have removed the breakpoint (and a moved PC would go unexplained);
+//   - a fault (SIGSEGV, SIGBUS, SIGFPE, SIGILL raised by the kernel for an
+//     instruction) would wait in the queue, to be taken by the next step
+//     or system call the software-watchpoint engine runs in that thread,
+//     as the outcome of its own instruction: the fault on a page the
+//     engine protects would reach the program (seen in TestSoak: the
+//     program killed by SIGSEGV).
+// The thread is resumed to collect it: a synchronous signal is dequeued
+// before anything runs, and its stop joins this one. Only done when such
+// a signal can matter: breakpoints, debug registers, a step, or a stop
+// filter (the engine's protected pages).
 func (p *Process) collectTrap(th *thread) {
-	if !p.mem.hasBreakpoints() && p.want.Control == 0 && th.kind != target.Step {
+	if !p.mem.hasBreakpoints() && p.want.Control == 0 && th.kind != target.Step && p.filter == nil {
 		return
 	}
 	var q [4][siginfoSize]byte
@@ -128,11 +142,7 @@ func (p *Process) collectTrap(th *thread) {
 		return
 	}
 	for i := 0; i < n; i++ {
-		if siSigno(q[i][:]) != int(unix.SIGTRAP) {
-			continue
-		}
-		switch siCode(q[i][:]) {
-		case siKernel, trapBrkpt, trapTrace, trapHwbkpt:
+		if synchronous(q[i][:]) {
 			if p.c.ptrace(unix.PTRACE_CONT, th.tid, 0, 0) == nil {
 				th.state = running
 				p.nRunning++
@@ -140,6 +150,25 @@ func (p *Process) collectTrap(th *thread) {
 			return
 		}
 	}
+}
+
+// synchronous says whether a siginfo is a signal the kernel raised for
+// the instruction the thread executed: a debug trap (int3, single step,
+// watchpoint), or a fault (si_code > 0 from the kernel: SEGV_MAPERR,
+// BUS_ADRERR, FPE_INTDIV, ILL_ILLOPN, SI_KERNEL for a general protection
+// fault...), which the same instruction raises again when it runs again
+// (a trap it does not: it is reported after the instruction).
+func synchronous(info []byte) bool {
+	switch unix.Signal(siSigno(info)) {
+	case unix.SIGTRAP:
+		switch siCode(info) {
+		case siKernel, trapBrkpt, trapTrace, trapHwbkpt:
+			return true
+		}
+	case unix.SIGSEGV, unix.SIGBUS, unix.SIGFPE, unix.SIGILL:
+		return siCode(info) > 0 // SI_KERNEL (0x80) too: a general protection fault
+	}
+	return false
 }
 
 // onSyscallStop handles a syscall stop (SIGTRAP|0x80): an exit is an
