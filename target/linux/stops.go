@@ -128,6 +128,7 @@ func (p *Process) onEventStop(th *thread, sig int) {
 //     as the outcome of its own instruction: the fault on a page the
 //     engine protects would reach the program (seen in TestSoak: the
 //     program killed by SIGSEGV).
+//
 // The thread is resumed to collect it: a synchronous signal is dequeued
 // before anything runs, and its stop joins this one. Only done when such
 // a signal can matter: breakpoints, debug registers, a step, or a stop
