@@ -194,7 +194,7 @@ func runSoak(t *testing.T, bin, prog string, n int, kinds []string, gnu bool) (o
 			}
 		}()
 	}
-	e.srv = gdbtest.StartServer(t, bin, "--debug", "127.0.0.1:0", prog)
+	e.srv = gdbtest.StartServer(t, bin, "127.0.0.1:0", prog)
 	// The symbols, as a debugger finds them in the running program
 	// (a PIE, loaded where the server's disabled randomization puts it).
 	e.syms = map[string]uint64{}
