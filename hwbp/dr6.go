@@ -8,10 +8,23 @@ import "fmt"
 // (TF) caused the exception. The other bits (BD, BT, RTM and the reserved
 // ones, which read as 1 on hardware and through Linux ptrace) say nothing
 // about slots and are ignored.
+//
+// They are exported for the packages that look at a stop's DR6 without
+// decoding it against an image: the target, which makes up the DR6 of a
+// step it did not read (target/linux), and the software-watchpoint engine,
+// which tells its own steps from the caller's hardware traps (swwatch).
+// DecodeStatus is the whole meaning; these are the words.
 const (
-	dr6Hit0       = 0       // Bn is bit dr6Hit0+n
-	dr6SingleStep = 1 << 14 // BS
+	dr6Hit0 = 0 // Bn is bit dr6Hit0+n
+
+	// DR6Hits is B0-B3: a breakpoint condition of slot n was met (bit n).
+	DR6Hits uint64 = (1<<NumSlots - 1) << dr6Hit0
+	// DR6SingleStep is BS: the exception is the single-step trap.
+	DR6SingleStep uint64 = 1 << 14
 )
+
+// DR6Hit returns the DR6 bit (Bn) of slot s.
+func DR6Hit(s Slot) uint64 { return 1 << (dr6Hit0 + uint(s)) }
 
 // Status is what a DR6 value says about one stop.
 type Status struct {
@@ -42,10 +55,10 @@ func (st Status) String() string {
 func DecodeStatus(dr6 uint64, enabled SlotSet) Status {
 	var st Status
 	for s := range (enabled & allSlots).All() {
-		if dr6>>(dr6Hit0+uint(s))&1 != 0 {
+		if dr6&DR6Hit(s) != 0 {
 			st.Fired = st.Fired.With(s)
 		}
 	}
-	st.SingleStep = dr6&dr6SingleStep != 0
+	st.SingleStep = dr6&DR6SingleStep != 0
 	return st
 }

@@ -85,3 +85,23 @@ func TestStopToPieces(t *testing.T) {
 		t.Errorf("hits %v, status %v", hit, st)
 	}
 }
+
+// TestDR6Words checks the exported DR6 words against the SDM's picture
+// (B0-B3 at bits 0-3, BS at 14) and against DecodeStatus.
+func TestDR6Words(t *testing.T) {
+	if DR6Hits != 0b1111 || DR6SingleStep != 1<<14 {
+		t.Errorf("DR6Hits %#x, DR6SingleStep %#x; the SDM puts B0-B3 at bits 0-3 and BS at bit 14", DR6Hits, DR6SingleStep)
+	}
+	for s := range Slot(NumSlots) {
+		st := DecodeStatus(DR6Hit(s), allSlots)
+		if st.Fired != SlotSet(0).With(s) || st.SingleStep {
+			t.Errorf("DR6Hit(%v) = %#x decodes as %v", s, DR6Hit(s), st)
+		}
+		if DR6Hit(s)&^DR6Hits != 0 {
+			t.Errorf("DR6Hit(%v) = %#x is outside DR6Hits", s, DR6Hit(s))
+		}
+	}
+	if st := DecodeStatus(DR6SingleStep, allSlots); !st.SingleStep || st.Fired != 0 {
+		t.Errorf("DR6SingleStep decodes as %v", st)
+	}
+}

@@ -35,6 +35,12 @@ const (
 	dr7Reserved uint64 = 0xffff_ffff_0000_0000
 )
 
+// DR7Enable is every enable bit of DR7, L0 G0 ... L3 G3 (bits 0-7): a DR7
+// word w arms some slot exactly when w&DR7Enable != 0 (Image.Enabled says
+// which). target/linux uses it to know, at a trace trap, that no slot
+// could have fired with the step.
+const DR7Enable uint64 = 1<<(NumSlots*dr7EnableStride) - 1
+
 // dr7Encoding is the one table between DR7 field values and pieces, indexed
 // by the 2-bit field value.
 var dr7Encoding = struct {
@@ -226,6 +232,17 @@ func (sl Slots) Encode() (Image, error) {
 		img.Control = lenField(s).set(img.Control, lenBits(p.Len))
 	}
 	return img, nil
+}
+
+// MustEncode is Encode for pieces known to be valid: tests and examples
+// that need a DR7 word, so that no DR7 bit is computed outside this
+// package. It panics where Encode returns an error.
+func (sl Slots) MustEncode() Image {
+	img, err := sl.Encode()
+	if err != nil {
+		panic("hwbp: MustEncode: " + err.Error())
+	}
+	return img
 }
 
 // Enabled returns the slots DR7 enables: L or G set. Linux arms a slot for

@@ -307,3 +307,40 @@ func TestImageString(t *testing.T) {
 		t.Errorf("%v, %v; want %s", img, err, want)
 	}
 }
+
+// TestDR7Enable checks the exported enable mask against the SDM's L and G
+// bits, and that it says what Image.Enabled says.
+func TestDR7Enable(t *testing.T) {
+	var sdm uint64
+	for s := range Slot(NumSlots) {
+		sdm |= 1<<sdmL[s] | 1<<sdmG[s]
+	}
+	if DR7Enable != sdm {
+		t.Errorf("DR7Enable = %#x, the SDM's L0-G3 are %#x", DR7Enable, sdm)
+	}
+	for ctl := range uint64(1 << 8) {
+		img := Image{Control: ctl | 0xd<<16}
+		if got, want := img.Enabled() != 0, ctl&DR7Enable != 0; got != want {
+			t.Errorf("dr7 %#x: Enabled %v, DR7Enable says %v", img.Control, img.Enabled(), want)
+		}
+	}
+}
+
+// TestMustEncode: MustEncode is Encode where Encode succeeds, and panics
+// where it fails.
+func TestMustEncode(t *testing.T) {
+	sl := Slots{1: {Addr: 0x1008, Len: 8, Cond: CondAccess}}
+	want, err := sl.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sl.MustEncode(); got != want {
+		t.Errorf("MustEncode = %v, Encode = %v", got, want)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("MustEncode of a misaligned piece did not panic")
+		}
+	}()
+	Slots{{Addr: 0x1001, Len: 8, Cond: CondWrite}}.MustEncode()
+}

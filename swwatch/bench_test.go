@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"gdbserverx/hwbp"
 	"gdbserverx/target"
 	"gdbserverx/target/linux"
 )
@@ -151,11 +152,12 @@ func BenchmarkLoop(b *testing.B) {
 	}
 }
 
-// dr7Write8Slot0 enables DR0 as an 8-byte write watchpoint (local enable
-// bit 0, RW0 = 01 write, LEN0 = 10 eight bytes; docs/x86-debug-registers.md
-// "Encoding"). The benchmarks compare with hardware; the engine itself
-// never writes debug registers.
-const dr7Write8Slot0 = 1 | 1<<16 | 2<<18
+// hwWatch8 is the image of an 8-byte write watchpoint at addr in slot 0,
+// encoded by hwbp. The benchmarks and tests compare with hardware; the
+// engine itself never writes debug registers.
+func hwWatch8(addr uint64) target.DebugRegisters {
+	return target.DebugRegisters(hwbp.Slots{{Addr: addr, Len: 8, Cond: hwbp.CondWrite}}.MustEncode())
+}
 
 // BenchmarkDense is the dense case of the issue: a loop where every
 // iteration writes the watched variable (testdata/access.c w), each hit
@@ -195,7 +197,7 @@ func BenchmarkDense(b *testing.B) {
 				case "sw-long":
 					p.(*Process).SetWatches([]Watch{{ID: 1, Addr: symbol(b, bin, "big"), Len: MaxWatchLen, Kind: Write}})
 				default:
-					p.(target.HardwareDebug).SetDebugRegisters(target.DebugRegisters{Addr: [4]uint64{g}, Control: dr7Write8Slot0})
+					p.(target.HardwareDebug).SetDebugRegisters(hwWatch8(g))
 				}
 				t0 := time.Now()
 				hits := 0

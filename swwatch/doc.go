@@ -16,8 +16,9 @@
 // # What it must not know
 //
 // Packets, clients, debugpoints, slots, priorities: a Watch is an
-// address range, a kind and the caller's key. It imports target and
-// swwatch/insn only (internal/deps). It never writes debug registers.
+// address range, a kind and the caller's key. Of the project it imports
+// target, swwatch/insn, internal/x86cpu and hwbp (for the DR6 and RFLAGS
+// words it reads; internal/deps). It never writes debug registers.
 //
 // # Ownership
 //

@@ -3,6 +3,7 @@ package swwatch
 import (
 	"golang.org/x/arch/x86/x86asm"
 
+	"gdbserverx/hwbp"
 	"gdbserverx/swwatch/insn"
 	"gdbserverx/target"
 )
@@ -76,9 +77,7 @@ func alu(op aluOp, size int, a, b, flags uint64) (uint64, uint64) {
 
 // EFLAGS bits.
 const (
-	flagsArith = 0x8d5   // CF PF AF ZF SF OF
-	flagTF     = 1 << 8  // trap flag
-	flagRF     = 1 << 16 // resume flag: cleared by a completed instruction
+	flagsArith = 0x8d5 // CF PF AF ZF SF OF
 )
 
 func sizeMask(size int) uint64 {
@@ -209,7 +208,7 @@ func (e *engine) emulateInsn(io emuIO, r *regs, in insn.Inst, acc []insn.Access,
 		return false, nil
 	}
 	flags := r.Reg(insn.RFLAGS)
-	if flags&flagTF != 0 {
+	if flags&hwbp.FlagTF != 0 {
 		return false, nil
 	}
 	x, err := x86asm.Decode(code, 64)
@@ -368,7 +367,7 @@ func (e *engine) emulateInsn(io emuIO, r *regs, in insn.Inst, acc []insn.Access,
 	if setFlags {
 		flags = flags&^flagsArith | newFlags&flagsArith
 	}
-	flags &^= flagRF
+	flags &^= hwbp.FlagRF
 	le.PutUint32(r.buf[r.l.eflags:], uint32(flags))
 	r.set(insn.RIP, r.pc()+uint64(in.Len))
 	if err := io.setRegs(r); err != nil {
@@ -513,7 +512,7 @@ func (e *engine) emulateStack(io emuIO, r *regs, in insn.Inst, acc []insn.Access
 	default:
 		return false, nil
 	}
-	flags := r.Reg(insn.RFLAGS) &^ flagRF
+	flags := r.Reg(insn.RFLAGS) &^ hwbp.FlagRF
 	le.PutUint32(r.buf[r.l.eflags:], uint32(flags))
 	r.set(insn.RIP, next)
 	return true, io.setRegs(r)
@@ -524,12 +523,9 @@ func (e *engine) emulateStack(io emuIO, r *regs, in insn.Inst, acc []insn.Access
 // hardware reports it. Every slot is taken as covering the aligned 8
 // bytes around its address (the longest length).
 func (e *engine) drCovers(addr, n uint64) bool {
-	img := e.dr
-	for i := 0; i < 4; i++ {
-		if img.Control&(3<<(2*i)) == 0 {
-			continue
-		}
-		lo := img.Addr[i] &^ 7
+	img := hwbp.Image(e.dr)
+	for s := range img.Enabled().All() {
+		lo := img.Addr[s] &^ 7
 		if addr < lo+8 && lo < addr+n {
 			return true
 		}

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"gdbserverx/hwbp"
 	"gdbserverx/target"
 )
 
@@ -172,7 +173,7 @@ func TestEmulationMatchesCPU(t *testing.T) {
 					t.Errorf("emu_%d trial %d: %s = %#x, the CPU left %#x", i, k, n, b, a)
 				}
 			}
-			const keep = flagsArith | flagTF | 1<<10 // and DF
+			const keep = flagsArith | uint32(hwbp.FlagTF) | 1<<10 // and DF
 			if a, b := binary.LittleEndian.Uint32(cpuRegs[off("eflags"):])&keep, binary.LittleEndian.Uint32(engRegs[off("eflags"):])&keep; a != b {
 				t.Errorf("emu_%d trial %d: eflags %#x, the CPU left %#x", i, k, b, a)
 			}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	"gdbserverx/hwbp"
 	"gdbserverx/swwatch/insn"
 	"gdbserverx/target"
 )
@@ -28,8 +29,6 @@ const syscallInsnLen = 2
 const (
 	segvAccErr   = 2  // si_code SEGV_ACCERR: the page's protection refused the access
 	siAddrOffset = 16 // si_addr in the x86-64 siginfo_t
-	dr6BS        = 1 << 14
-	dr6Hits      = 0xf // B0..B3
 )
 
 // engine is the state of the emulation. See Process for its owner.
@@ -400,7 +399,7 @@ func (e *engine) serve(st target.ThreadStop) ([]target.ThreadStop, error) {
 
 // debugStop handles a single step that completed or a hardware trap.
 func (e *engine) debugStop(st target.ThreadStop) ([]target.ThreadStop, error) {
-	if oc := e.open[st.Tid]; oc != nil && st.DR6&dr6BS != 0 {
+	if oc := e.open[st.Tid]; oc != nil && st.DR6&hwbp.DR6SingleStep != 0 {
 		// The caller stepped a system call that ran with pages open.
 		hits, err := e.closeCall(st.Tid, oc)
 		if err != nil {
@@ -527,8 +526,8 @@ func (e *engine) inVDSO(a uint64) bool { return a >= e.vdso[0] && a < e.vdso[1] 
 // caller's that came with them (without the step bit of the engine's
 // own step).
 func watchStop(st target.ThreadStop, hits []target.WatchHit) target.ThreadStop {
-	if st.Reason == target.StopDebug && st.DR6&dr6Hits != 0 {
-		st.DR6 &^= dr6BS
+	if st.Reason == target.StopDebug && st.DR6&hwbp.DR6Hits != 0 {
+		st.DR6 &^= hwbp.DR6SingleStep
 	} else {
 		st.Reason = target.StopWatch
 		st.DR6 = 0

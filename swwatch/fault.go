@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	"gdbserverx/hwbp"
 	"gdbserverx/swwatch/insn"
 	"gdbserverx/target"
 )
@@ -134,7 +135,7 @@ func (e *engine) afterStep(st, s target.ThreadStop, hits []target.WatchHit) []ta
 		s.Watches = hits
 		return []target.ThreadStop{s}
 	}
-	if len(hits) == 0 && s.DR6&dr6Hits == 0 {
+	if len(hits) == 0 && s.DR6&hwbp.DR6Hits == 0 {
 		if st.Reason == target.StopSignal {
 			e.p.stats.falseFaults.Add(1)
 		}

@@ -1,6 +1,7 @@
 package swwatch
 
 import (
+	"gdbserverx/hwbp"
 	"gdbserverx/swwatch/insn"
 	"gdbserverx/target"
 )
@@ -201,7 +202,7 @@ func (e *engine) filterExit(t target.FilterThread, st *target.ThreadStop) target
 func (e *engine) filterStep(t target.FilterThread, st *target.ThreadStop) target.FilterVerdict {
 	s := &e.step
 	p, ok := s.pre[st.Tid]
-	if !ok || st.DR6&dr6BS == 0 || p.bad || e.stepping(st.Tid) {
+	if !ok || st.DR6&hwbp.DR6SingleStep == 0 || p.bad || e.stepping(st.Tid) {
 		return target.FilterReport
 	}
 	io := filterIO{t}
@@ -218,7 +219,7 @@ func (e *engine) filterStep(t target.FilterThread, st *target.ThreadStop) target
 	if len(cmp) > 0 {
 		hits = e.changedWith(io, func(w *watch) bool { return overlapsAny(w.Watch, cmp) }, hits)
 	}
-	if len(hits) > 0 || st.DR6&dr6Hits != 0 {
+	if len(hits) > 0 || st.DR6&hwbp.DR6Hits != 0 {
 		delete(s.pre, st.Tid)
 		e.p.stats.hits.Add(uint64(len(hits)))
 		*st = watchStop(*st, hits)

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"gdbserverx/hwbp"
 	"gdbserverx/swwatch/insn"
 	"gdbserverx/target"
 )
@@ -163,7 +164,7 @@ func (e *engine) stepSyscall(tid target.Tid) (*target.ThreadStop, error) {
 			return nil, err
 		}
 		e.p.stats.skipped.Add(1)
-		return &target.ThreadStop{Tid: tid, Reason: target.StopDebug, Signal: target.SIGTRAP, DR6: dr6BS, PC: r.pc()}, nil
+		return &target.ThreadStop{Tid: tid, Reason: target.StopDebug, Signal: target.SIGTRAP, DR6: hwbp.DR6SingleStep, PC: r.pc()}, nil
 	}
 	info, known := sysTable[nr]
 	if !known {

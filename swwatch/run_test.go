@@ -4,6 +4,7 @@ import (
 	"errors"
 	"testing"
 
+	"gdbserverx/hwbp"
 	"gdbserverx/target"
 )
 
@@ -27,7 +28,7 @@ func TestClientSteps(t *testing.T) {
 		pc := s.reg(st.Tid, "rip")
 		s.resume(target.Action{Tid: st.Tid, Kind: target.Step})
 		st = onlyStop(t, s.next())
-		if st.Reason != target.StopDebug || st.DR6&dr6BS == 0 || st.PC == pc {
+		if st.Reason != target.StopDebug || st.DR6&hwbp.DR6SingleStep == 0 || st.PC == pc {
 			t.Fatalf("step %d: %+v", i, st)
 		}
 		if len(st.Watches) > 0 {
@@ -241,7 +242,7 @@ func TestHardwareOnSameBytes(t *testing.T) {
 	s := start(t, "access", "w", itoa(n))
 	done := s.breakAt("done")
 	g := s.sym("alone")
-	if err := s.w.SetDebugRegisters(target.DebugRegisters{Addr: [4]uint64{g}, Control: dr7Write8Slot0}); err != nil {
+	if err := s.w.SetDebugRegisters(hwWatch8(g)); err != nil {
 		t.Fatal(err)
 	}
 	s.watch(Watch{ID: 1, Addr: g, Len: 8, Kind: Write})
@@ -252,7 +253,7 @@ func TestHardwareOnSameBytes(t *testing.T) {
 		if st.PC == done {
 			break
 		}
-		if st.Reason != target.StopDebug || st.DR6&1 == 0 || st.DR6&dr6BS != 0 || len(st.Watches) != 1 {
+		if st.Reason != target.StopDebug || st.DR6&hwbp.DR6Hit(0) == 0 || st.DR6&hwbp.DR6SingleStep != 0 || len(st.Watches) != 1 {
 			t.Fatalf("%+v, want a debug stop with B0 and the emulated hit", st)
 		}
 		both++

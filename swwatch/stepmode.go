@@ -1,6 +1,7 @@
 package swwatch
 
 import (
+	"gdbserverx/hwbp"
 	"gdbserverx/swwatch/insn"
 	"gdbserverx/target"
 )
@@ -182,7 +183,7 @@ func (s *stepMode) vdsoTarget(e *engine, r *regs, in insn.Inst) (uint64, bool) {
 // onDebug handles a completed step of a stepped thread.
 func (s *stepMode) onDebug(e *engine, st target.ThreadStop) ([]target.ThreadStop, error) {
 	p, ok := s.pre[st.Tid]
-	if !ok || st.DR6&dr6BS == 0 {
+	if !ok || st.DR6&hwbp.DR6SingleStep == 0 {
 		return []target.ThreadStop{st}, nil
 	}
 	delete(s.pre, st.Tid)

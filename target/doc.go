@@ -3,8 +3,10 @@
 // from), memory, run control, per-thread debug registers and events.
 //
 // It knows processes, not packets: thread ids are kernel tids, signals are
-// Linux signal numbers, and debug registers cross as plain values whose bits
-// only the hwbp package interprets. The server translates all of these to
+// Linux signal numbers, and debug registers cross as plain values
+// (DebugRegisters has hwbp.Image's shape) whose bits the hwbp package
+// defines; the write planner (PlanDebugWrites) asks hwbp which slots a DR7
+// word enables and nothing more. The server translates all of these to
 // and from the wire.
 //
 // A small required interface (Process) is extended by one small interface

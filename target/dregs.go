@@ -1,5 +1,7 @@
 package target
 
+import "gdbserverx/hwbp"
+
 // DebugWrite is one debug-register write: Reg is 0-3 for an address
 // register or 7 for the control register (DR7).
 type DebugWrite struct {
@@ -7,10 +9,11 @@ type DebugWrite struct {
 	Value uint64
 }
 
-// slotEnabled reports whether DR7 word ctl enables slot i (its local or
-// global enable bit, bits 2i and 2i+1). This is the only DR7 meaning the
-// planner needs; the rest of the encoding is the hwbp package's.
-func slotEnabled(ctl uint64, i int) bool { return ctl&(3<<(2*i)) != 0 }
+// enabled is the set of slots an image's DR7 enables (its local or global
+// enable bits). This is the only DR7 meaning the planner needs; it is
+// hwbp's, as the rest of the encoding (DebugRegisters has hwbp.Image's
+// shape).
+func (d DebugRegisters) enabled() hwbp.SlotSet { return hwbp.Image(d).Enabled() }
 
 // PlanDebugWrites appends to dst the writes that bring a thread holding
 // have to the image want, in a safe order, and returns the extended slice.
@@ -36,11 +39,12 @@ func slotEnabled(ctl uint64, i int) bool { return ctl&(3<<(2*i)) != 0 }
 func PlanDebugWrites(have, want DebugRegisters, dst []DebugWrite) []DebugWrite {
 	var moved [4]bool
 	anyMoved, clearFirst := false, false
+	wantOn, haveOn := want.enabled(), have.enabled()
 	for i := 0; i < 4; i++ {
-		if slotEnabled(want.Control, i) && want.Addr[i] != have.Addr[i] {
+		if wantOn.Has(hwbp.Slot(i)) && want.Addr[i] != have.Addr[i] {
 			moved[i] = true
 			anyMoved = true
-			if slotEnabled(have.Control, i) {
+			if haveOn.Has(hwbp.Slot(i)) {
 				clearFirst = true
 			}
 		}

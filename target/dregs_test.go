@@ -3,18 +3,23 @@ package target
 import (
 	"reflect"
 	"testing"
+
+	"gdbserverx/hwbp"
 )
 
 func TestPlanDebugWrites(t *testing.T) {
 	const unknown = ^uint64(0)
-	// DR7 words written by hand: slot i enable is bit 2i (L) or 2i+1 (G);
-	// 0x000d0001 is slot 0 enabled (L0), RW0=01 (write), LEN0=11 (4 bytes).
-	const (
-		w0   = 0x000d0001 // slot 0: write, 4 bytes
-		w0g  = 0x000d0002 // slot 0 by its G bit only
-		w1   = 0x00d00004 // slot 1: write, 4 bytes
+	// DR7 words from hwbp's encoder (the address does not change them).
+	control := func(sl hwbp.Slots) uint64 { return sl.MustEncode().Control }
+	var (
+		w0   = control(hwbp.Slots{0: {Addr: 0x1000, Len: 4, Cond: hwbp.CondWrite}})
+		w1   = control(hwbp.Slots{1: {Addr: 0x1000, Len: 4, Cond: hwbp.CondWrite}})
 		w01  = w0 | w1
-		w0l8 = 0x00090001 // slot 0: write, 8 bytes (LEN=10)
+		w0l8 = control(hwbp.Slots{0: {Addr: 0x1000, Len: 8, Cond: hwbp.CondWrite}})
+		// w0g is w0 enabled by its G bit only (bit 1 for slot 0, SDM
+		// "Debug Control Register (DR7)"), a word hwbp never makes (it
+		// sets L bits, as gdb does) but a thread may hold.
+		w0g = w0&^hwbp.DR7Enable | 1<<1
 	)
 	unk := [4]uint64{unknown, unknown, unknown, unknown}
 	tests := []struct {
@@ -95,7 +100,7 @@ func TestPlanDebugWrites(t *testing.T) {
 				t.Errorf("after the plan DR7 = %#x, want %#x", h.Control, tt.want.Control)
 			}
 			for i := 0; i < 4; i++ {
-				if slotEnabled(tt.want.Control, i) && h.Addr[i] != tt.want.Addr[i] {
+				if tt.want.enabled().Has(hwbp.Slot(i)) && h.Addr[i] != tt.want.Addr[i] {
 					t.Errorf("after the plan DR%d = %#x, want %#x", i, h.Addr[i], tt.want.Addr[i])
 				}
 			}

@@ -16,14 +16,25 @@ import (
 // internal/x86cpu (what the CPU is: vendor, features, XSAVE layout from
 // CPUID) is a leaf beside them: the register file (target/linux) and
 // what an instruction touches (swwatch/insn, swwatch) depend on the CPU.
+//
+// hwbp is the one home of x86 debug-register facts (issue 16), so target,
+// target/linux and swwatch import it: a design change, not a build fix.
+// Each of them had its own copy of a few of those facts (DR6.BS three
+// times, DR7's enable bits as bare arithmetic in target, target/linux and
+// swwatch, RFLAGS.TF and RF twice) and their tests their own DR7
+// encoders; a fact written in one place cannot disagree with itself.
+// hwbp stays a leaf (pure math, no import of ours), so the edges point
+// down and add no cycle; what the target learns from it are words
+// (DR6SingleStep, DR7Enable, Image.Enabled), never a plan: which pieces
+// hold slots is still the arbiter's and the server's.
 var allowed = map[string][]string{
 	"rsp":              {},
 	"hwbp":             {},
 	"arbiter":          {},
-	"target":           {},
-	"target/linux":     {"target", "internal/x86cpu"},
+	"target":           {"hwbp"},
+	"target/linux":     {"target", "hwbp", "internal/x86cpu"},
 	"swwatch/insn":     {"internal/x86cpu"},
-	"swwatch":          {"target", "swwatch/insn", "internal/x86cpu"},
+	"swwatch":          {"target", "hwbp", "swwatch/insn", "internal/x86cpu"},
 	"internal/comm":    {},
 	"internal/deps":    {},
 	"internal/gdbtest": {},

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"gdbserverx/hwbp"
 	"gdbserverx/internal/x86cpu"
 )
 
@@ -563,7 +564,7 @@ func (h *hwRunner) check(c hwCase, setup, inst []byte) (runs int, err error) {
 	slices.Sort(bytes)
 
 	accessed, written := map[uint64]bool{}, map[uint64]bool{}
-	for _, mode := range []uint64{dr7RWAccess, dr7RWWrite} {
+	for _, mode := range []hwbp.Cond{hwbp.CondAccess, hwbp.CondWrite} {
 		for i := 0; i < len(bytes); i += 4 {
 			group := bytes[i:min(i+4, len(bytes))]
 			if _, err := h.prepare(c, e, len(setup) > 0); err != nil {
@@ -584,8 +585,8 @@ func (h *hwRunner) check(c hwCase, setup, inst []byte) (runs int, err error) {
 				return runs, err
 			}
 			for j, b := range group {
-				if dr6&dr6HitMask>>j&1 != 0 {
-					if mode == dr7RWAccess {
+				if fired(dr6, j) {
+					if mode == hwbp.CondAccess {
 						accessed[b] = true
 					} else {
 						written[b] = true

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"gdbserverx/hwbp"
 	"gdbserverx/internal/x86cpu"
 )
 
@@ -183,9 +184,9 @@ func traceProgram(t *testing.T, path string, st *traceStats) error {
 			watch = append(watch, b)
 		}
 		rot++
-		mode := uint64(dr7RWAccess)
+		mode := hwbp.CondAccess
 		if step%2 == 1 {
-			mode = dr7RWWrite
+			mode = hwbp.CondWrite
 		}
 		syscall := in.Effects&EffSyscall != 0
 		if syscall {
@@ -222,7 +223,7 @@ func traceProgram(t *testing.T, path string, st *traceStats) error {
 		}
 		st.watched += len(watch)
 		for j, b := range watch {
-			hit := dr6>>j&1 != 0
+			hit := fired(dr6, j)
 			var r, w, partial bool
 			for _, a := range pred {
 				if b >= a.Addr && b < a.End() {
@@ -232,11 +233,10 @@ func traceProgram(t *testing.T, path string, st *traceStats) error {
 			if partial {
 				continue
 			}
-			want := w || r && mode == dr7RWAccess
+			want := w || r && mode == hwbp.CondAccess
 			if hit != want {
-				kind := map[uint64]string{dr7RWAccess: "access", dr7RWWrite: "write"}[mode]
 				st.bad[in.Mnemonic()] = append(st.bad[in.Mnemonic()], fmt.Sprintf(
-					"%#x: % x %v: %s watch on %#x fired=%v; predicted %v", g.Rip, code[:in.Len], in, kind, b, hit, pred))
+					"%#x: % x %v: %v watch on %#x fired=%v; predicted %v", g.Rip, code[:in.Len], in, mode, b, hit, pred))
 			}
 		}
 	}

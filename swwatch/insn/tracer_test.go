@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"gdbserverx/hwbp"
 	"gdbserverx/internal/x86cpu"
 )
 
@@ -20,17 +21,12 @@ import (
 // thread (runtime.LockOSThread): Linux accepts ptrace requests only from
 // the tracing thread.
 
-// Debug-register encoding (docs/x86-debug-registers.md "Encoding").
+// Debug registers through PTRACE_POKEUSER/PEEKUSER; their bits are
+// hwbp's (its encoder makes DR7, its words read DR6).
 const (
 	offsetDebugReg = 848 // offsetof(struct user, u_debugreg)
 	dr6Index       = 6
 	dr7Index       = 7
-	dr7RWShift     = 16 // RW field of slot i at bits 16+4i..17+4i
-	dr7LenShift    = 18 // LEN field of slot i at bits 18+4i..19+4i
-	dr7RWWrite     = 0b01
-	dr7RWAccess    = 0b11
-	dr7Len1        = 0b00
-	dr6HitMask     = 0b1111 // B0..B3
 
 	ntX86XState = 0x202 // NT_X86_XSTATE
 	// xfeaturesOffset: NT_X86_XSTATE puts XCR0 in the first word of the
@@ -160,21 +156,31 @@ func (tr *tracee) peekDebug(i int) (uint64, error) {
 	return binary.LittleEndian.Uint64(b[:]), nil
 }
 
-// watch arms up to four one-byte watchpoints with condition rw
-// (dr7RWWrite or dr7RWAccess), in gdb's order: DR7 off, addresses, DR7.
-func (tr *tracee) watch(addrs []uint64, rw uint64) error {
+// watch arms up to four one-byte watchpoints with condition cond
+// (hwbp.CondWrite or hwbp.CondAccess), slot i on addrs[i], in gdb's
+// order: DR7 off, addresses, DR7.
+func (tr *tracee) watch(addrs []uint64, cond hwbp.Cond) error {
+	var sl hwbp.Slots
+	for i, a := range addrs {
+		sl[i] = hwbp.Piece{Addr: a, Len: 1, Cond: cond}
+	}
+	img, err := sl.Encode()
+	if err != nil {
+		return err
+	}
 	if err := tr.pokeDebug(dr7Index, 0); err != nil {
 		return err
 	}
-	var dr7 uint64
-	for i, a := range addrs {
-		if err := tr.pokeDebug(i, a); err != nil {
+	for i := range addrs {
+		if err := tr.pokeDebug(i, img.Addr[i]); err != nil {
 			return err
 		}
-		dr7 |= 1<<(2*i) | rw<<(dr7RWShift+4*i) | dr7Len1<<(dr7LenShift+4*i)
 	}
-	return tr.pokeDebug(dr7Index, dr7)
+	return tr.pokeDebug(dr7Index, img.Control)
 }
+
+// fired says whether DR6 shows a hit in slot i.
+func fired(dr6 uint64, i int) bool { return dr6&hwbp.DR6Hit(hwbp.Slot(i)) != 0 }
 
 func (tr *tracee) unwatch() error { return tr.pokeDebug(dr7Index, 0) }
 

@@ -8,28 +8,20 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"gdbserverx/hwbp"
 	"gdbserverx/target"
-)
-
-// DR7 words, written by hand (hwbp owns the encoding; the target must not
-// import it). Slot i: enable L bit 2i; RW at bits 16+4i (01 write); LEN at
-// bits 18+4i (11 four bytes, 10 eight bytes).
-const (
-	dr7Slot0Write8 = 0x1 | 1<<16 | 2<<18 // 0x00090001
-	dr7Slot0Write4 = 0x1 | 1<<16 | 3<<18 // 0x000d0001
-	dr7Slot1Write4 = 0x4 | 1<<20 | 3<<22 // 0x00d00004
 )
 
 func TestWatchTwoSlotsOneStore(t *testing.T) {
 	p, bin := launch(t, "watch", "pair")
 	pair := symbol(t, bin, "pair")
-	img := target.DebugRegisters{Addr: [4]uint64{pair, pair + 4}, Control: dr7Slot0Write4 | dr7Slot1Write4}
+	img := debugRegs(watchWrite(pair, 4), watchWrite(pair+4, 4))
 	if err := p.SetDebugRegisters(img); err != nil {
 		t.Fatal(err)
 	}
 	cont(t, p)
 	st := onlyStop(t, next(t, p))
-	if st.Reason != target.StopDebug || st.DR6&3 != 3 || st.SigCode != trapHwbkpt {
+	if st.Reason != target.StopDebug || st.DR6&(hwbp.DR6Hit(0)|hwbp.DR6Hit(1)) != hwbp.DR6Hit(0)|hwbp.DR6Hit(1) || st.SigCode != trapHwbkpt {
 		t.Fatalf("%+v, want one debug stop with DR6 B0 and B1", st)
 	}
 	// Memory is already written (a trap, after the instruction).
@@ -50,7 +42,7 @@ func TestWatchTwoSlotsOneStore(t *testing.T) {
 func TestWatchNewThreads(t *testing.T) {
 	p, bin := launch(t, "watch")
 	g := symbol(t, bin, "g")
-	if err := p.SetDebugRegisters(target.DebugRegisters{Addr: [4]uint64{g}, Control: dr7Slot0Write8}); err != nil {
+	if err := p.SetDebugRegisters(debugRegs(watchWrite(g, 8))); err != nil {
 		t.Fatal(err)
 	}
 	writers := map[target.Tid]bool{}
@@ -62,7 +54,7 @@ func TestWatchNewThreads(t *testing.T) {
 			break
 		}
 		for _, s := range ev.Stops {
-			if s.Reason != target.StopDebug || s.DR6&1 == 0 {
+			if s.Reason != target.StopDebug || s.DR6&hwbp.DR6Hit(0) == 0 {
 				t.Fatalf("unexpected stop %+v", s)
 			}
 			if s.Tid == target.Tid(p.Pid()) || writers[s.Tid] {
@@ -89,7 +81,7 @@ func TestNoDebugWritesOnPlainCycle(t *testing.T) {
 	next(t, p)
 	p.RemoveBreakpoint(ready)
 	// A write watch on code: set, never hit.
-	img := target.DebugRegisters{Addr: [4]uint64{symbol(t, bin, "main") &^ 7}, Control: dr7Slot0Write8}
+	img := debugRegs(watchWrite(symbol(t, bin, "main")&^7, 8))
 	p.SetDebugRegisters(img)
 	cont(t, p)
 	p.Interrupt()
@@ -123,7 +115,7 @@ func TestNoDebugWritesOnPlainCycle(t *testing.T) {
 func TestExecResetsDebugRegisters(t *testing.T) {
 	p, bin := launch(t, "forkexec")
 	g := symbol(t, bin, "g")
-	if err := p.SetDebugRegisters(target.DebugRegisters{Addr: [4]uint64{g}, Control: dr7Slot0Write8}); err != nil {
+	if err := p.SetDebugRegisters(debugRegs(watchWrite(g, 8))); err != nil {
 		t.Fatal(err)
 	}
 	var hits []uint64
@@ -172,7 +164,7 @@ func TestDebugRegisterENOSPCInjected(t *testing.T) {
 		}
 		return nil
 	}
-	img := target.DebugRegisters{Addr: [4]uint64{symbol(t, bin, "counter")}, Control: dr7Slot0Write8}
+	img := debugRegs(watchWrite(symbol(t, bin, "counter"), 8))
 	p.SetDebugRegisters(img)
 	err := p.Resume([]target.Action{{Kind: target.Continue}})
 	var dre *target.DebugRegisterError
@@ -234,7 +226,7 @@ func TestDebugRegisterENOSPCReal(t *testing.T) {
 	if len(fds) == 0 {
 		t.Skip("no breakpoint slot available to perf")
 	}
-	p.SetDebugRegisters(target.DebugRegisters{Addr: [4]uint64{counter}, Control: dr7Slot0Write8})
+	p.SetDebugRegisters(debugRegs(watchWrite(counter, 8)))
 	err := p.Resume([]target.Action{{Kind: target.Continue}})
 	var dre *target.DebugRegisterError
 	if !errors.As(err, &dre) || !errors.Is(err, target.ErrNoSpace) {
@@ -248,7 +240,7 @@ func TestDebugRegisterENOSPCReal(t *testing.T) {
 		t.Fatalf("Resume after a slot was freed: %v", err)
 	}
 	st := onlyStop(t, next(t, p))
-	if st.Reason != target.StopDebug || st.DR6&1 == 0 {
+	if st.Reason != target.StopDebug || st.DR6&hwbp.DR6Hit(0) == 0 {
 		t.Fatalf("%+v, want the watch hit", st)
 	}
 }
@@ -260,7 +252,7 @@ func TestDebugRegisterENOSPCReal(t *testing.T) {
 func TestDebugRegisterSlotKept(t *testing.T) {
 	p, bin := launch(t, "loop")
 	counter := symbol(t, bin, "counter")
-	img := target.DebugRegisters{Addr: [4]uint64{counter}, Control: dr7Slot0Write8}
+	img := debugRegs(watchWrite(counter, 8))
 	p.SetDebugRegisters(img)
 	cont(t, p)
 	if st := onlyStop(t, next(t, p)); st.Reason != target.StopDebug {
@@ -293,16 +285,14 @@ func TestDebugRegisterSlotKept(t *testing.T) {
 	before := p.Counts().DebugRegisterWrites
 	p.SetDebugRegisters(img)
 	cont(t, p)
-	if st := onlyStop(t, next(t, p)); st.Reason != target.StopDebug || st.DR6&1 == 0 {
+	if st := onlyStop(t, next(t, p)); st.Reason != target.StopDebug || st.DR6&hwbp.DR6Hit(0) == 0 {
 		t.Fatalf("%+v", st)
 	}
 	if n := p.Counts().DebugRegisterWrites - before; n != 1 {
 		t.Errorf("re-enabling took %d writes, want 1", n)
 	}
 	// A second slot: refused at its address write.
-	img2 := img
-	img2.Addr[1] = counter
-	img2.Control |= dr7Slot1Write4
+	img2 := debugRegs(watchWrite(counter, 8), watchWrite(counter, 4))
 	p.SetDebugRegisters(img2)
 	err := p.Resume([]target.Action{{Kind: target.Continue}})
 	var dre *target.DebugRegisterError

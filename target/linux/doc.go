@@ -1,7 +1,10 @@
 // Package linux implements target.Process for x86-64 Linux with ptrace.
 //
-// It knows processes, not packets: it must not import the server, rsp,
-// hwbp or arbiter packages. Debug registers arrive as plain words.
+// It knows processes, not packets: it must not import the server, rsp or
+// arbiter packages. Debug registers arrive as plain words, written as
+// given; the few bits it reads itself (DR6.BS, DR7's enable bits,
+// RFLAGS.TF and RF) are hwbp's named words, the one home of x86
+// debug-register facts.
 //
 // # Ownership
 //

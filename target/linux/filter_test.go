@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"gdbserverx/hwbp"
 	"gdbserverx/target"
 )
 
@@ -86,7 +87,7 @@ func TestStepIntoHandler(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := onlyStop(t, next(t, p))
-	if s.Reason != target.StopDebug || s.DR6&dr6BS == 0 || s.PC != handler {
+	if s.Reason != target.StopDebug || s.DR6&hwbp.DR6SingleStep == 0 || s.PC != handler {
 		t.Fatalf("step with a signal: %+v, want a step stop at the handler %#x", s, handler)
 	}
 	// Back to tick, and the same with StepThread.

@@ -10,9 +10,26 @@ import (
 	"golang.org/x/sys/cpu"
 	"golang.org/x/sys/unix"
 
+	"gdbserverx/hwbp"
 	"gdbserverx/internal/gdbtest"
 	"gdbserverx/target"
 )
+
+// debugRegs is the image that arms each piece in the slot of its
+// position, encoded by hwbp: no DR7 bit is computed in these tests.
+func debugRegs(pieces ...hwbp.Piece) target.DebugRegisters {
+	var sl hwbp.Slots
+	copy(sl[:], pieces)
+	return target.DebugRegisters(sl.MustEncode())
+}
+
+// watchWrite is a piece that watches n bytes at addr for writes.
+func watchWrite(addr uint64, n uint8) hwbp.Piece {
+	return hwbp.Piece{Addr: addr, Len: n, Cond: hwbp.CondWrite}
+}
+
+// breakAt is an execute piece at addr.
+func breakAt(addr uint64) hwbp.Piece { return hwbp.Piece{Addr: addr, Len: 1, Cond: hwbp.CondExecute} }
 
 // eventTimeout bounds every wait for an event.
 const eventTimeout = 30 * time.Second

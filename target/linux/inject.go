@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"gdbserverx/hwbp"
 	"gdbserverx/target"
 )
 
@@ -283,7 +284,7 @@ func (p *Process) inject(th *thread, nr int, args [6]uint64) (uint64, error) {
 	in.Rax = uint64(nr)
 	in.Orig_rax = ^uint64(0) // no syscall-restart logic on the way out
 	in.Rdi, in.Rsi, in.Rdx, in.R10, in.R8, in.R9 = args[0], args[1], args[2], args[3], args[4], args[5]
-	in.Eflags &^= 1 << 8 // TF: the kernel steps it itself
+	in.Eflags &^= hwbp.FlagTF // the kernel steps it itself
 	old, set, err := p.blockAsync(th)
 	if err != nil {
 		return 0, err

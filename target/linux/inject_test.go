@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"gdbserverx/hwbp"
 	"gdbserverx/target"
 )
 
@@ -142,7 +143,7 @@ func TestStepThread(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if s.Reason != target.StopDebug || s.DR6&dr6BS == 0 || s.PC == pc {
+		if s.Reason != target.StopDebug || s.DR6&hwbp.DR6SingleStep == 0 || s.PC == pc {
 			t.Fatalf("step %d: %+v", i, s)
 		}
 		if r := reg64(t, p, regs(t, p, st.Tid), "rip"); r != s.PC {

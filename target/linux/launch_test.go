@@ -426,7 +426,7 @@ func TestDetachLaunched(t *testing.T) {
 		t.Fatalf("%+v", st)
 	}
 	// A watchpoint image too: Detach clears it.
-	if err := p.SetDebugRegisters(target.DebugRegisters{Addr: [4]uint64{symbol(t, bin, "counter")}, Control: 0x90001}); err != nil {
+	if err := p.SetDebugRegisters(debugRegs(watchWrite(symbol(t, bin, "counter"), 8))); err != nil {
 		t.Fatal(err)
 	}
 	pid := p.Pid()

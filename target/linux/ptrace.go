@@ -42,9 +42,6 @@ const (
 	siPtraceNotify = 5
 
 	siginfoSize = 128
-
-	dr6SingleStep = 1 << 14 // DR6.BS
-	dr7EnableBits = 0xff    // DR7.L0-G3: a slot is armed
 )
 
 // counters are the running totals behind target.Counts, kept by the

@@ -37,7 +37,6 @@ const (
 	fxsaveSize = 512                                   // the legacy area of fxsave and xsave
 	xsaveHdrBV = x86cpu.HeaderOffset                   // XSTATE_BV in the xsave header
 	xstateMax  = 16 << 10                              // larger than any xsave area (AMX included)
-	rfFlag     = 1 << 16                               // EFLAGS.RF
 	xfeatureFP = 1 | 2                                 // x87 and SSE in XSTATE_BV
 )
 

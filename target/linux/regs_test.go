@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"gdbserverx/hwbp"
 	"gdbserverx/internal/x86cpu"
 	"gdbserverx/target"
 )
@@ -298,27 +299,27 @@ func TestReadRegistersOfStopsCostsNothing(t *testing.T) {
 func TestRFKept(t *testing.T) {
 	p, bin := launch(t, "loop")
 	tick := symbol(t, bin, "tick")
-	// An execute breakpoint on tick (RW=00, LEN=00, L0): a fault, RF set.
-	p.SetDebugRegisters(target.DebugRegisters{Addr: [4]uint64{tick}, Control: 1})
+	// An execute breakpoint on tick: a fault, RF set.
+	p.SetDebugRegisters(debugRegs(breakAt(tick)))
 	cont(t, p)
 	st := onlyStop(t, next(t, p))
-	if st.Reason != target.StopDebug || st.DR6&1 == 0 || st.PC != tick {
+	if st.Reason != target.StopDebug || st.DR6&hwbp.DR6Hit(0) == 0 || st.PC != tick {
 		t.Fatalf("%+v, want an execute hit at tick", st)
 	}
 	r := regs(t, p, st.Tid)
 	ef, _ := p.Description().Lookup("eflags")
 	flags := le.Uint32(r[ef.Offset:])
-	if flags&rfFlag == 0 {
+	if flags&uint32(hwbp.FlagRF) == 0 {
 		t.Fatalf("eflags %#x without RF at an execute breakpoint", flags)
 	}
 	// A client writes the flags back without RF: it stays.
-	le.PutUint32(r[ef.Offset:], flags&^rfFlag)
+	le.PutUint32(r[ef.Offset:], flags&^uint32(hwbp.FlagRF))
 	p.WriteRegisters(st.Tid, r)
-	if got := le.Uint32(regs(t, p, st.Tid)[ef.Offset:]); got&rfFlag == 0 {
+	if got := le.Uint32(regs(t, p, st.Tid)[ef.Offset:]); got&uint32(hwbp.FlagRF) == 0 {
 		t.Errorf("RF cleared by a write that keeps the PC")
 	}
 	// Resuming goes past the breakpoint once and hits it at the next call.
-	p.SetDebugRegisters(target.DebugRegisters{Addr: [4]uint64{tick}, Control: 1})
+	p.SetDebugRegisters(debugRegs(breakAt(tick)))
 	cont(t, p)
 	st2 := onlyStop(t, next(t, p))
 	if st2.Reason != target.StopDebug || st2.PC != tick {

@@ -11,10 +11,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"gdbserverx/hwbp"
 	"gdbserverx/target"
 )
-
-const dr6BS = 1 << 14 // DR6 single-step bit
 
 func TestBreakpoint(t *testing.T) {
 	p, bin := launch(t, "loop")
@@ -50,7 +49,7 @@ func TestBreakpoint(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := onlyStop(t, next(t, p))
-		if s.Reason != target.StopDebug || s.DR6&dr6BS == 0 || s.PC == tick {
+		if s.Reason != target.StopDebug || s.DR6&hwbp.DR6SingleStep == 0 || s.PC == tick {
 			t.Fatalf("step: %+v, want a single step off tick", s)
 		}
 		p.InsertBreakpoint(tick)
@@ -104,7 +103,7 @@ func TestSingleStep(t *testing.T) {
 		st := onlyStop(t, next(t, p))
 		// The first step, from inside execve, ends at the syscall's exit:
 		// TRAP_BRKPT rather than TRAP_TRACE.
-		if st.Reason != target.StopDebug || st.DR6&dr6BS == 0 || (st.SigCode != trapTrace && st.SigCode != trapBrkpt) {
+		if st.Reason != target.StopDebug || st.DR6&hwbp.DR6SingleStep == 0 || (st.SigCode != trapTrace && st.SigCode != trapBrkpt) {
 			t.Fatalf("step %d: %+v, want StopDebug with BS", i, st)
 		}
 		if pc := reg64(t, p, regs(t, p, tid), "rip"); pc != st.PC {
@@ -309,7 +308,7 @@ func TestChurn(t *testing.T) {
 	// A watch on g, written by every new thread: new threads are
 	// programmed before they run, so hits keep coming.
 	g := symbol(t, bin, "g")
-	if err := p.SetDebugRegisters(target.DebugRegisters{Addr: [4]uint64{g}, Control: 0x90001}); err != nil {
+	if err := p.SetDebugRegisters(debugRegs(watchWrite(g, 8))); err != nil {
 		t.Fatal(err)
 	}
 	hits, goneChecked := 0, 0
@@ -325,7 +324,7 @@ func TestChurn(t *testing.T) {
 			t.Fatalf("%+v", ev)
 		}
 		for _, s := range ev.Stops {
-			if s.Reason == target.StopDebug && s.DR6&1 != 0 {
+			if s.Reason == target.StopDebug && s.DR6&hwbp.DR6Hit(0) != 0 {
 				hits++
 			} else {
 				t.Fatalf("unexpected stop %+v", s)
@@ -529,7 +528,7 @@ func TestResumeSomeThreads(t *testing.T) {
 	}
 	ev = next(t, p)
 	st = stopOf(t, ev, w)
-	if st.Reason != target.StopDebug || st.DR6&dr6BS == 0 {
+	if st.Reason != target.StopDebug || st.DR6&hwbp.DR6SingleStep == 0 {
 		t.Fatalf("%+v", ev)
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"gdbserverx/hwbp"
 	"gdbserverx/target"
 )
 
@@ -258,8 +259,8 @@ func (p *Process) onSignal(th *thread, sig int) {
 			// (the kernel says TRAP_TRACE exactly when DR6.BS is set), so
 			// DR6 is not read for it: one ptrace call less per stepi.
 			st.Reason = target.StopDebug
-			if code == trapTrace && th.dr.Control&dr7EnableBits == 0 {
-				st.DR6 = dr6SingleStep
+			if code == trapTrace && th.dr.Control&hwbp.DR7Enable == 0 {
+				st.DR6 = hwbp.DR6SingleStep
 				break
 			}
 			dr6, err := p.c.peekDebugReg(th.tid, 6)
@@ -280,7 +281,7 @@ func (p *Process) onSignal(th *thread, sig int) {
 			// signal_delivered). Both are completed steps.
 			if th.kind == target.Step {
 				st.Reason = target.StopDebug
-				st.DR6 = dr6SingleStep
+				st.DR6 = hwbp.DR6SingleStep
 			}
 		}
 	}

@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"gdbserverx/hwbp"
 	"gdbserverx/internal/x86cpu"
 	"gdbserverx/target"
 )
@@ -232,8 +233,8 @@ func (p *Process) writeRegisters(th *thread, buf []byte) error {
 		// back unchanged but for RF (gdb rewrites what it read, from
 		// before the kernel's view) must not clear it while the PC stays,
 		// or the thread traps again for ever (docs/x86-debug-registers.md).
-		if gp.Rip == th.regs.gp.Rip && th.regs.gp.Eflags&rfFlag != 0 {
-			gp.Eflags |= rfFlag
+		if gp.Rip == th.regs.gp.Rip && th.regs.gp.Eflags&hwbp.FlagRF != 0 {
+			gp.Eflags |= hwbp.FlagRF
 		}
 		if gp != th.regs.gp {
 			th.regs.gp = gp
