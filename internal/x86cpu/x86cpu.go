@@ -124,6 +124,27 @@ const (
 	XFeaturesOffset = 464
 )
 
+// The legacy region of an XSAVE image: the 64-bit FXSAVE format (SDM vol.
+// 1 10.5.1 "FXSAVE Area", table "Layout of the 64-bit-mode FXSAVE64 Map"),
+// which the register file (target/linux) converts and the instruction
+// table (swwatch/insn) reports as accessed.
+const (
+	FxFCW       = 0   // x87 control word, 16 bits
+	FxFSW       = 2   // x87 status word, 16 bits
+	FxFTW       = 4   // abridged tag: one bit per physical register, 1 = valid
+	FxFOP       = 6   // last x87 opcode, 11 bits
+	FxFIP       = 8   // 64-bit FPU instruction pointer
+	FxFDP       = 16  // 64-bit FPU data pointer
+	FxMXCSR     = 24  // SSE control and status, 32 bits
+	FxMXCSRMask = 28  // 32 bits
+	FxST        = 32  // st0..st7 (mm0..mm7), in 16-byte slots
+	FxXMM       = 160 // xmm0..xmm15, 16 bytes each
+	// FxEnd is the end of xmm15: bytes 416-463 are reserved and 464-511
+	// are the software's (XFeaturesOffset), and FXSAVE writes neither
+	// (swwatch/insn/hwcheck_test.go).
+	FxEnd = FxXMM + 16*16
+)
+
 // Component is CPUID.(EAX=0DH, ECX=i) for state component i >= 2.
 type Component struct {
 	Size       uint32 // EAX: bytes

@@ -160,7 +160,7 @@ func (in *Inst) accesses(cpu *x86cpu.CPU, regs Registers, dst []Access, step boo
 	case kindFXRstor:
 		// MXCSR_MASK (bytes 28-31) is not read.
 		a := in.addr(&in.mem[0], regs)
-		return append(dst, Access{Addr: a, Size: 28, Read: true}, Access{Addr: a + 32, Size: fxsaveWritten - 32, Read: true}), nil
+		return append(dst, Access{Addr: a, Size: x86cpu.FxMXCSRMask, Read: true}, Access{Addr: a + x86cpu.FxST, Size: fxsaveWritten - x86cpu.FxST, Read: true}), nil
 	case kindXSave, kindXSaveOpt, kindXSaveC, kindXRstor:
 		return in.xsave(cpu, regs, dst)
 	case kindGather, kindScatter:

@@ -243,7 +243,7 @@ func (p *ptraceRegs) Reg(r Reg) uint64 {
 
 // VectorElement reads ZMMn from the standard-format XSAVE image, at this
 // CPU's offsets (CPUID leaf 0xD, x86cpu): bytes 0-15 in the legacy XMM
-// area (160) or Hi16_ZMM for n >= 16, bytes 16-31 in YMM_Hi128, 32-63 in
+// area (x86cpu.FxXMM) or Hi16_ZMM for n >= 16, bytes 16-31 in YMM_Hi128, 32-63 in
 // ZMM_Hi256.
 func (p *ptraceRegs) VectorElement(n, i, size int) (uint64, bool) {
 	comp := &x86cpu.Host().Components
@@ -255,7 +255,7 @@ func (p *ptraceRegs) VectorElement(n, i, size int) (uint64, bool) {
 		case n >= 16:
 			pos = int(comp[x86cpu.CompHi16ZMM].Offset) + 64*(n-16) + off
 		case off < 16:
-			pos = 160 + 16*n + off
+			pos = x86cpu.FxXMM + 16*n + off
 		case off < 32:
 			pos = int(comp[x86cpu.CompAVX].Offset) + 16*n + off - 16
 		default:
@@ -281,11 +281,11 @@ func (p *ptraceRegs) Opmask(k int) (uint64, bool) {
 // MMX reads mmN: physical x87 register n, which the FXSAVE region holds
 // in stack order (ST(i) = physical (TOP+i) mod 8).
 func (p *ptraceRegs) MMX(n int) (uint64, bool) {
-	if len(p.xstate) < 160 {
+	if len(p.xstate) < x86cpu.FxXMM {
 		return 0, false
 	}
-	top := int(binary.LittleEndian.Uint16(p.xstate[2:])>>11) & 7
-	return binary.LittleEndian.Uint64(p.xstate[32+16*((n-top+8)%8):]), true
+	top := int(binary.LittleEndian.Uint16(p.xstate[x86cpu.FxFSW:])>>11) & 7
+	return binary.LittleEndian.Uint64(p.xstate[x86cpu.FxST+16*((n-top+8)%8):]), true
 }
 
 // setReg sets a general register in a PtraceRegs.

@@ -16,7 +16,7 @@ const (
 	// are reserved and 464-511 available to software, and neither is
 	// touched (hwcheck_test.go). FXRSTOR reads the same bytes except
 	// MXCSR_MASK (28-31).
-	fxsaveWritten = 416
+	fxsaveWritten = x86cpu.FxEnd
 
 	xsaveHeader     = x86cpu.HeaderOffset // XSTATE_BV at 512, XCOMP_BV at 520
 	xsaveHeaderSize = x86cpu.HeaderSize
@@ -82,7 +82,8 @@ func (in *Inst) xsave(cpu *x86cpu.CPU, regs Registers, dst []Access) ([]Access, 
 
 // appendLegacy appends the legacy-region writes for x87 (component 0) and
 // SSE (component 1): FCW..FDP at 0-23, MXCSR and MXCSR_MASK at 24-31
-// (saved with SSE or AVX), ST0-7 at 32-159, XMM0-15 at 160-415.
+// (saved with SSE or AVX), ST0-7 at 32-159, XMM0-15 at 160-415
+// (x86cpu's FXSAVE layout).
 func appendLegacy(dst []Access, base, rfbm uint64, partial bool) []Access {
 	x87, sse, avx := rfbm&1 != 0, rfbm&2 != 0, rfbm&4 != 0
 	start := len(dst)
@@ -96,9 +97,9 @@ func appendLegacy(dst []Access, base, rfbm uint64, partial bool) []Access {
 		}
 		dst = append(dst, Access{Addr: base + off, Size: int(size), Write: true, Partial: partial})
 	}
-	w(x87, 0, 24)
-	w(sse || avx, 24, 8)
-	w(x87, 32, 128)
-	w(sse, 160, 256)
+	w(x87, x86cpu.FxFCW, x86cpu.FxMXCSR)
+	w(sse || avx, x86cpu.FxMXCSR, x86cpu.FxST-x86cpu.FxMXCSR)
+	w(x87, x86cpu.FxST, x86cpu.FxXMM-x86cpu.FxST)
+	w(sse, x86cpu.FxXMM, x86cpu.FxEnd-x86cpu.FxXMM)
 	return dst
 }

@@ -34,10 +34,10 @@ const (
 	// sizeAVX512: with org.gnu.gdb.i386.avx512 (xmm16-31, ymm16h-31h,
 	// k0-7, zmm0h-31h).
 	sizeAVX512 = sizeAVX + 16*16 + 16*16 + 8*8 + 32*32 // 2416
-	fxsaveSize = 512                                   // the legacy area of fxsave and xsave
+	fxsaveSize = x86cpu.LegacySize                     // the legacy area of fxsave and xsave
 	xsaveHdrBV = x86cpu.HeaderOffset                   // XSTATE_BV in the xsave header
 	xstateMax  = 16 << 10                              // larger than any xsave area (AMX included)
-	xfeatureFP = 1 | 2                                 // x87 and SSE in XSTATE_BV
+	xfeatureFP = 1<<x86cpu.CompX87 | 1<<x86cpu.CompSSE // x87 and SSE in XSTATE_BV
 )
 
 // features are the optional register groups of a description.
@@ -326,19 +326,6 @@ func getGP(buf []byte, r *unix.PtraceRegs) {
 	}
 }
 
-// fxsave layout (Intel SDM vol. 1, 10.5.1, 64-bit format).
-const (
-	fxFCW   = 0
-	fxFSW   = 2
-	fxFTW   = 4 // abridged tag: one bit per physical register, 1 = valid
-	fxFOP   = 6
-	fxFIP   = 8  // 64-bit FPU instruction pointer
-	fxFDP   = 16 // 64-bit FPU data pointer
-	fxMXCSR = 24
-	fxST    = 32  // st0..st7 in 16-byte slots
-	fxXMM   = 160 // xmm0..xmm15
-)
-
 // putFP stores the x87 and SSE registers of the fxsave area fx into buf,
 // converting as gdb does for amd64 (gdb/i387-tdep.c i387_supply_fxsave,
 // amd64_supply_fxsave): the full tag word is rebuilt from the abridged one
@@ -346,19 +333,19 @@ const (
 // low halves of the 64-bit FIP and FDP.
 func putFP(buf []byte, fx []byte) {
 	for i := 0; i < 8; i++ {
-		copy(buf[offST+10*i:offST+10*i+10], fx[fxST+16*i:])
+		copy(buf[offST+10*i:offST+10*i+10], fx[x86cpu.FxST+16*i:])
 	}
-	fsw := le.Uint16(fx[fxFSW:])
-	le.PutUint32(buf[offFctrl:], uint32(le.Uint16(fx[fxFCW:])))
+	fsw := le.Uint16(fx[x86cpu.FxFSW:])
+	le.PutUint32(buf[offFctrl:], uint32(le.Uint16(fx[x86cpu.FxFCW:])))
 	le.PutUint32(buf[offFctrl+4:], uint32(fsw))
-	le.PutUint32(buf[offFctrl+8:], uint32(fullTag(fx[fxFTW], fsw, fx[fxST:])))
-	le.PutUint32(buf[offFctrl+12:], le.Uint32(fx[fxFIP+4:])) // fiseg
-	le.PutUint32(buf[offFctrl+16:], le.Uint32(fx[fxFIP:]))   // fioff
-	le.PutUint32(buf[offFctrl+20:], le.Uint32(fx[fxFDP+4:])) // foseg
-	le.PutUint32(buf[offFctrl+24:], le.Uint32(fx[fxFDP:]))   // fooff
-	le.PutUint32(buf[offFctrl+28:], uint32(le.Uint16(fx[fxFOP:])&0x7ff))
-	copy(buf[offXMM:offXMM+16*16], fx[fxXMM:])
-	le.PutUint32(buf[offMXCSR:], le.Uint32(fx[fxMXCSR:]))
+	le.PutUint32(buf[offFctrl+8:], uint32(fullTag(fx[x86cpu.FxFTW], fsw, fx[x86cpu.FxST:])))
+	le.PutUint32(buf[offFctrl+12:], le.Uint32(fx[x86cpu.FxFIP+4:])) // fiseg
+	le.PutUint32(buf[offFctrl+16:], le.Uint32(fx[x86cpu.FxFIP:]))   // fioff
+	le.PutUint32(buf[offFctrl+20:], le.Uint32(fx[x86cpu.FxFDP+4:])) // foseg
+	le.PutUint32(buf[offFctrl+24:], le.Uint32(fx[x86cpu.FxFDP:]))   // fooff
+	le.PutUint32(buf[offFctrl+28:], uint32(le.Uint16(fx[x86cpu.FxFOP:])&0x7ff))
+	copy(buf[offXMM:offXMM+16*16], fx[x86cpu.FxXMM:])
+	le.PutUint32(buf[offMXCSR:], le.Uint32(fx[x86cpu.FxMXCSR:]))
 }
 
 // getFP stores the x87 and SSE registers of buf into the fxsave area fx
@@ -366,10 +353,10 @@ func putFP(buf []byte, fx []byte) {
 // register whose full tag is not 3, empty).
 func getFP(buf []byte, fx []byte) {
 	for i := 0; i < 8; i++ {
-		copy(fx[fxST+16*i:fxST+16*i+10], buf[offST+10*i:])
+		copy(fx[x86cpu.FxST+16*i:x86cpu.FxST+16*i+10], buf[offST+10*i:])
 	}
-	le.PutUint16(fx[fxFCW:], uint16(le.Uint32(buf[offFctrl:])))
-	le.PutUint16(fx[fxFSW:], uint16(le.Uint32(buf[offFctrl+4:])))
+	le.PutUint16(fx[x86cpu.FxFCW:], uint16(le.Uint32(buf[offFctrl:])))
+	le.PutUint16(fx[x86cpu.FxFSW:], uint16(le.Uint32(buf[offFctrl+4:])))
 	tag := le.Uint32(buf[offFctrl+8:])
 	var abridged byte
 	for i := 0; i < 8; i++ {
@@ -377,15 +364,15 @@ func getFP(buf []byte, fx []byte) {
 			abridged |= 1 << i
 		}
 	}
-	fx[fxFTW] = abridged
-	le.PutUint32(fx[fxFIP+4:], le.Uint32(buf[offFctrl+12:]))
-	le.PutUint32(fx[fxFIP:], le.Uint32(buf[offFctrl+16:]))
-	le.PutUint32(fx[fxFDP+4:], le.Uint32(buf[offFctrl+20:]))
-	le.PutUint32(fx[fxFDP:], le.Uint32(buf[offFctrl+24:]))
-	fop := le.Uint16(fx[fxFOP:])&^0x7ff | uint16(le.Uint32(buf[offFctrl+28:]))&0x7ff
-	le.PutUint16(fx[fxFOP:], fop)
-	copy(fx[fxXMM:fxXMM+16*16], buf[offXMM:])
-	le.PutUint32(fx[fxMXCSR:], le.Uint32(buf[offMXCSR:]))
+	fx[x86cpu.FxFTW] = abridged
+	le.PutUint32(fx[x86cpu.FxFIP+4:], le.Uint32(buf[offFctrl+12:]))
+	le.PutUint32(fx[x86cpu.FxFIP:], le.Uint32(buf[offFctrl+16:]))
+	le.PutUint32(fx[x86cpu.FxFDP+4:], le.Uint32(buf[offFctrl+20:]))
+	le.PutUint32(fx[x86cpu.FxFDP:], le.Uint32(buf[offFctrl+24:]))
+	fop := le.Uint16(fx[x86cpu.FxFOP:])&^0x7ff | uint16(le.Uint32(buf[offFctrl+28:]))&0x7ff
+	le.PutUint16(fx[x86cpu.FxFOP:], fop)
+	copy(fx[x86cpu.FxXMM:x86cpu.FxXMM+16*16], buf[offXMM:])
+	le.PutUint32(fx[x86cpu.FxMXCSR:], le.Uint32(buf[offMXCSR:]))
 }
 
 // fullTag rebuilds the x87 tag word (2 bits per physical register: 0
