@@ -4,12 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"slices"
-	"strings"
 
 	"golang.org/x/sys/unix"
 
+	"gdbserverx/internal/procfs"
 	"gdbserverx/target"
 )
 
@@ -290,16 +289,11 @@ func (e *engine) replaceCall(tid target.Tid, nr int, args ...uint64) (uint64, er
 // (CET): /proc/PID/status lists "shstk" in x86_Thread_features (Linux
 // 6.6 and later; without the line, there is none).
 func hasShadowStack(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	st, err := procfs.ReadStatus(pid)
 	if err != nil {
 		return false
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "x86_Thread_features:"); ok {
-			return strings.Contains(v, "shstk")
-		}
-	}
-	return false
+	return slices.Contains(st.Words("x86_Thread_features"), "shstk")
 }
 
 // mapsError is the error of a failed read of /proc/PID/maps: the end of

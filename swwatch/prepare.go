@@ -2,11 +2,9 @@ package swwatch
 
 import (
 	"fmt"
-	"os"
-	"strconv"
-	"strings"
 
 	"gdbserverx/hwbp"
+	"gdbserverx/internal/procfs"
 	"gdbserverx/swwatch/insn"
 	"gdbserverx/target"
 )
@@ -270,15 +268,10 @@ func (e *engine) deliverOpen(tid target.Tid, a target.Action) (*target.ThreadSto
 // caught says whether the program has a handler for sig
 // (/proc/PID/status SigCgt).
 func (e *engine) caught(sig target.Signal) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", e.p.pid))
+	st, err := procfs.ReadStatus(e.p.pid)
 	if err != nil {
 		return true // cannot tell: open the pages
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "SigCgt:"); ok {
-			mask, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
-			return err != nil || mask&(1<<(uint(sig)-1)) != 0
-		}
-	}
-	return true
+	mask, ok := st.Mask("SigCgt")
+	return !ok || mask&(1<<(uint(sig)-1)) != 0
 }

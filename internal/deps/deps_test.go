@@ -17,6 +17,10 @@ import (
 // CPUID) is a leaf beside them: the register file (target/linux) and
 // what an instruction touches (swwatch/insn, swwatch) depend on the CPU.
 //
+// internal/procfs (the /proc status file, parsed once) is a leaf too:
+// the target and the software-watchpoint engine both read it, and
+// swwatch may not import target/linux.
+//
 // hwbp is the one home of x86 debug-register facts (issue 16), so target,
 // target/linux and swwatch import it: a design change, not a build fix.
 // Each of them had its own copy of a few of those facts (DR6.BS three
@@ -32,13 +36,14 @@ var allowed = map[string][]string{
 	"hwbp":             {},
 	"arbiter":          {},
 	"target":           {"hwbp"},
-	"target/linux":     {"target", "hwbp", "internal/x86cpu"},
+	"target/linux":     {"target", "hwbp", "internal/x86cpu", "internal/procfs"},
 	"swwatch/insn":     {"internal/x86cpu"},
-	"swwatch":          {"target", "hwbp", "swwatch/insn", "internal/x86cpu"},
+	"swwatch":          {"target", "hwbp", "swwatch/insn", "internal/x86cpu", "internal/procfs"},
 	"internal/comm":    {},
 	"internal/deps":    {},
 	"internal/gdbtest": {},
 	"internal/x86cpu":  {},
+	"internal/procfs":  {},
 	"server":           {"rsp", "hwbp", "arbiter", "target", "swwatch", "swwatch/insn", "internal/comm"},
 	"cmd/gdbserverx":   {"server", "target", "target/linux", "internal/comm"},
 }

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"gdbserverx/internal/procfs"
 	"gdbserverx/target"
 )
 
@@ -167,42 +168,29 @@ func tasks(pid int) ([]int, error) {
 	return tids, nil
 }
 
-// statusField returns a field of /proc/PID/task/TID/status.
-func statusField(pid, tid int, field string) string {
-	return fileField(fmt.Sprintf("/proc/%d/task/%d/status", pid, tid), field)
-}
-
-// fileField returns the value of a "Name:\tvalue" line of a /proc file.
-func fileField(path, field string) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return ""
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, field+":"); ok {
-			return strings.TrimSpace(v)
-		}
-	}
-	return ""
-}
-
-// tracerTid returns the tracer of thread tid: TracerPid names the
-// tracer's thread, not its process.
+// tracerTid returns the tracer of thread tid (/proc status TracerPid,
+// which names the tracer's thread, not its process), 0 for none or when
+// the thread is gone.
 func tracerTid(pid, tid int) int {
-	n, _ := strconv.Atoi(statusField(pid, tid, "TracerPid"))
+	st, _ := procfs.ReadTaskStatus(pid, tid)
+	n, _ := st.Int("TracerPid")
 	return n
 }
 
 // tgidOf returns the process of thread tid.
 func tgidOf(tid int) int {
-	if g, err := strconv.Atoi(fileField(fmt.Sprintf("/proc/%d/status", tid), "Tgid")); err == nil && g > 0 {
+	st, _ := procfs.ReadStatus(tid)
+	if g, ok := st.Int("Tgid"); ok && g > 0 {
 		return g
 	}
 	return tid
 }
 
+// zombie says whether thread tid has exited and waits to be reaped.
 func zombie(pid, tid int) bool {
-	return strings.HasPrefix(statusField(pid, tid, "State"), "Z")
+	st, _ := procfs.ReadTaskStatus(pid, tid)
+	state, _ := st.Field("State")
+	return strings.HasPrefix(state, "Z")
 }
 
 func commOf(pid int) string {

@@ -1,10 +1,6 @@
 package linux
 
 import (
-	"fmt"
-	"os"
-	"strconv"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"gdbserverx/hwbp"
+	"gdbserverx/internal/procfs"
 	"gdbserverx/target"
 )
 
@@ -138,21 +135,15 @@ func TestStepThreadKeepsMask(t *testing.T) {
 
 func sigBlk(t *testing.T, pid int) uint64 {
 	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	st, err := procfs.ReadStatus(pid)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "SigBlk:"); ok {
-			n, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return n
-		}
+	blk, ok := st.Mask("SigBlk")
+	if !ok {
+		t.Fatal("no SigBlk")
 	}
-	t.Fatal("no SigBlk")
-	return 0
+	return blk
 }
 
 // TestFaultsAndInterrupts: a program that faults on every round, under

@@ -16,6 +16,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"gdbserverx/internal/procfs"
 )
 
 // Config says how Launch starts a program, as gdbserver's command line
@@ -608,16 +610,12 @@ func trampoline() {
 
 // traced says whether this process has a tracer (/proc/self/status).
 func traced() bool {
-	b, err := os.ReadFile("/proc/self/status")
+	st, err := procfs.ReadSelfStatus()
 	if err != nil {
 		return false
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "TracerPid:"); ok {
-			return strings.TrimSpace(v) != "0"
-		}
-	}
-	return false
+	tp, ok := st.Int("TracerPid")
+	return ok && tp != 0
 }
 
 // resetSignals gives the program default dispositions and an empty

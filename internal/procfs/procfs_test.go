@@ -1,0 +1,122 @@
+package procfs
+
+import (
+	"os"
+	"os/exec"
+	"slices"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// A status file as Linux 6.x writes it (abridged).
+const sample = `Name:	loop
+Umask:	0022
+State:	t (tracing stop)
+Tgid:	4242
+Ngid:	0
+Pid:	4243
+PPid:	4200
+TracerPid:	4200
+Uid:	1000	1001	1002	1003
+Gid:	100	101	102	103
+SigBlk:	0000000000010000
+SigCgt:	0000000180004a02
+x86_Thread_features:	shstk wrss
+x86_Thread_features_locked:	shstk
+`
+
+func TestFields(t *testing.T) {
+	s := ParseStatus(sample)
+	for _, tc := range []struct {
+		name, want string
+		ok         bool
+	}{
+		{"State", "t (tracing stop)", true},
+		{"Name", "loop", true},
+		{"x86_Thread_features", "shstk wrss", true},
+		{"x86_Thread_features_locked", "shstk", true},
+		{"Pid", "4243", true},      // not PPid nor TracerPid
+		{"Tracer", "", false},      // a prefix of a name is not the name
+		{"NoSuchField", "", false}, // absent
+	} {
+		if got, ok := s.Field(tc.name); got != tc.want || ok != tc.ok {
+			t.Errorf("Field(%q) = %q, %v; want %q, %v", tc.name, got, ok, tc.want, tc.ok)
+		}
+	}
+	for name, want := range map[string]int{"Tgid": 4242, "PPid": 4200, "TracerPid": 4200, "Uid": 1000, "Gid": 100} {
+		if got, ok := s.Int(name); got != want || !ok {
+			t.Errorf("Int(%q) = %d, %v; want %d", name, got, ok, want)
+		}
+	}
+	if _, ok := s.Int("State"); ok {
+		t.Error("Int(State) is a number")
+	}
+	if m, ok := s.Mask("SigCgt"); m != 0x180004a02 || !ok {
+		t.Errorf("Mask(SigCgt) = %#x, %v", m, ok)
+	}
+	if m, ok := s.Mask("SigBlk"); m != 1<<16 || !ok {
+		t.Errorf("Mask(SigBlk) = %#x, %v", m, ok)
+	}
+	if w := s.Words("Uid"); !slices.Equal(w, []string{"1000", "1001", "1002", "1003"}) {
+		t.Errorf("Words(Uid) = %q", w)
+	}
+	if w := s.Words("Absent"); w != nil {
+		t.Errorf("Words(Absent) = %q", w)
+	}
+}
+
+// TestReal reads the status files of this process and of a child the
+// kernel describes: the fields the project reads are there and mean what
+// the parser says.
+func TestReal(t *testing.T) {
+	self, err := ReadSelfStatus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tg, ok := self.Int("Tgid"); !ok || tg != os.Getpid() {
+		t.Errorf("self Tgid %d, %v; want %d", tg, ok, os.Getpid())
+	}
+	byPid, err := ReadStatus(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pp, ok := byPid.Int("PPid"); !ok || pp != os.Getppid() {
+		t.Errorf("PPid %d, %v; want %d", pp, ok, os.Getppid())
+	}
+	task, err := ReadTaskStatus(os.Getpid(), unix.Gettid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pid, ok := task.Int("Pid"); !ok || pid != unix.Gettid() {
+		t.Errorf("task Pid %d, %v; want the tid %d", pid, ok, unix.Gettid())
+	}
+	if _, ok := task.Mask("SigBlk"); !ok {
+		t.Error("no SigBlk")
+	}
+
+	// A stopped child: State T.
+	cmd := exec.Command("sleep", "60")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	if err := unix.Kill(cmd.Process.Pid, unix.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	var ws unix.WaitStatus
+	if _, err := unix.Wait4(cmd.Process.Pid, &ws, unix.WUNTRACED, nil); err != nil || !ws.Stopped() {
+		t.Fatalf("wait for the stop: %v, status %#x", err, ws)
+	}
+	// wait4 reported the stop: the kernel has set the state.
+	st, err := ReadStatus(cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if state, _ := st.Field("State"); len(state) == 0 || state[0] != 'T' {
+		t.Errorf("stopped child's State %q", state)
+	}
+	if _, err := ReadStatus(1 << 30); err == nil {
+		t.Error("status of a pid that cannot exist read without error")
+	}
+}
