@@ -176,8 +176,8 @@ func (o processIO) setRegs(r *regs) error { return o.p.inner.WriteRegisters(o.ti
 
 // emulate serves a fault without stepping, for the instructions it
 // knows. It reports false when the instruction must be stepped.
-func (e *engine) emulate(st target.ThreadStop, r *regs, in insn.Inst, acc []insn.Access, code []byte) ([]target.ThreadStop, bool, error) {
-	ok, err := e.emulateInsn(processIO{e.p, st.Tid}, r, in, acc, code)
+func (e *engine) emulate(st target.ThreadStop, r *regs, in insn.Inst, acc []insn.Access) ([]target.ThreadStop, bool, error) {
+	ok, err := e.emulateInsn(processIO{e.p, st.Tid}, r, in, acc)
 	if !ok || err != nil {
 		return nil, ok, err
 	}
@@ -201,9 +201,11 @@ func (e *engine) emulated(io emuIO, acc []insn.Access) []target.WatchHit {
 
 // emulateInsn does the instruction in, whose accesses are acc, for the
 // thread whose registers are r, if it can: it reports false, having
-// changed nothing, when the instruction must be stepped. On success r
-// holds the registers after the instruction (RIP past it), as set.
-func (e *engine) emulateInsn(io emuIO, r *regs, in insn.Inst, acc []insn.Access, code []byte) (bool, error) {
+// changed nothing in the thread, when the instruction must be stepped.
+// On success r holds the registers after the instruction (RIP past it),
+// as set. Everything it needs of the instruction comes from the one
+// decode that gave in (its opcode and operands: insn.Inst.Op, Operand).
+func (e *engine) emulateInsn(io emuIO, r *regs, in insn.Inst, acc []insn.Access) (bool, error) {
 	if len(acc) == 0 || len(acc) > 2 || in.Effects&^insn.EffLock != 0 || !e.canEmulate(acc) {
 		return false, nil
 	}
@@ -211,169 +213,211 @@ func (e *engine) emulateInsn(io emuIO, r *regs, in insn.Inst, acc []insn.Access,
 	if flags&hwbp.FlagTF != 0 {
 		return false, nil
 	}
-	x, err := x86asm.Decode(code, 64)
-	if err != nil || x.Len != in.Len {
-		return false, nil
-	}
-	switch x.Op {
+	switch in.Op() {
 	case x86asm.PUSH, x86asm.POP, x86asm.CALL, x86asm.RET, x86asm.LEAVE:
-		return e.emulateStack(io, r, in, acc, x)
+		return e.emulateStack(io, r, in, acc)
 	}
-	if len(acc) != 1 || in.Flow != insn.FlowNext || x.MemBytes != acc[0].Size {
+	if len(acc) != 1 || in.Flow != insn.FlowNext || in.MemBytes() != acc[0].Size {
 		return false, nil
 	}
 	a := acc[0]
-	size := a.Size
-	var mem [8]byte
-	if _, err := io.ReadMemory(a.Addr, mem[:size]); err != nil {
+	mem := &e.emuBuf
+	clear(mem[:])
+	if _, err := io.ReadMemory(a.Addr, mem[:a.Size]); err != nil {
 		return false, nil
 	}
-	m := le.Uint64(mem[:]) // the bytes past size are 0
-	s := emuState{r: r}
-	// The operands: one memory, at most one register or immediate.
-	var other x86asm.Arg
-	memFirst := false
-	switch x.Args[0].(type) {
-	case x86asm.Mem:
-		memFirst, other = true, x.Args[1]
-	default:
-		if _, ok := x.Args[1].(x86asm.Mem); !ok || x.Args[2] != nil {
-			return false, nil
-		}
-		other = x.Args[0]
-	}
-	if x.Args[2] != nil {
+	d, ok := dataOperands(in, emuState{r: r}, a.Size, flags)
+	if !ok {
 		return false, nil
 	}
-	operand := func() (uint64, bool) { // the register or immediate operand, at the memory size
-		switch o := other.(type) {
-		case x86asm.Reg:
-			v, rs, ok := s.get(o)
-			return v, ok && rs == size
-		case x86asm.Imm:
-			return uint64(o) & sizeMask(size), true
-		}
-		return 0, false
+	res, ok := d.run(le.Uint64(mem[:])) // the bytes past the size are 0
+	if !ok || res.writeMem != a.Write {
+		return false, nil // unknown, or the decoders disagree: let the CPU do it
 	}
-	writeMem, newMem := false, uint64(0)
-	newFlags, setFlags := uint64(0), false
-	switch op := x.Op; op {
-	case x86asm.MOV:
-		if memFirst {
-			v, ok := operand()
-			if !ok {
-				return false, nil
-			}
-			writeMem, newMem = true, v
-		} else {
-			reg, ok := other.(x86asm.Reg)
-			if _, rs, okr := s.get(reg); !ok || !okr || rs != size {
-				return false, nil
-			}
-			s.set(reg, m)
-		}
-	case x86asm.MOVZX, x86asm.MOVSX, x86asm.MOVSXD:
-		reg, ok := other.(x86asm.Reg)
-		if !ok || memFirst {
-			return false, nil
-		}
-		if _, _, okr := s.get(reg); !okr {
-			return false, nil
-		}
-		v := m
-		if op != x86asm.MOVZX {
-			v = signExtend(m, size)
-		}
-		s.set(reg, v)
-	case x86asm.XCHG:
-		reg, ok := other.(x86asm.Reg)
-		v, rs, okr := s.get(reg)
-		if !ok || !okr || rs != size {
-			return false, nil
-		}
-		s.set(reg, m)
-		writeMem, newMem = true, v
-	case x86asm.XADD:
-		reg, ok := other.(x86asm.Reg)
-		v, rs, okr := s.get(reg)
-		if !ok || !okr || rs != size || !memFirst {
-			return false, nil
-		}
-		res, f := alu(aluAdd, size, m, v, flags)
-		s.set(reg, m)
-		writeMem, newMem, newFlags, setFlags = true, res, f, true
-	case x86asm.CMPXCHG:
-		reg, ok := other.(x86asm.Reg)
-		v, rs, okr := s.get(reg)
-		if !ok || !okr || rs != size || !memFirst {
-			return false, nil
-		}
-		accReg := [...]x86asm.Reg{1: x86asm.AL, 2: x86asm.AX, 4: x86asm.EAX, 8: x86asm.RAX}[size]
-		accV, _, _ := s.get(accReg)
-		_, f := alu(aluCmp, size, accV, m, flags)
-		newFlags, setFlags = f, true
-		// The destination is written either way (with its own value when
-		// the comparison fails); the accumulator only on failure.
-		writeMem = true
-		if accV == m {
-			newMem = v
-		} else {
-			newMem = m
-			s.set(accReg, m)
-		}
-	default:
-		aop, ok := aluOps[op]
-		if !ok {
-			return false, nil
-		}
-		var res uint64
-		switch aop {
-		case aluInc, aluDec, aluNeg, aluNot:
-			if !memFirst || other != nil {
-				return false, nil
-			}
-			res, newFlags = alu(aop, size, m, 0, flags)
-			writeMem, newMem = true, res
-		default:
-			v, ok := operand()
-			if !ok {
-				return false, nil
-			}
-			if memFirst {
-				res, newFlags = alu(aop, size, m, v, flags)
-				if aop != aluCmp && aop != aluTest {
-					writeMem, newMem = true, res
-				}
-			} else {
-				res, newFlags = alu(aop, size, v, m, flags)
-				if aop != aluCmp && aop != aluTest {
-					s.set(other.(x86asm.Reg), res)
-				}
-			}
-		}
-		setFlags = aop != aluNot
-	}
-	if writeMem != a.Write {
-		return false, nil // the decoders disagree: let the CPU do it
-	}
-	if writeMem {
-		le.PutUint64(mem[:], newMem)
-		if _, err := io.WriteMemory(a.Addr, mem[:size]); err != nil {
+	if res.writeMem {
+		le.PutUint64(mem[:], res.newMem)
+		if _, err := io.WriteMemory(a.Addr, mem[:a.Size]); err != nil {
 			// A shared mapping cannot be written past its protection
 			// through /proc/PID/mem: step.
 			return false, nil
 		}
 	}
-	if setFlags {
-		flags = flags&^flagsArith | newFlags&flagsArith
+	if res.setFlags {
+		flags = flags&^flagsArith | res.newFlags&flagsArith
 	}
+	return true, finish(io, r, flags, r.pc()+uint64(in.Len))
+}
+
+// finish sets RFLAGS (RF cleared, as by any completed instruction) and
+// RIP, and writes the registers back.
+func finish(io emuIO, r *regs, flags, next uint64) error {
 	flags &^= hwbp.FlagRF
 	le.PutUint32(r.buf[r.l.eflags:], uint32(flags))
-	r.set(insn.RIP, r.pc()+uint64(in.Len))
-	if err := io.setRegs(r); err != nil {
-		return true, err
+	r.set(insn.RIP, next)
+	return io.setRegs(r)
+}
+
+// dataInsn is a data instruction with one memory operand, of size
+// bytes, and at most one register or immediate operand (other).
+type dataInsn struct {
+	op       x86asm.Op
+	memFirst bool         // the memory operand is the first (the destination)
+	other    insn.Operand // the register or immediate operand, or none
+	size     int
+	s        emuState // registers are read and set here
+	flags    uint64   // RFLAGS before the instruction
+}
+
+// dataResult is what a data instruction leaves besides its registers:
+// the value it stores, and the flags it sets.
+type dataResult struct {
+	writeMem bool
+	newMem   uint64
+	setFlags bool
+	newFlags uint64
+}
+
+// dataOperands sorts the operands of in: one memory operand, first or
+// second, and at most one other. It reports false for any other shape.
+func dataOperands(in insn.Inst, s emuState, size int, flags uint64) (dataInsn, bool) {
+	d := dataInsn{op: in.Op(), size: size, s: s, flags: flags}
+	if in.Operand(0).Kind == insn.OperandMem {
+		d.memFirst, d.other = true, in.Operand(1)
+	} else {
+		if in.Operand(1).Kind != insn.OperandMem {
+			return d, false
+		}
+		d.other = in.Operand(0)
 	}
-	return true, nil
+	return d, in.Operand(2).Kind == insn.OperandNone
+}
+
+// value is the register or immediate operand at the memory size.
+func (d *dataInsn) value() (uint64, bool) {
+	switch d.other.Kind {
+	case insn.OperandReg:
+		v, rs, ok := d.s.get(d.other.Reg)
+		return v, ok && rs == d.size
+	case insn.OperandImm:
+		return uint64(d.other.Imm) & sizeMask(d.size), true
+	}
+	return 0, false
+}
+
+// reg is the register operand, with its value and size.
+func (d *dataInsn) reg() (reg x86asm.Reg, v uint64, size int, ok bool) {
+	if d.other.Kind != insn.OperandReg {
+		return 0, 0, 0, false
+	}
+	v, size, ok = d.s.get(d.other.Reg)
+	return d.other.Reg, v, size, ok
+}
+
+// run does the instruction on the memory value m: it sets registers and
+// returns what to store and the flags. It reports false for an
+// instruction or a form it does not do.
+func (d *dataInsn) run(m uint64) (dataResult, bool) {
+	switch d.op {
+	case x86asm.MOV:
+		return d.mov(m)
+	case x86asm.MOVZX, x86asm.MOVSX, x86asm.MOVSXD:
+		reg, _, _, ok := d.reg()
+		if !ok || d.memFirst {
+			return dataResult{}, false
+		}
+		v := m
+		if d.op != x86asm.MOVZX {
+			v = signExtend(m, d.size)
+		}
+		d.s.set(reg, v)
+		return dataResult{}, true
+	case x86asm.XCHG:
+		reg, v, rs, ok := d.reg()
+		if !ok || rs != d.size {
+			return dataResult{}, false
+		}
+		d.s.set(reg, m)
+		return dataResult{writeMem: true, newMem: v}, true
+	case x86asm.XADD:
+		reg, v, rs, ok := d.reg()
+		if !ok || rs != d.size || !d.memFirst {
+			return dataResult{}, false
+		}
+		res, f := alu(aluAdd, d.size, m, v, d.flags)
+		d.s.set(reg, m)
+		return dataResult{writeMem: true, newMem: res, setFlags: true, newFlags: f}, true
+	case x86asm.CMPXCHG:
+		return d.cmpxchg(m)
+	}
+	return d.alu(m)
+}
+
+// mov is MOV to or from memory.
+func (d *dataInsn) mov(m uint64) (dataResult, bool) {
+	if d.memFirst {
+		v, ok := d.value()
+		return dataResult{writeMem: true, newMem: v}, ok
+	}
+	reg, _, rs, ok := d.reg()
+	if !ok || rs != d.size {
+		return dataResult{}, false
+	}
+	d.s.set(reg, m)
+	return dataResult{}, true
+}
+
+// cmpxchg compares the accumulator with memory: the destination is
+// written either way (with its own value when the comparison fails), the
+// accumulator only on failure.
+func (d *dataInsn) cmpxchg(m uint64) (dataResult, bool) {
+	_, v, rs, ok := d.reg()
+	if !ok || rs != d.size || !d.memFirst {
+		return dataResult{}, false
+	}
+	accReg := [...]x86asm.Reg{1: x86asm.AL, 2: x86asm.AX, 4: x86asm.EAX, 8: x86asm.RAX}[d.size]
+	accV, _, _ := d.s.get(accReg)
+	_, f := alu(aluCmp, d.size, accV, m, d.flags)
+	res := dataResult{writeMem: true, newMem: m, setFlags: true, newFlags: f}
+	if accV == m {
+		res.newMem = v
+	} else {
+		d.s.set(accReg, m)
+	}
+	return res, true
+}
+
+// alu is an ALU operation with a memory operand (aluOps).
+func (d *dataInsn) alu(m uint64) (dataResult, bool) {
+	aop, ok := aluOps[d.op]
+	if !ok {
+		return dataResult{}, false
+	}
+	res := dataResult{setFlags: aop != aluNot}
+	var v uint64
+	switch aop {
+	case aluInc, aluDec, aluNeg, aluNot:
+		if !d.memFirst || d.other.Kind != insn.OperandNone {
+			return dataResult{}, false
+		}
+		v, res.newFlags = alu(aop, d.size, m, 0, d.flags)
+		res.writeMem, res.newMem = true, v
+		return res, true
+	}
+	o, ok := d.value()
+	if !ok {
+		return dataResult{}, false
+	}
+	writes := aop != aluCmp && aop != aluTest
+	if d.memFirst {
+		v, res.newFlags = alu(aop, d.size, m, o, d.flags)
+		res.writeMem, res.newMem = writes, v
+	} else {
+		v, res.newFlags = alu(aop, d.size, o, m, d.flags)
+		if writes {
+			d.s.set(d.other.Reg, v)
+		}
+	}
+	return res, true
 }
 
 // canEmulate says whether accesses may be done through the target's
@@ -399,123 +443,167 @@ func (e *engine) canEmulate(acc []insn.Access) bool {
 // emulateStack does PUSH, POP, CALL, RET and LEAVE: the stack
 // instructions of a frame whose page holds a watched local. Not with a
 // shadow stack (CET), which CALL and RET would have to update too.
-func (e *engine) emulateStack(io emuIO, r *regs, in insn.Inst, acc []insn.Access, x x86asm.Inst) (bool, error) {
+func (e *engine) emulateStack(io emuIO, r *regs, in insn.Inst, acc []insn.Access) (bool, error) {
 	if e.shadowStack {
 		return false, nil
 	}
-	s := emuState{r: r}
-	read := func(a uint64, n int) (uint64, bool) {
-		var b [8]byte
-		if _, err := io.ReadMemory(a, b[:n]); err != nil {
-			return 0, false
-		}
-		return le.Uint64(b[:]), true
-	}
-	write := func(a uint64, n int, v uint64) bool {
-		var b [8]byte
-		le.PutUint64(b[:], v)
-		_, err := io.WriteMemory(a, b[:n])
-		return err == nil
-	}
-	sp := r.sp()
-	next := r.pc() + uint64(in.Len)
+	k := stackInsn{io: io, r: r, in: in, acc: acc, buf: &e.emuBuf, sp: r.sp(), next: r.pc() + uint64(in.Len)}
 	// The stack access is the one at RSP (or below it); insn gives its
 	// size (8, or 2 with 0x66).
-	var stack insn.Access
 	for _, a := range acc {
-		if a.Addr == sp || a.Addr+uint64(a.Size) == sp || x.Op == x86asm.LEAVE {
-			stack = a
+		if a.Addr == k.sp || a.Addr+uint64(a.Size) == k.sp || in.Op() == x86asm.LEAVE {
+			k.stack = a
 		}
 	}
-	if stack.Size == 0 {
+	if k.stack.Size == 0 {
 		return false, nil
 	}
-	n := stack.Size
-	switch x.Op {
+	var ok bool
+	switch in.Op() {
 	case x86asm.PUSH:
-		var v uint64
-		switch o := x.Args[0].(type) {
-		case x86asm.Reg:
-			rv, rs, ok := s.get(o)
-			if !ok || rs != n {
-				return false, nil
-			}
-			v = rv
-		case x86asm.Imm:
-			v = uint64(o)
-		case x86asm.Mem:
-			if len(acc) != 2 || !acc[0].Read || acc[0].Size != n {
-				return false, nil
-			}
-			var ok bool
-			if v, ok = read(acc[0].Addr, n); !ok {
-				return false, nil
-			}
-		default:
-			return false, nil
-		}
-		if stack.Addr != sp-uint64(n) || !write(stack.Addr, n, v) {
-			return false, nil
-		}
-		r.set(insn.RSP, sp-uint64(n))
+		ok = k.push()
 	case x86asm.POP:
-		reg, ok := x.Args[0].(x86asm.Reg)
-		if _, rs, okr := s.get(reg); !ok || !okr || rs != n || len(acc) != 1 {
-			return false, nil
-		}
-		v, ok := read(sp, n)
-		if !ok {
-			return false, nil
-		}
-		r.set(insn.RSP, sp+uint64(n))
-		s.set(reg, v) // POP RSP: RSP takes the value read
+		ok = k.pop()
 	case x86asm.CALL:
-		to, ok := in.BranchTarget(r)
-		if !ok {
-			if _, isMem := x.Args[0].(x86asm.Mem); !isMem || len(acc) != 2 || !acc[0].Read || acc[0].Size != 8 {
-				return false, nil
-			}
-			if to, ok = read(acc[0].Addr, 8); !ok {
-				return false, nil
-			}
-		}
-		if n != 8 || stack.Addr != sp-8 || !write(sp-8, 8, next) {
-			return false, nil
-		}
-		r.set(insn.RSP, sp-8)
-		next = to
+		ok = k.call()
 	case x86asm.RET:
-		if n != 8 || len(acc) != 1 {
-			return false, nil
-		}
-		to, ok := read(sp, 8)
-		if !ok {
-			return false, nil
-		}
-		var pop uint64
-		if imm, ok := x.Args[0].(x86asm.Imm); ok {
-			pop = uint64(imm) & 0xffff
-		}
-		r.set(insn.RSP, sp+8+pop)
-		next = to
+		ok = k.ret()
 	case x86asm.LEAVE:
-		bp := r.Reg(insn.RBP)
-		if n != 8 || len(acc) != 1 || stack.Addr != bp {
-			return false, nil
-		}
-		v, ok := read(bp, 8)
-		if !ok {
-			return false, nil
-		}
-		r.set(insn.RSP, bp+8)
-		r.set(insn.RBP, v)
-	default:
+		ok = k.leave()
+	}
+	if !ok {
 		return false, nil
 	}
-	flags := r.Reg(insn.RFLAGS) &^ hwbp.FlagRF
-	le.PutUint32(r.buf[r.l.eflags:], uint32(flags))
-	r.set(insn.RIP, next)
-	return true, io.setRegs(r)
+	return true, finish(io, r, r.Reg(insn.RFLAGS), k.next)
+}
+
+// stackInsn is a stack instruction being emulated: each method checks
+// its form, does it on r and memory, and reports false when it must be
+// stepped instead.
+type stackInsn struct {
+	io    emuIO
+	r     *regs
+	in    insn.Inst
+	acc   []insn.Access
+	buf   *[8]byte    // the engine's emuBuf
+	stack insn.Access // the access at RSP
+	sp    uint64      // RSP before
+	next  uint64      // RIP after: the next instruction, or the branch target
+}
+
+func (k *stackInsn) read(a uint64, n int) (uint64, bool) {
+	clear(k.buf[:])
+	if _, err := k.io.ReadMemory(a, k.buf[:n]); err != nil {
+		return 0, false
+	}
+	return le.Uint64(k.buf[:]), true
+}
+
+func (k *stackInsn) write(a uint64, n int, v uint64) bool {
+	le.PutUint64(k.buf[:], v)
+	_, err := k.io.WriteMemory(a, k.buf[:n])
+	return err == nil
+}
+
+// memSource reads the memory operand of PUSH m or CALL m, the first of
+// two accesses, of n bytes.
+func (k *stackInsn) memSource(n int) (uint64, bool) {
+	if len(k.acc) != 2 || !k.acc[0].Read || k.acc[0].Size != n {
+		return 0, false
+	}
+	return k.read(k.acc[0].Addr, n)
+}
+
+func (k *stackInsn) push() bool {
+	n := k.stack.Size
+	var v uint64
+	switch o := k.in.Operand(0); o.Kind {
+	case insn.OperandReg:
+		rv, rs, ok := emuState{r: k.r}.get(o.Reg)
+		if !ok || rs != n {
+			return false
+		}
+		v = rv
+	case insn.OperandImm:
+		v = uint64(o.Imm)
+	case insn.OperandMem:
+		var ok bool
+		if v, ok = k.memSource(n); !ok {
+			return false
+		}
+	default:
+		return false
+	}
+	if k.stack.Addr != k.sp-uint64(n) || !k.write(k.stack.Addr, n, v) {
+		return false
+	}
+	k.r.set(insn.RSP, k.sp-uint64(n))
+	return true
+}
+
+func (k *stackInsn) pop() bool {
+	n := k.stack.Size
+	o := k.in.Operand(0)
+	s := emuState{r: k.r}
+	if _, rs, ok := s.get(o.Reg); o.Kind != insn.OperandReg || !ok || rs != n || len(k.acc) != 1 {
+		return false
+	}
+	v, ok := k.read(k.sp, n)
+	if !ok {
+		return false
+	}
+	k.r.set(insn.RSP, k.sp+uint64(n))
+	s.set(o.Reg, v) // POP RSP: RSP takes the value read
+	return true
+}
+
+func (k *stackInsn) call() bool {
+	to, ok := k.in.BranchTarget(k.r)
+	if !ok {
+		if k.in.Operand(0).Kind != insn.OperandMem {
+			return false
+		}
+		if to, ok = k.memSource(8); !ok {
+			return false
+		}
+	}
+	if k.stack.Size != 8 || k.stack.Addr != k.sp-8 || !k.write(k.sp-8, 8, k.next) {
+		return false
+	}
+	k.r.set(insn.RSP, k.sp-8)
+	k.next = to
+	return true
+}
+
+func (k *stackInsn) ret() bool {
+	if k.stack.Size != 8 || len(k.acc) != 1 {
+		return false
+	}
+	to, ok := k.read(k.sp, 8)
+	if !ok {
+		return false
+	}
+	var pop uint64
+	if o := k.in.Operand(0); o.Kind == insn.OperandImm {
+		pop = uint64(o.Imm) & 0xffff
+	}
+	k.r.set(insn.RSP, k.sp+8+pop)
+	k.next = to
+	return true
+}
+
+func (k *stackInsn) leave() bool {
+	bp := k.r.Reg(insn.RBP)
+	if k.stack.Size != 8 || len(k.acc) != 1 || k.stack.Addr != bp {
+		return false
+	}
+	v, ok := k.read(bp, 8)
+	if !ok {
+		return false
+	}
+	k.r.set(insn.RSP, bp+8)
+	k.r.set(insn.RBP, v)
+	return true
 }
 
 // drCovers says whether an enabled debug register of the caller's may

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"gdbserverx/hwbp"
+	"gdbserverx/swwatch/insn"
 	"gdbserverx/target"
 )
 
@@ -190,4 +191,66 @@ func onlyStop(t testing.TB, ev target.Event) target.ThreadStop {
 		t.Fatalf("want one stop, got %+v", ev)
 	}
 	return ev.Stops[0]
+}
+
+// memIO is an emuIO over a byte slice at base, for tests of the emulator
+// alone.
+type memIO struct {
+	base uint64
+	mem  []byte
+	set  int // setRegs calls
+}
+
+func (m *memIO) ReadMemory(addr uint64, buf []byte) (int, error) {
+	return copy(buf, m.mem[addr-m.base:]), nil
+}
+
+func (m *memIO) WriteMemory(addr uint64, data []byte) (int, error) {
+	return copy(m.mem[addr-m.base:], data), nil
+}
+
+func (m *memIO) setRegs(*regs) error { m.set++; return nil }
+
+// TestEmulationDecodesOnce: an instruction is decoded once per fault.
+// Emulating one the Decoder has cached costs no allocation, because the
+// emulator takes its opcode and operands from the insn.Inst that gave
+// the accesses; decoding the bytes again with x86asm (as the emulator
+// once did) boxes each memory operand. The instruction is still done: the
+// memory and the registers are what the CPU would leave.
+func TestEmulationDecodesOnce(t *testing.T) {
+	s := start(t, "emu")
+	const base = 0x10000
+	e := &engine{pages: map[uint64]*page{base: {orig: protRead | protWrite, cur: 0}}}
+	r := &regs{l: s.w.layout, buf: make([]byte, s.w.layout.size)}
+	io := &memIO{base: base, mem: make([]byte, pageSize)}
+	code := []byte{0x49, 0x01, 0x00} // add %rax, (%r8)
+	var dec insn.Decoder
+	var accBuf []insn.Access
+	emulate := func() {
+		r.set(insn.RIP, 0x401000)
+		r.set(insn.R8, base+8)
+		r.set(insn.RAX, 5)
+		in, err := dec.Decode(code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		acc, err := insn.StepAccesses(in, r, accBuf[:0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		accBuf = acc[:0]
+		if ok, err := e.emulateInsn(io, r, in, acc); !ok || err != nil {
+			t.Fatalf("add %%rax, (%%r8) not emulated: %v, %v", ok, err)
+		}
+	}
+	emulate() // fills the decoder's cache and accBuf
+	if got := binary.LittleEndian.Uint64(io.mem[8:]); got != 5 || r.pc() != 0x401003 || io.set != 1 {
+		t.Fatalf("after add: memory %d (want 5), rip %#x (want 0x401003), %d register writes", got, r.pc(), io.set)
+	}
+	if n := testing.AllocsPerRun(100, emulate); n != 0 {
+		t.Errorf("%.1f allocations per emulated instruction, want 0 (a second decode?)", n)
+	}
+	if got := binary.LittleEndian.Uint64(io.mem[8:]); got != 5*102 {
+		t.Errorf("memory %d after 102 adds of 5, want %d", got, 5*102)
+	}
 }

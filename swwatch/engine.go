@@ -39,6 +39,9 @@ type engine struct {
 	pages   map[uint64]*page // pages holding watched bytes
 	dec     insn.Decoder
 	accBuf  []insn.Access
+	// emuBuf holds the emulator's memory operand: a field, so that
+	// handing it to an emuIO allocates nothing.
+	emuBuf [8]byte
 	// partialPCs: instructions already noted for touching watched
 	// bytes only within a bound (NotePartial); cleared when full.
 	partialPCs map[uint64]bool

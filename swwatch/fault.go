@@ -48,7 +48,7 @@ func (e *engine) fault(st target.ThreadStop, addr uint64) ([]target.ThreadStop, 
 		e.note(NoteUndecodable, tid, pc, fmt.Sprintf("%v: writes found by comparing values, reads not seen", derr))
 		acc = nil
 	} else if !e.stepping(tid) && !e.noEmulate {
-		if rep, ok, err := e.emulate(st, r, in, acc, code[:n]); ok || err != nil {
+		if rep, ok, err := e.emulate(st, r, in, acc); ok || err != nil {
 			return rep, err
 		}
 	}

@@ -91,7 +91,7 @@ func (e *engine) filterFault(t target.FilterThread, st *target.ThreadStop) targe
 		return target.FilterReport
 	}
 	io := filterIO{t}
-	ok, err := e.emulateInsn(io, r, in, acc, code[:n])
+	ok, err := e.emulateInsn(io, r, in, acc)
 	if !ok {
 		return target.FilterReport
 	}

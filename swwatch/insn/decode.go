@@ -38,7 +38,65 @@ type Inst struct {
 
 	code    [MaxLen]byte
 	codeLen uint8
+
+	// What an emulator needs (Op, Operand, MemBytes): x86asm's opcode,
+	// operands and memory-operand size, kept from the one decode.
+	args     [len(x86asm.Args{})]Operand
+	memBytes int32
 }
+
+// OperandKind is what one operand of an instruction is.
+type OperandKind uint8
+
+// Operand kinds.
+const (
+	OperandNone  OperandKind = iota // no operand at this position
+	OperandReg                      // a register: Operand.Reg
+	OperandMem                      // a memory operand (its range: Accesses)
+	OperandImm                      // an immediate: Operand.Imm
+	OperandOther                    // a branch displacement or anything else
+)
+
+// Operand is one operand as x86asm decoded it, for an emulator that does
+// the instruction itself instead of stepping it (swwatch). It is a plain
+// value, so that a Decoder's cache holds it with the instruction.
+type Operand struct {
+	Kind OperandKind
+	Reg  x86asm.Reg // OperandReg
+	Imm  int64      // OperandImm
+}
+
+func operandOf(a x86asm.Arg) Operand {
+	switch a := a.(type) {
+	case nil:
+		return Operand{}
+	case x86asm.Reg:
+		return Operand{Kind: OperandReg, Reg: a}
+	case x86asm.Mem:
+		return Operand{Kind: OperandMem}
+	case x86asm.Imm:
+		return Operand{Kind: OperandImm, Imm: int64(a)}
+	}
+	return Operand{Kind: OperandOther}
+}
+
+// Op is the opcode as x86asm names it; 0 for the instructions x86asm
+// mis-decodes (fixup.go), which no emulator should do by x86asm's word.
+func (in Inst) Op() x86asm.Op { return in.op }
+
+// Operand returns operand i (0-5) in x86asm's order (destination first;
+// an EVEX writemask is the operand after the destination); OperandNone
+// past the last.
+func (in Inst) Operand(i int) Operand {
+	if i < 0 || i >= len(in.args) {
+		return Operand{}
+	}
+	return in.args[i]
+}
+
+// MemBytes is the size x86asm gives the memory operand (0 where it gives
+// none; Accesses knows the real ranges).
+func (in Inst) MemBytes() int { return int(in.memBytes) }
 
 // memOperand is one explicit memory operand: seg:[base + index*scale + disp].
 type memOperand struct {
@@ -147,6 +205,10 @@ func Decode(code []byte, mode int) (Inst, error) {
 func (in *Inst) fromX86asm(x *x86asm.Inst, code []byte, p prefixes) error {
 	in.Len = x.Len
 	in.op = x.Op
+	for i, a := range x.Args {
+		in.args[i] = operandOf(a)
+	}
+	in.memBytes = int32(x.MemBytes)
 	in.addr32 = x.AddrSize == 32
 	sp := specialOf(x.Op)
 	in.kind = sp.kind

@@ -11,7 +11,8 @@ const decoderSlots = 512
 // memory operand it decodes).
 //
 // The zero value is ready to use. A Decoder is not safe for concurrent
-// use: it belongs to the goroutine that steps the target.
+// use: it belongs to the owner of the target it decodes for (the
+// software-watchpoint engine, on the core loop's thread).
 type Decoder struct {
 	slots [decoderSlots]decoderSlot
 }

@@ -10,6 +10,7 @@
 //	acc, err := insn.StepAccesses(in, regs, buf[:0]) // what this single-step touches
 //	acc, err := insn.Accesses(in, regs, buf[:0])     // the whole instruction (a whole REP)
 //	in.Flow, in.Effects, in.BranchTarget(regs)       // call/ret/jump, syscall, trap...
+//	in.Op(), in.Operand(i), in.MemBytes()            // x86asm's view, for an emulator
 //
 // Accesses and StepAccesses answer for the CPU this program runs on
 // (Host: the traced program runs on the same one); Machine answers for
@@ -32,7 +33,13 @@
 // its own Registers interface (and optionally VectorRegisters and
 // MMXRegisters), which the emulation engine implements over its register
 // cache. It has no mutable package state; a Decoder's cache belongs to
-// the goroutine that uses it.
+// its owner (in the server, the software-watchpoint engine, which runs
+// on the core loop's thread).
+//
+// An instruction is decoded once: the Inst keeps what x86asm said of its
+// opcode and operands (Op, Operand, MemBytes), so that an emulator
+// (swwatch/emulate.go) needs no second decode, and a cached Inst costs
+// no allocation.
 //
 // # Where the answers come from
 //

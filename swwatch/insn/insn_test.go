@@ -509,3 +509,45 @@ func tileRows(base, stride uint64, write bool) []Access {
 	}
 	return out
 }
+
+// TestOperands: the opcode, operands and memory size an emulator reads
+// from an Inst are x86asm's, kept from the one decode; an instruction
+// x86asm mis-decodes (a fixup) has none, so no emulator acts on them.
+func TestOperands(t *testing.T) {
+	reg := func(r x86asm.Reg) Operand { return Operand{Kind: OperandReg, Reg: r} }
+	mem := Operand{Kind: OperandMem}
+	imm := func(v int64) Operand { return Operand{Kind: OperandImm, Imm: v} }
+	for _, tc := range []struct {
+		hex  string
+		op   x86asm.Op
+		args []Operand
+		mem  int
+	}{
+		{"490100", x86asm.ADD, []Operand{mem, reg(x86asm.RAX)}, 8},       // add %rax, (%r8)
+		{"8b4708", x86asm.MOV, []Operand{reg(x86asm.EAX), mem}, 4},       // mov 8(%rdi), %eax
+		{"c6000f", x86asm.MOV, []Operand{mem, imm(0x0f)}, 1},             // movb $0xf, (%rax)
+		{"480fb10f", x86asm.CMPXCHG, []Operand{mem, reg(x86asm.RCX)}, 8}, // cmpxchg %rcx, (%rdi)
+		{"c20800", x86asm.RET, []Operand{imm(8)}, 0},                     // ret $8
+		{"ff10", x86asm.CALL, []Operand{mem}, 8},                         // call *(%rax)
+		{"e800000000", x86asm.CALL, []Operand{{Kind: OperandOther}}, 0},  // call rel32
+		{"f30f1efa", 0, nil, 0},                                          // endbr64: a fixup
+	} {
+		code, _ := hex.DecodeString(tc.hex)
+		in, err := Decode(code, Mode64)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.hex, err)
+		}
+		if in.Op() != tc.op || in.MemBytes() != tc.mem {
+			t.Errorf("%s (%v): Op %v MemBytes %d, want %v %d", tc.hex, in, in.Op(), in.MemBytes(), tc.op, tc.mem)
+		}
+		for i := range 7 {
+			want := Operand{}
+			if i < len(tc.args) {
+				want = tc.args[i]
+			}
+			if got := in.Operand(i); got != want {
+				t.Errorf("%s (%v): Operand(%d) = %+v, want %+v", tc.hex, in, i, got, want)
+			}
+		}
+	}
+}
