@@ -4,7 +4,8 @@
 // a hit means for each request.
 //
 // It is pure: values and functions, no state, no ptrace, no I/O, and no
-// import of another gdbserverx package (imports_test.go holds the list).
+// import of another gdbserverx package (internal/deps checks it, with the
+// standard packages it may use).
 // Whoever holds its values owns them; in the server that is the core loop.
 // It knows nothing of clients, priorities or threads: the arbiter decides
 // which pieces get slots, the target writes images into threads (and plans

@@ -48,6 +48,21 @@ var allowed = map[string][]string{
 	"cmd/gdbserverx":   {"server", "target", "target/linux", "internal/comm"},
 }
 
+// pure lists, for the packages that are computation only, every import
+// from outside the module they may have: the standard library's plumbing,
+// nothing that reaches the system (no os, syscall, net, ptrace) and, for
+// the instruction table, the x86 decoder. rsp knows packets, not
+// processes; hwbp is x86 math; the arbiter is architecture-free; insn is
+// a pure decoder. A new entry is a design change, as in allowed. (These
+// were four TestImports, one per package; TestLayering checks them all
+// from one `go list`.)
+var pure = map[string][]string{
+	"rsp":          {"bufio", "bytes", "errors", "fmt", "io", "strconv", "strings", "sync", "sync/atomic", "unsafe"},
+	"hwbp":         {"errors", "fmt", "iter", "math", "math/bits", "strings"},
+	"arbiter":      {"cmp", "errors", "fmt", "iter", "math/bits", "slices", "strings"},
+	"swwatch/insn": {"errors", "fmt", "math/bits", "strings", "golang.org/x/arch/x86/x86asm"},
+}
+
 func TestLayering(t *testing.T) {
 	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", "gdbserverx/...").Output()
 	if err != nil {
@@ -66,6 +81,9 @@ func TestLayering(t *testing.T) {
 		}
 		for _, imp := range f[1:] {
 			if !strings.HasPrefix(imp, mod) {
+				if std, isPure := pure[pkg]; isPure && !contains(std, imp) {
+					t.Errorf("%s imports %s; it is pure computation and may import only %v from outside the module", pkg, imp, std)
+				}
 				continue
 			}
 			dep := strings.TrimPrefix(imp, mod)
@@ -78,6 +96,11 @@ func TestLayering(t *testing.T) {
 	for pkg := range allowed {
 		if !seen[pkg] {
 			missing = append(missing, pkg)
+		}
+	}
+	for pkg := range pure {
+		if !seen[pkg] {
+			t.Errorf("pure package %s not found by go list", pkg)
 		}
 	}
 	sort.Strings(missing)
