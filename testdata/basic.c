@@ -22,7 +22,7 @@ int square(int v)
 int main(int argc, char **argv)
 {
 	int code = argc > 1 ? atoi(argv[1]) : 0;
-
+	__asm__ volatile("movq %0, %%xmm0" : : "r"(0x600dcafe5eedULL) : "xmm0"); /* xmm0 for TestInfoRegisters, in add */
 	counter = add(2, 3);
 	counter = square(counter);
 	printf("counter=%d origin=%d,%d\n", counter, origin.x, origin.y);
