@@ -83,66 +83,8 @@ func (in *Inst) accesses(cpu *x86cpu.CPU, regs Registers, dst []Access, step boo
 			dst = in.plain(&in.mem[i], regs, dst)
 		}
 		return dst, nil
-	case kindPush:
-		if in.nmem > 0 { // PUSH [m]: RSP-based addresses use RSP before the push
-			dst = in.plain(&in.mem[0], regs, dst)
-		}
-		sp := regs.Reg(RSP)
-		return append(dst, Access{Addr: sp - uint64(in.opSize), Size: int(in.opSize), Write: true}), nil
-	case kindPop:
-		sp := regs.Reg(RSP)
-		dst = append(dst, Access{Addr: sp, Size: int(in.opSize), Read: true})
-		if in.nmem > 0 {
-			// POP [m] computes an RSP-based address after the pop has
-			// incremented RSP (SDM POP).
-			m := in.mem[0]
-			a := in.addr(&m, regs)
-			if m.base == RSP {
-				a += uint64(in.opSize)
-			}
-			dst = append(dst, Access{Addr: a, Size: int(m.size), Write: true})
-		}
-		return dst, nil
-	case kindCall:
-		if in.nmem > 0 {
-			dst = in.plain(&in.mem[0], regs, dst)
-		}
-		return append(dst, Access{Addr: regs.Reg(RSP) - 8, Size: 8, Write: true}), nil
-	case kindRet:
-		// Near RET pops 64 bits in long mode whatever the operand size
-		// (Intel ignores 0x66 on near branches; so do CALL's pushes).
-		return append(dst, Access{Addr: regs.Reg(RSP), Size: 8, Read: true}), nil
-	case kindEnter:
-		return in.enter(regs, dst), nil
-	case kindLeave:
-		return append(dst, Access{Addr: regs.Reg(RBP), Size: int(in.opSize), Read: true}), nil
-	case kindIret:
-		// RIP, CS, RFLAGS, RSP, SS, one slot each; of the CS and SS
-		// slots the debug hardware sees what the vendor reads
-		// (appendSelectorSlot).
-		sp, n := regs.Reg(RSP), uint64(in.opSize)
-		dst = append(dst, Access{Addr: sp, Size: int(n), Read: true})
-		dst = appendSelectorSlot(cpu, dst, sp+n, n, false)
-		dst = append(dst, Access{Addr: sp + 2*n, Size: int(2 * n), Read: true})
-		return appendSelectorSlot(cpu, dst, sp+4*n, n, false), nil
-	case kindFarRet:
-		sp, n := regs.Reg(RSP), uint64(in.opSize)
-		dst = append(dst, Access{Addr: sp, Size: int(n), Read: true})
-		return appendSelectorSlot(cpu, dst, sp+n, n, false), nil
-	case kindFarCall:
-		// Pushes CS, then the return address: CS's slot at RSP-2n.
-		n := uint64(in.opSize)
-		if in.nmem > 0 {
-			dst = in.farPointer(cpu, regs, dst)
-		}
-		sp := regs.Reg(RSP)
-		dst = appendSelectorSlot(cpu, dst, sp-2*n, n, true)
-		return append(dst, Access{Addr: sp - n, Size: int(n), Write: true}), nil
-	case kindFarJump:
-		if in.nmem > 0 {
-			dst = in.farPointer(cpu, regs, dst)
-		}
-		return dst, nil
+	case kindPush, kindPop, kindCall, kindRet, kindEnter, kindLeave, kindIret, kindFarRet, kindFarCall, kindFarJump:
+		return in.stackAccesses(cpu, regs, dst), nil
 	case kindString:
 		return in.stringAccesses(regs, dst, step), nil
 	case kindXlat:
@@ -175,31 +117,14 @@ func (in *Inst) accesses(cpu *x86cpu.CPU, regs Registers, dst []Access, step boo
 		return append(dst, Access{Addr: in.addr(&in.mem[0], regs), Size: 1, Read: true}), nil
 	case kindCompress, kindExpand:
 		return in.compress(regs, dst), nil
-	case kindMovdir64b:
+	case kindMovdir64b, kindEnqcmd:
+		// 64 bytes read at the ModRM address, written at ES:[reg]; what
+		// ENQCMD's device portal stores is the device's: a bound.
 		a := in.addr(&in.mem[0], regs)
 		b := in.addr(&in.mem[1], regs)
-		return append(dst, Access{Addr: a, Size: 64, Read: true}, Access{Addr: b, Size: 64, Write: true}), nil
-	case kindEnqcmd:
-		a := in.addr(&in.mem[0], regs)
-		b := in.addr(&in.mem[1], regs)
-		return append(dst, Access{Addr: a, Size: 64, Read: true}, Access{Addr: b, Size: 64, Write: true, Partial: true}), nil
+		return append(dst, Access{Addr: a, Size: 64, Read: true}, Access{Addr: b, Size: 64, Write: true, Partial: in.kind == kindEnqcmd}), nil
 	case kindTile:
-		m := in.mem[0]
-		var stride uint64
-		if m.index != regNone {
-			stride = regs.Reg(m.index) * uint64(m.scale)
-		}
-		m.index = regNone
-		base := in.addr(&m, regs)
-		read, write := m.act&actR != 0, m.act&actW != 0
-		for row := uint64(0); row < 16; row++ {
-			a := Access{Addr: base + row*stride, Size: 64, Read: read, Write: write, Partial: true}
-			if row > 0 && stride == 0 {
-				break
-			}
-			dst = append(dst, a)
-		}
-		return dst, nil
+		return in.tileRows(regs, dst), nil
 	case kindClzero:
 		a := regs.Reg(RAX)
 		if in.addr32 {
@@ -208,6 +133,91 @@ func (in *Inst) accesses(cpu *x86cpu.CPU, regs Registers, dst []Access, step boo
 		return append(dst, Access{Addr: a &^ 63, Size: 64, Write: true}), nil
 	}
 	return dst, undecodable(in.code[:in.codeLen], "kind %d not handled", in.kind)
+}
+
+// stackAccesses appends the accesses of the stack and branch kinds:
+// PUSH, POP, CALL, RET, ENTER, LEAVE, IRET and the far transfers.
+func (in *Inst) stackAccesses(cpu *x86cpu.CPU, regs Registers, dst []Access) []Access {
+	sp, n := regs.Reg(RSP), uint64(in.opSize)
+	switch in.kind {
+	case kindPush:
+		if in.nmem > 0 { // PUSH [m]: RSP-based addresses use RSP before the push
+			dst = in.plain(&in.mem[0], regs, dst)
+		}
+		return append(dst, Access{Addr: sp - n, Size: int(n), Write: true})
+	case kindPop:
+		dst = append(dst, Access{Addr: sp, Size: int(n), Read: true})
+		if in.nmem > 0 {
+			// POP [m] computes an RSP-based address after the pop has
+			// incremented RSP (SDM POP).
+			m := in.mem[0]
+			a := in.addr(&m, regs)
+			if m.base == RSP {
+				a += n
+			}
+			dst = append(dst, Access{Addr: a, Size: int(m.size), Write: true})
+		}
+		return dst
+	case kindCall:
+		if in.nmem > 0 {
+			dst = in.plain(&in.mem[0], regs, dst)
+		}
+		return append(dst, Access{Addr: sp - 8, Size: 8, Write: true})
+	case kindRet:
+		// Near RET pops 64 bits in long mode whatever the operand size
+		// (Intel ignores 0x66 on near branches; so do CALL's pushes).
+		return append(dst, Access{Addr: sp, Size: 8, Read: true})
+	case kindEnter:
+		return in.enter(regs, dst)
+	case kindLeave:
+		return append(dst, Access{Addr: regs.Reg(RBP), Size: int(n), Read: true})
+	case kindIret:
+		// RIP, CS, RFLAGS, RSP, SS, one slot each; of the CS and SS
+		// slots the debug hardware sees what the vendor reads
+		// (appendSelectorSlot).
+		dst = append(dst, Access{Addr: sp, Size: int(n), Read: true})
+		dst = appendSelectorSlot(cpu, dst, sp+n, n, false)
+		dst = append(dst, Access{Addr: sp + 2*n, Size: int(2 * n), Read: true})
+		return appendSelectorSlot(cpu, dst, sp+4*n, n, false)
+	case kindFarRet:
+		dst = append(dst, Access{Addr: sp, Size: int(n), Read: true})
+		return appendSelectorSlot(cpu, dst, sp+n, n, false)
+	case kindFarCall:
+		// Pushes CS, then the return address: CS's slot at RSP-2n.
+		if in.nmem > 0 {
+			dst = in.farPointer(cpu, regs, dst)
+		}
+		dst = appendSelectorSlot(cpu, dst, sp-2*n, n, true)
+		return append(dst, Access{Addr: sp - n, Size: int(n), Write: true})
+	case kindFarJump:
+		if in.nmem > 0 {
+			dst = in.farPointer(cpu, regs, dst)
+		}
+	}
+	return dst
+}
+
+// tileRows appends the rows of an AMX tile load or store: one 64-byte
+// bound per possible row at base + row * stride (the SIB index scaled),
+// since the tile configuration that says how many rows and bytes is not
+// a register insn can read.
+func (in *Inst) tileRows(regs Registers, dst []Access) []Access {
+	m := in.mem[0]
+	var stride uint64
+	if m.index != regNone {
+		stride = regs.Reg(m.index) * uint64(m.scale)
+	}
+	m.index = regNone
+	base := in.addr(&m, regs)
+	read, write := m.act&actR != 0, m.act&actW != 0
+	for row := uint64(0); row < 16; row++ {
+		a := Access{Addr: base + row*stride, Size: 64, Read: read, Write: write, Partial: true}
+		if row > 0 && stride == 0 {
+			break
+		}
+		dst = append(dst, a)
+	}
+	return dst
 }
 
 // addr computes seg:[base + index*scale + disp] for a general-register

@@ -246,35 +246,9 @@ func (in *Inst) fromX86asm(x *x86asm.Inst, code []byte, p prefixes) error {
 				in.imm2 = uint8(a)
 			}
 		case x86asm.Mem:
-			if int(in.nmem) == len(in.mem) {
-				return undecodable(code, "%v: more than two memory operands", x.Op)
+			if err := in.addMem(x, a, pos, sp, code, p); err != nil {
+				return err
 			}
-			m, err := memFromX86asm(a, p.seg, moffs(code, p))
-			if err != nil {
-				return undecodable(code, "%v: %v", x.Op, err)
-			}
-			if m.base == regNone && m.index == regNone && vexRIPRelative(code, p) {
-				// x86asm's AVX decoder reads mod=00 rm=101 as an
-				// absolute disp32; in 64-bit mode it is RIP-relative
-				// (SDM vol. 2 "RIP-Relative Addressing").
-				m.base = RIP
-			}
-			m.act = sp.act[min(pos, 3)]
-			if m.act == 0 && int(x.Op) < len(csvTable) && pos < 4 {
-				m.act = csvTable[x.Op][pos] &^ actInferred
-			}
-			m.size = uint32(x.MemBytes)
-			if m.size == 0 {
-				m.size = uint32(sp.size)
-			}
-			if m.act == 0 && in.kind == kindPlain {
-				return undecodable(code, "%v: no read/write action known for memory operand %d", x.Op, pos)
-			}
-			if m.size == 0 && in.kind == kindPlain {
-				return undecodable(code, "%v: memory operand size unknown", x.Op)
-			}
-			in.mem[in.nmem] = m
-			in.nmem++
 		}
 		pos++
 	}
@@ -287,6 +261,42 @@ func (in *Inst) fromX86asm(x *x86asm.Inst, code []byte, p prefixes) error {
 	}
 	in.classify(x, p)
 	return in.finishSpecial(x, code, p)
+}
+
+// addMem adds memory operand a, at operand position pos of x, with its
+// address, read/write action (special.go's, else the CSV table's) and
+// size.
+func (in *Inst) addMem(x *x86asm.Inst, a x86asm.Mem, pos int, sp special, code []byte, p prefixes) error {
+	if int(in.nmem) == len(in.mem) {
+		return undecodable(code, "%v: more than two memory operands", x.Op)
+	}
+	m, err := memFromX86asm(a, p.seg, moffs(code, p))
+	if err != nil {
+		return undecodable(code, "%v: %v", x.Op, err)
+	}
+	if m.base == regNone && m.index == regNone && vexRIPRelative(code, p) {
+		// x86asm's AVX decoder reads mod=00 rm=101 as an absolute
+		// disp32; in 64-bit mode it is RIP-relative (SDM vol. 2
+		// "RIP-Relative Addressing").
+		m.base = RIP
+	}
+	m.act = sp.act[min(pos, 3)]
+	if m.act == 0 && int(x.Op) < len(csvTable) && pos < 4 {
+		m.act = csvTable[x.Op][pos] &^ actInferred
+	}
+	m.size = uint32(x.MemBytes)
+	if m.size == 0 {
+		m.size = uint32(sp.size)
+	}
+	if m.act == 0 && in.kind == kindPlain {
+		return undecodable(code, "%v: no read/write action known for memory operand %d", x.Op, pos)
+	}
+	if m.size == 0 && in.kind == kindPlain {
+		return undecodable(code, "%v: memory operand size unknown", x.Op)
+	}
+	in.mem[in.nmem] = m
+	in.nmem++
+	return nil
 }
 
 // gpr64 maps an x86asm general register to a Reg, or regNone.

@@ -230,134 +230,180 @@ func decodeFixup(in *Inst, code []byte, p prefixes) (bool, error) {
 	if i+1 >= len(code) || code[i] != 0x0f {
 		return false, nil
 	}
-	op2 := code[i+1]
-	var id fixID
-	var m modRM
+	fm, ok := matchFixup(code, p)
+	if !ok {
+		return false, nil
+	}
+	return true, in.fromFixup(fm, code, p)
+}
+
+// fixMatch is a fixup recognised in the bytes: which one, and where its
+// ModRM byte is (or, for the 0f 01 xx forms, whose third byte belongs to
+// the opcode, where that byte is, with modRM false).
+type fixMatch struct {
+	id    fixID
+	at    int
+	modRM bool
+}
+
+// matchFixup recognises a legacy two- or three-byte opcode (0f xx, 0f 38
+// xx) of the table, by its prefixes and, where it selects the
+// instruction, its ModRM.
+func matchFixup(code []byte, p prefixes) (fixMatch, bool) {
+	i := p.n
 	at := i + 2 // where the ModRM is, for two-byte opcodes
-	needModRM := true
-	var peek modRM // the ModRM, when it selects the instruction
+	var peek modRM
 	if at < len(code) {
 		peek, _ = parseModRM(code, at, p)
 	}
-	osz := p.opSize
-	switch op2 {
+	var id fixID
+	ok := true
+	switch op2 := code[i+1]; op2 {
 	case 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e:
-		switch {
-		case op2 == 0x1e && p.rep == 0xf3 && at < len(code) && code[at] == 0xfa:
-			id = fixEndbr64
-		case op2 == 0x1e && p.rep == 0xf3 && at < len(code) && code[at] == 0xfb:
-			id = fixEndbr32
-		case op2 == 0x1e && p.rep == 0xf3 && !peek.isMem && peek.reg&7 == 1:
-			id = fixRdssp
-		case op2 == 0x1c && p.rep == 0 && !osz && peek.isMem && peek.reg&7 == 0:
-			id = fixCldemote
-		default:
-			id = fixHintNop
-		}
+		id = matchHintSpace(op2, code, at, peek, p)
 	case 0x0d:
-		if peek.isMem && peek.reg&7 == 1 {
-			return false, nil // PREFETCHW: x86asm knows it
-		}
-		id = fixPrefetchNop
+		// PREFETCHW (/1, memory) x86asm knows.
+		id, ok = fixPrefetchNop, !(peek.isMem && peek.reg&7 == 1)
 	case 0xae:
-		r := peek.reg & 7
-		switch {
-		case p.rep == 0xf3 && !peek.isMem && r == 5:
-			id = fixIncssp
-		case p.rep == 0xf3 && r == 4:
-			id = fixPtwrite
-		case p.rep == 0xf3 && !peek.isMem && r == 6:
-			id = fixUmonitor
-		case p.rep == 0xf2 && !peek.isMem && r == 6:
-			id = fixUmwait
-		case osz && p.rep == 0 && !peek.isMem && r == 6:
-			id = fixTpause
-		case osz && p.rep == 0 && peek.isMem && r == 6:
-			id = fixClwb
-		case osz && p.rep == 0 && peek.isMem && r == 7:
-			id = fixClflushopt
-		default:
-			return false, nil
-		}
+		id, ok = matchGroup15(peek, p)
 	case 0xc7:
-		switch {
-		case p.rep == 0xf3 && !peek.isMem && peek.reg&7 == 7:
-			id = fixRdpid
-		case p.rep == 0 && !peek.isMem && peek.reg&7 == 7:
-			id = fixRdseed
-		default:
-			return false, nil
-		}
+		id, ok = matchGroup9(peek, p)
 	case 0x01:
 		if at >= len(code) {
-			return false, nil
+			return fixMatch{}, false
 		}
-		needModRM = false
-		switch c := code[at]; {
-		case c == 0xee && p.rep == 0:
-			id = fixRdpkru
-		case c == 0xef && p.rep == 0:
-			id = fixWrpkru
-		case c == 0xe8 && p.rep == 0 && !osz:
-			id = fixSerialize
-		case c == 0xe8 && p.rep == 0xf2:
-			id = fixXsusldtrk
-		case c == 0xe9 && p.rep == 0xf2:
-			id = fixXresldtrk
-		case c == 0xfc:
-			id = fixClzero
-		case c == 0xfa:
-			id = fixMonitorx
-		case c == 0xfb:
-			id = fixMwaitx
-		default:
-			return false, nil
-		}
-		in.Len = at + 1
+		id, ok = match0F01(code[at], p)
+		return fixMatch{id: id, at: at}, ok
 	case 0x38:
 		if i+2 >= len(code) {
-			return false, nil
+			return fixMatch{}, false
 		}
 		at = i + 3
 		peek, _ = parseModRM(code, at, p)
-		switch op3 := code[i+2]; {
-		case op3 == 0xf6 && osz && p.rep == 0:
-			id = fixAdcx
-		case op3 == 0xf6 && p.rep == 0xf3 && !osz:
-			id = fixAdox
-		case op3 == 0xf6 && p.rep == 0 && !osz && peek.isMem:
-			id = fixWrss
-		case op3 == 0xf8 && osz && p.rep == 0 && peek.isMem:
-			id = fixMovdir64b
-		case op3 == 0xf9 && !osz && p.rep == 0 && peek.isMem:
-			id = fixMovdiri
-		case op3 == 0xf8 && !osz && p.rep == 0xf2 && peek.isMem:
-			id = fixEnqcmd
-		case op3 == 0xf8 && !osz && p.rep == 0xf3 && peek.isMem:
-			id = fixEnqcmds
-		default:
-			return false, nil
-		}
+		id, ok = match0F38(code[i+2], peek, p)
 	default:
-		return false, nil
+		return fixMatch{}, false
 	}
-	f := fixups[id]
-	in.fix = id
+	return fixMatch{id: id, at: at, modRM: true}, ok
+}
+
+// matchHintSpace sorts 0f 19-0f 1e: CET's ENDBR and RDSSP, CLDEMOTE, and
+// the reserved hint NOPs around them.
+func matchHintSpace(op2 byte, code []byte, at int, peek modRM, p prefixes) fixID {
+	switch {
+	case op2 == 0x1e && p.rep == 0xf3 && at < len(code) && code[at] == 0xfa:
+		return fixEndbr64
+	case op2 == 0x1e && p.rep == 0xf3 && at < len(code) && code[at] == 0xfb:
+		return fixEndbr32
+	case op2 == 0x1e && p.rep == 0xf3 && !peek.isMem && peek.reg&7 == 1:
+		return fixRdssp
+	case op2 == 0x1c && p.rep == 0 && !p.opSize && peek.isMem && peek.reg&7 == 0:
+		return fixCldemote
+	}
+	return fixHintNop
+}
+
+// matchGroup15 sorts the 0f ae forms x86asm gets wrong.
+func matchGroup15(peek modRM, p prefixes) (fixID, bool) {
+	r, osz := peek.reg&7, p.opSize
+	switch {
+	case p.rep == 0xf3 && !peek.isMem && r == 5:
+		return fixIncssp, true
+	case p.rep == 0xf3 && r == 4:
+		return fixPtwrite, true
+	case p.rep == 0xf3 && !peek.isMem && r == 6:
+		return fixUmonitor, true
+	case p.rep == 0xf2 && !peek.isMem && r == 6:
+		return fixUmwait, true
+	case osz && p.rep == 0 && !peek.isMem && r == 6:
+		return fixTpause, true
+	case osz && p.rep == 0 && peek.isMem && r == 6:
+		return fixClwb, true
+	case osz && p.rep == 0 && peek.isMem && r == 7:
+		return fixClflushopt, true
+	}
+	return fixNone, false
+}
+
+// matchGroup9 sorts the 0f c7 /7 register forms.
+func matchGroup9(peek modRM, p prefixes) (fixID, bool) {
+	switch {
+	case p.rep == 0xf3 && !peek.isMem && peek.reg&7 == 7:
+		return fixRdpid, true
+	case p.rep == 0 && !peek.isMem && peek.reg&7 == 7:
+		return fixRdseed, true
+	}
+	return fixNone, false
+}
+
+// match0F01 sorts the 0f 01 xx forms by their third byte c.
+func match0F01(c byte, p prefixes) (fixID, bool) {
+	switch {
+	case c == 0xee && p.rep == 0:
+		return fixRdpkru, true
+	case c == 0xef && p.rep == 0:
+		return fixWrpkru, true
+	case c == 0xe8 && p.rep == 0 && !p.opSize:
+		return fixSerialize, true
+	case c == 0xe8 && p.rep == 0xf2:
+		return fixXsusldtrk, true
+	case c == 0xe9 && p.rep == 0xf2:
+		return fixXresldtrk, true
+	case c == 0xfc:
+		return fixClzero, true
+	case c == 0xfa:
+		return fixMonitorx, true
+	case c == 0xfb:
+		return fixMwaitx, true
+	}
+	return fixNone, false
+}
+
+// match0F38 sorts the 0f 38 op3 forms.
+func match0F38(op3 byte, peek modRM, p prefixes) (fixID, bool) {
+	osz := p.opSize
+	switch {
+	case op3 == 0xf6 && osz && p.rep == 0:
+		return fixAdcx, true
+	case op3 == 0xf6 && p.rep == 0xf3 && !osz:
+		return fixAdox, true
+	case op3 == 0xf6 && p.rep == 0 && !osz && peek.isMem:
+		return fixWrss, true
+	case op3 == 0xf8 && osz && p.rep == 0 && peek.isMem:
+		return fixMovdir64b, true
+	case op3 == 0xf9 && !osz && p.rep == 0 && peek.isMem:
+		return fixMovdiri, true
+	case op3 == 0xf8 && !osz && p.rep == 0xf2 && peek.isMem:
+		return fixEnqcmd, true
+	case op3 == 0xf8 && !osz && p.rep == 0xf3 && peek.isMem:
+		return fixEnqcmds, true
+	}
+	return fixNone, false
+}
+
+// fromFixup fills in from a recognised fixup: its kind and effects, its
+// length, and its memory operands.
+func (in *Inst) fromFixup(fm fixMatch, code []byte, p prefixes) error {
+	f := fixups[fm.id]
+	in.fix = fm.id
 	in.kind = f.kind
 	in.Effects |= f.eff
 	in.addr32 = p.addr32
 	if p.lock {
 		in.Effects |= EffLock
 	}
-	if needModRM {
+	var m modRM
+	if fm.modRM {
 		var ok bool
-		if m, ok = parseModRM(code, at, p); !ok {
-			return true, undecodable(code, "%s: truncated", f.name)
+		if m, ok = parseModRM(code, fm.at, p); !ok {
+			return undecodable(code, "%s: truncated", f.name)
 		}
-		in.Len = at + m.n
+		in.Len = fm.at + m.n
+	} else {
+		in.Len = fm.at + 1
 	}
 	if in.Len > MaxLen {
-		return true, undecodable(code, "%s: longer than %d bytes", f.name, MaxLen)
+		return undecodable(code, "%s: longer than %d bytes", f.name, MaxLen)
 	}
 	size := uint32(4)
 	if p.rex&0x08 != 0 {
@@ -384,7 +430,7 @@ func decodeFixup(in *Inst, code []byte, p prefixes) (bool, error) {
 		in.mem[0] = memOperand{base: RAX, index: regNone, scale: 1, seg: p.seg, act: actW, size: 64}
 		in.nmem = 1
 	}
-	return true, nil
+	return nil
 }
 
 // decodeAMX decodes the AMX instructions (three-byte VEX, map 0F38, L0,
