@@ -189,7 +189,7 @@ func (e *engine) emulate(st target.ThreadStop, r *regs, in insn.Inst, acc []insn
 // emulated accounts for an instruction the emulator did, and returns its
 // hits.
 func (e *engine) emulated(io emuIO, acc []insn.Access) []target.WatchHit {
-	e.p.stats.emulated.Add(1)
+	e.p.stats.emulated++
 	hits := e.hitsOf(acc, nil)
 	for _, a := range acc {
 		if a.Write {

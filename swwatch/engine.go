@@ -314,7 +314,7 @@ func (e *engine) onEvent(ev target.Event) (target.Event, bool) {
 		return ev, true
 	}
 	// Nothing for the caller: run on.
-	e.p.stats.silent.Add(1)
+	e.p.stats.silent++
 	if err := e.resumeRun(); err != nil {
 		if errors.Is(err, target.ErrExited) {
 			return ev, false
@@ -378,10 +378,10 @@ func (e *engine) serve(st target.ThreadStop) ([]target.ThreadStop, error) {
 			}
 		}
 	case target.StopSyscallEntry:
-		e.p.stats.syscallStops.Add(1)
+		e.p.stats.syscallStops++
 		return e.entry(st)
 	case target.StopSyscallExit:
-		e.p.stats.syscallStops.Add(1)
+		e.p.stats.syscallStops++
 		return e.exit(st)
 	case target.StopDebug:
 		return e.debugStop(st)

@@ -21,7 +21,7 @@ import (
 // faults again with its pages open to the program's own protection, that
 // fault is the program's, and is reported instead.
 func (e *engine) fault(st target.ThreadStop, addr uint64) ([]target.ThreadStop, error) {
-	e.p.stats.faults.Add(1)
+	e.p.stats.faults++
 	tid := st.Tid
 	r, err := e.regs(tid)
 	if err != nil {
@@ -44,7 +44,7 @@ func (e *engine) fault(st target.ThreadStop, addr uint64) ([]target.ThreadStop, 
 		e.notePartial(tid, pc, in, acc)
 	}
 	if undecodable {
-		e.p.stats.undecodable.Add(1)
+		e.p.stats.undecodable++
 		e.note(NoteUndecodable, tid, pc, fmt.Sprintf("%v: writes found by comparing values, reads not seen", derr))
 		acc = nil
 	} else if !e.stepping(tid) && !e.noEmulate {
@@ -82,7 +82,7 @@ func (e *engine) fault(st target.ThreadStop, addr uint64) ([]target.ThreadStop, 
 		if err := e.openPages(open); err != nil {
 			return nil, err
 		}
-		e.p.stats.steps.Add(1)
+		e.p.stats.steps++
 		var serr error
 		s, serr = e.p.runner.StepThread(tid, 0)
 		if err := e.closePages(open); err != nil && serr == nil {
@@ -128,7 +128,7 @@ func (e *engine) fault(st target.ThreadStop, addr uint64) ([]target.ThreadStop, 
 // the given hits.
 func (e *engine) afterStep(st, s target.ThreadStop, hits []target.WatchHit) []target.ThreadStop {
 	if len(hits) > 0 {
-		e.p.stats.hits.Add(uint64(len(hits)))
+		e.p.stats.hits += uint64(len(hits))
 	}
 	if e.stepping(st.Tid) {
 		// The caller's own single step, done by the engine.
@@ -137,7 +137,7 @@ func (e *engine) afterStep(st, s target.ThreadStop, hits []target.WatchHit) []ta
 	}
 	if len(hits) == 0 && s.DR6&hwbp.DR6Hits == 0 {
 		if st.Reason == target.StopSignal {
-			e.p.stats.falseFaults.Add(1)
+			e.p.stats.falseFaults++
 		}
 		return nil
 	}

@@ -101,11 +101,11 @@ func (e *engine) filterFault(t target.FilterThread, st *target.ThreadStop) targe
 		// note says what happened.
 		return target.FilterReport
 	}
-	e.p.stats.faults.Add(1)
+	e.p.stats.faults++
 	hits := e.emulated(io, acc)
 	_, stepped := e.step.pre[st.Tid]
 	if len(hits) == 0 {
-		e.p.stats.falseFaults.Add(1)
+		e.p.stats.falseFaults++
 		if stepped {
 			// In step mode the thread steps on from the next instruction.
 			return e.stepNext(t, r, st)
@@ -115,7 +115,7 @@ func (e *engine) filterFault(t target.FilterThread, st *target.ThreadStop) targe
 	if stepped {
 		delete(e.step.pre, st.Tid)
 	}
-	e.p.stats.hits.Add(uint64(len(hits)))
+	e.p.stats.hits += uint64(len(hits))
 	*st = target.ThreadStop{Tid: st.Tid, Reason: target.StopWatch, Signal: target.SIGTRAP, PC: r.pc(), Watches: hits}
 	return target.FilterReport
 }
@@ -125,7 +125,7 @@ func (e *engine) filterEntry(t target.FilterThread, st *target.ThreadStop) targe
 	if e.callerEntries {
 		return target.FilterReport
 	}
-	e.p.stats.syscallStops.Add(1)
+	e.p.stats.syscallStops++
 	tid, nr := st.Tid, st.Syscall
 	if e.open[tid] != nil {
 		return target.FilterResume // the call its pages were opened for, entering again
@@ -172,7 +172,7 @@ func (e *engine) filterExit(t target.FilterThread, st *target.ThreadStop) target
 	if e.open[tid] != nil {
 		return target.FilterReport // pages to close
 	}
-	e.p.stats.syscallStops.Add(1)
+	e.p.stats.syscallStops++
 	if info, ok := sysTable[st.Syscall]; ok && info.class == clPure {
 		return target.FilterResume
 	}
@@ -187,8 +187,8 @@ func (e *engine) filterExit(t target.FilterThread, st *target.ThreadStop) target
 	if len(hits) == 0 {
 		return target.FilterResume
 	}
-	e.p.stats.hits.Add(uint64(len(hits)))
-	e.p.stats.kernelWrites.Add(uint64(len(hits)))
+	e.p.stats.hits += uint64(len(hits))
+	e.p.stats.kernelWrites += uint64(len(hits))
 	*st = target.ThreadStop{Tid: tid, Reason: target.StopWatch, Signal: target.SIGTRAP, PC: st.PC, Watches: hits}
 	return target.FilterReport
 }
@@ -206,7 +206,7 @@ func (e *engine) filterStep(t target.FilterThread, st *target.ThreadStop) target
 		return target.FilterReport
 	}
 	io := filterIO{t}
-	e.p.stats.steps.Add(1)
+	e.p.stats.steps++
 	hits := e.hitsOf(p.acc, nil)
 	var cmp []insn.Access
 	for _, a := range p.acc {
@@ -221,7 +221,7 @@ func (e *engine) filterStep(t target.FilterThread, st *target.ThreadStop) target
 	}
 	if len(hits) > 0 || st.DR6&hwbp.DR6Hits != 0 {
 		delete(s.pre, st.Tid)
-		e.p.stats.hits.Add(uint64(len(hits)))
+		e.p.stats.hits += uint64(len(hits))
 		*st = watchStop(*st, hits)
 		return target.FilterReport
 	}

@@ -214,7 +214,7 @@ var errRefused = errors.New("refused")
 
 // mprotect changes the protection of [addr, addr+n) in the process.
 func (e *engine) mprotect(addr, n uint64, prot int) error {
-	e.p.stats.mprotects.Add(1)
+	e.p.stats.mprotects++
 	v, err := e.syscall(unix.SYS_MPROTECT, addr, n, uint64(prot))
 	if err != nil {
 		return fmt.Errorf("mprotect %#x+%d: %w", addr, n, err)
@@ -229,7 +229,7 @@ func (e *engine) mprotect(addr, n uint64, prot int) error {
 // user mode if there is one; otherwise in a thread at a syscall-entry
 // stop, in place of its call, which is rewound to run afterwards.
 func (e *engine) syscall(nr int, args ...uint64) (uint64, error) {
-	e.p.stats.injected.Add(1)
+	e.p.stats.injected++
 	v, err := e.p.runner.InjectSyscall(0, nr, args...)
 	if err == nil || errors.Is(err, target.ErrExited) {
 		return v, err

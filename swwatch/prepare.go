@@ -135,7 +135,7 @@ func (e *engine) stepSyscall(tid target.Tid) (*target.ThreadStop, error) {
 	nr := int(r.Reg(raxReg))
 	args := r.syscallArgs()
 	step := func(mm bool) (*target.ThreadStop, error) {
-		e.p.stats.steps.Add(1)
+		e.p.stats.steps++
 		s, err := e.p.runner.StepThread(tid, 0)
 		if err != nil {
 			return nil, err
@@ -161,7 +161,7 @@ func (e *engine) stepSyscall(tid target.Tid) (*target.ThreadStop, error) {
 		if err := e.p.inner.WriteRegisters(tid, r.buf); err != nil {
 			return nil, err
 		}
-		e.p.stats.skipped.Add(1)
+		e.p.stats.skipped++
 		return &target.ThreadStop{Tid: tid, Reason: target.StopDebug, Signal: target.SIGTRAP, DR6: hwbp.DR6SingleStep, PC: r.pc()}, nil
 	}
 	info, known := sysTable[nr]
@@ -178,7 +178,7 @@ func (e *engine) stepSyscall(tid target.Tid) (*target.ThreadStop, error) {
 		if !e.mmConcerns(nr, args) {
 			return nil, nil
 		}
-		e.p.stats.inPlace.Add(1)
+		e.p.stats.inPlace++
 		return step(true)
 	}
 	if len(pages) == 0 {
@@ -188,7 +188,7 @@ func (e *engine) stepSyscall(tid target.Tid) (*target.ThreadStop, error) {
 		return nil, nil
 	}
 	if info.class == clPlain || info.class == clBlockFD && !e.fdBlocks(args[0]) {
-		e.p.stats.inPlace.Add(1)
+		e.p.stats.inPlace++
 		for _, pa := range pages {
 			e.pages[pa].open++
 		}
@@ -235,7 +235,7 @@ func (e *engine) deliverOpen(tid target.Tid, a target.Action) (*target.ThreadSto
 	err = e.protectRuns(pages, (*page).want)
 	var s target.ThreadStop
 	if err == nil {
-		e.p.stats.steps.Add(1)
+		e.p.stats.steps++
 		s, err = e.p.runner.StepThread(tid, a.Signal)
 	}
 	for _, pa := range pages {
@@ -249,8 +249,8 @@ func (e *engine) deliverOpen(tid target.Tid, a target.Action) (*target.ThreadSto
 	}
 	hits := e.changed([]insn.Access{frame}, nil)
 	if len(hits) > 0 {
-		e.p.stats.hits.Add(uint64(len(hits)))
-		e.p.stats.kernelWrites.Add(uint64(len(hits)))
+		e.p.stats.hits += uint64(len(hits))
+		e.p.stats.kernelWrites += uint64(len(hits))
 	}
 	switch {
 	case s.Reason != target.StopDebug:

@@ -2,7 +2,6 @@ package swwatch
 
 import (
 	"fmt"
-	"sync/atomic"
 
 	"gdbserverx/target"
 )
@@ -26,21 +25,23 @@ type Stats struct {
 	SilentResumes uint64 // runs resumed by the engine without an event
 }
 
+// counters are the totals behind Stats. Like the rest of the engine they
+// belong to the owner of the process (one thread): plain counts.
 type counters struct {
-	faults, falseFaults, emulated, undecodable, hits, kernelWrites atomic.Uint64
-	steps, mprotects, injected, syscallStops, openSyscalls         atomic.Uint64
-	inPlace, silent, skipped                                       atomic.Uint64
+	faults, falseFaults, emulated, undecodable, hits, kernelWrites uint64
+	steps, mprotects, injected, syscallStops, openSyscalls         uint64
+	inPlace, silent, skipped                                       uint64
 }
 
 // Stats returns the totals since New.
 func (p *Process) Stats() Stats {
 	c := &p.stats
 	return Stats{
-		Faults: c.faults.Load(), FalseFaults: c.falseFaults.Load(), Emulated: c.emulated.Load(),
-		Undecodable: c.undecodable.Load(), Hits: c.hits.Load(), KernelWrites: c.kernelWrites.Load(),
-		Steps: c.steps.Load(), MProtects: c.mprotects.Load(), Injected: c.injected.Load(),
-		SyscallStops: c.syscallStops.Load(), OpenSyscalls: c.openSyscalls.Load(),
-		InPlace: c.inPlace.Load(), SilentResumes: c.silent.Load(), Skipped: c.skipped.Load(),
+		Faults: c.faults, FalseFaults: c.falseFaults, Emulated: c.emulated,
+		Undecodable: c.undecodable, Hits: c.hits, KernelWrites: c.kernelWrites,
+		Steps: c.steps, MProtects: c.mprotects, Injected: c.injected,
+		SyscallStops: c.syscallStops, OpenSyscalls: c.openSyscalls,
+		InPlace: c.inPlace, SilentResumes: c.silent, Skipped: c.skipped,
 	}
 }
 

@@ -192,7 +192,7 @@ func (s *stepMode) onDebug(e *engine, st target.ThreadStop) ([]target.ThreadStop
 		// instruction to this path.
 		return e.afterStep(st, st, nil), nil
 	}
-	e.p.stats.steps.Add(1)
+	e.p.stats.steps++
 	var hits []target.WatchHit
 	if p.bad {
 		hits = e.changedWhere(e.onStepped, nil)
@@ -229,7 +229,7 @@ func (s *stepMode) onBreakpoint(e *engine, st target.ThreadStop) (rep []target.T
 		// What the vDSO wrote is found by comparing.
 		hits := e.changedWhere(e.onStepped, nil)
 		if len(hits) > 0 {
-			e.p.stats.hits.Add(uint64(len(hits)))
+			e.p.stats.hits += uint64(len(hits))
 			st = watchStop(st, hits)
 			return []target.ThreadStop{st}, true, nil
 		}

@@ -158,7 +158,7 @@ func (e *engine) mustSkip(nr int, args [6]uint64, r *regs) (bool, unix.Errno) {
 // skipCall makes the call of a thread at its entry stop return -errno
 // without running (target.StopSyscallEntry: orig_rax -1).
 func (e *engine) skipCall(st target.ThreadStop, r *regs, errno unix.Errno) ([]target.ThreadStop, error) {
-	e.p.stats.skipped.Add(1)
+	e.p.stats.skipped++
 	r.setOrigRAX(^uint64(0))
 	r.set(raxReg, uint64(-int64(errno)))
 	if err := e.p.inner.WriteRegisters(st.Tid, r.buf); err != nil {
@@ -233,7 +233,7 @@ func (e *engine) callerEntry(st target.ThreadStop) []target.ThreadStop {
 // other threads stay stopped, with pages open for it.
 func (e *engine) inPlace(st target.ThreadStop, nr int, args [6]uint64, pages []uint64) ([]target.ThreadStop, error) {
 	tid := st.Tid
-	e.p.stats.inPlace.Add(1)
+	e.p.stats.inPlace++
 	for _, pa := range pages {
 		e.pages[pa].open++
 	}
@@ -243,7 +243,7 @@ func (e *engine) inPlace(st target.ThreadStop, nr int, args [6]uint64, pages []u
 		// From the entry stop (or, if opening the pages took the thread
 		// back before its syscall instruction, from there) one step runs
 		// the call.
-		e.p.stats.steps.Add(1)
+		e.p.stats.steps++
 		s, err = e.p.runner.StepThread(tid, 0)
 		delete(e.atEntry, tid)
 	}
@@ -274,7 +274,7 @@ func (e *engine) inPlace(st target.ThreadStop, nr int, args [6]uint64, pages []u
 
 // openFor opens pages for the call of thread tid until its exit.
 func (e *engine) openFor(tid target.Tid, nr int, pages []uint64) error {
-	e.p.stats.openSyscalls.Add(1)
+	e.p.stats.openSyscalls++
 	for _, pa := range pages {
 		e.pages[pa].open++
 	}
@@ -345,8 +345,8 @@ func (e *engine) exit(st target.ThreadStop) ([]target.ThreadStop, error) {
 // stop with the hits, if it asked for exits; else the hits alone.
 func (e *engine) callerExit(st target.ThreadStop, hits []target.WatchHit) []target.ThreadStop {
 	if len(hits) > 0 {
-		e.p.stats.hits.Add(uint64(len(hits)))
-		e.p.stats.kernelWrites.Add(uint64(len(hits)))
+		e.p.stats.hits += uint64(len(hits))
+		e.p.stats.kernelWrites += uint64(len(hits))
 	}
 	switch {
 	case e.callerExits:
