@@ -22,11 +22,24 @@ import (
 // fault is the program's, and is reported instead.
 func (e *engine) fault(st target.ThreadStop, addr uint64) ([]target.ThreadStop, error) {
 	e.p.stats.faults++
-	tid := st.Tid
-	r, err := e.regs(tid)
+	r, err := e.regs(st.Tid)
 	if err != nil {
 		return nil, err
 	}
+	in, acc, decoded := e.faultAccesses(st.Tid, r)
+	if decoded && !e.stepping(st.Tid) && !e.noEmulate {
+		if rep, ok, err := e.emulate(st, r, in, acc); ok || err != nil {
+			return rep, err
+		}
+	}
+	return e.stepFault(st, addr, acc, !decoded)
+}
+
+// faultAccesses decodes the instruction at the thread's PC and computes
+// what it touches from the registers r. It reports false, and notes it,
+// when the instruction cannot be decoded: its writes are then found by
+// comparing values.
+func (e *engine) faultAccesses(tid target.Tid, r *regs) (insn.Inst, []insn.Access, bool) {
 	pc := r.pc()
 	var code [insn.MaxLen]byte
 	n, _ := e.p.inner.ReadMemory(pc, code[:])
@@ -39,20 +52,20 @@ func (e *engine) fault(st target.ThreadStop, addr uint64) ([]target.ThreadStop, 
 		acc, derr = insn.StepAccesses(in, r, e.accBuf[:0])
 		e.accBuf = acc[:0]
 	}
-	undecodable := derr != nil
-	if !undecodable {
-		e.notePartial(tid, pc, in, acc)
-	}
-	if undecodable {
+	if derr != nil {
 		e.p.stats.undecodable++
 		e.note(NoteUndecodable, tid, pc, fmt.Sprintf("%v: writes found by comparing values, reads not seen", derr))
-		acc = nil
-	} else if !e.stepping(tid) && !e.noEmulate {
-		if rep, ok, err := e.emulate(st, r, in, acc); ok || err != nil {
-			return rep, err
-		}
+		return in, nil, false
 	}
+	e.notePartial(tid, pc, in, acc)
+	return in, acc, true
+}
 
+// stepFault single-steps the faulting instruction with its pages open to
+// the program's own protection, every other thread stopped, and reports
+// its hits (acc, or a compare of the open pages when undecodable).
+func (e *engine) stepFault(st target.ThreadStop, addr uint64, acc []insn.Access, undecodable bool) ([]target.ThreadStop, error) {
+	tid := st.Tid
 	// The pages to open: the faulting one, and every protected page the
 	// instruction touches (an access may straddle two).
 	open := []uint64{pageOf(addr)}
@@ -79,17 +92,9 @@ func (e *engine) fault(st target.ThreadStop, addr uint64) ([]target.ThreadStop, 
 				cmp = append(cmp, insn.Access{Addr: pa, Size: pageSize, Write: true})
 			}
 		}
-		if err := e.openPages(open); err != nil {
+		var err error
+		if s, err = e.stepOpen(tid, open); err != nil {
 			return nil, err
-		}
-		e.p.stats.steps++
-		var serr error
-		s, serr = e.p.runner.StepThread(tid, 0)
-		if err := e.closePages(open); err != nil && serr == nil {
-			serr = err
-		}
-		if serr != nil {
-			return nil, serr
 		}
 		if try < 4 && s.Reason == target.StopSignal && s.Signal == target.SIGSEGV && s.SigCode == segvAccErr &&
 			len(s.SigInfo) >= siAddrOffset+8 {
@@ -121,6 +126,20 @@ func (e *engine) fault(st target.ThreadStop, addr uint64) ([]target.ThreadStop, 
 		hits = e.changed(cmp, hits)
 	}
 	return e.afterStep(st, s, hits), nil
+}
+
+// stepOpen single-steps thread tid, the others stopped, with pages open
+// for the step.
+func (e *engine) stepOpen(tid target.Tid, pages []uint64) (target.ThreadStop, error) {
+	if err := e.openPages(pages); err != nil {
+		return target.ThreadStop{}, err
+	}
+	e.p.stats.steps++
+	s, serr := e.p.runner.StepThread(tid, 0)
+	if err := e.closePages(pages); err != nil && serr == nil {
+		serr = err
+	}
+	return s, serr
 }
 
 // afterStep is the report of an instruction that the engine executed

@@ -134,26 +134,6 @@ func (e *engine) stepSyscall(tid target.Tid) (*target.ThreadStop, error) {
 	}
 	nr := int(r.Reg(raxReg))
 	args := r.syscallArgs()
-	step := func(mm bool) (*target.ThreadStop, error) {
-		e.p.stats.steps++
-		s, err := e.p.runner.StepThread(tid, 0)
-		if err != nil {
-			return nil, err
-		}
-		if s.Reason == target.StopDebug {
-			r, err := e.regs(tid)
-			if err != nil {
-				return nil, err
-			}
-			if mm {
-				if err := e.afterMM(nr, args, r.Reg(raxReg)); err != nil {
-					return nil, err
-				}
-			}
-			s.Watches = e.kernelHits(nr, args, r.Reg(raxReg), nil)
-		}
-		return &s, nil
-	}
 	if skip, errno := e.mustSkip(nr, args, r); skip {
 		// The call returns at once, as at its entry stop.
 		r.set(raxReg, uint64(-int64(errno)))
@@ -179,7 +159,7 @@ func (e *engine) stepSyscall(tid target.Tid) (*target.ThreadStop, error) {
 			return nil, nil
 		}
 		e.p.stats.inPlace++
-		return step(true)
+		return e.stepCall(tid, nr, args, true)
 	}
 	if len(pages) == 0 {
 		pages = e.deniedPages(e.sysRanges(r, nr, args, info))
@@ -189,26 +169,57 @@ func (e *engine) stepSyscall(tid target.Tid) (*target.ThreadStop, error) {
 	}
 	if info.class == clPlain || info.class == clBlockFD && !e.fdBlocks(args[0]) {
 		e.p.stats.inPlace++
-		for _, pa := range pages {
-			e.pages[pa].open++
-		}
-		err := e.protectRuns(pages, (*page).want)
-		var st *target.ThreadStop
-		if err == nil {
-			st, err = step(false)
-		}
-		for _, pa := range pages {
-			e.pages[pa].open--
-		}
-		if cerr := e.protectRuns(pages, (*page).want); err == nil {
-			err = cerr
-		}
-		return st, err
+		return e.stepInPlace(tid, nr, args, pages)
 	}
 	// It may block: the pages stay open until the step ends
 	// (debugStop).
 	e.note(NoteOpenSyscall, tid, r.pc(), fmt.Sprintf("stepped system call %d may block: pages %#x open while it runs", nr, pages))
 	return nil, e.openFor(tid, nr, pages)
+}
+
+// stepInPlace steps thread tid over system call nr with pages open, the
+// other threads stopped, and protects them again.
+func (e *engine) stepInPlace(tid target.Tid, nr int, args [6]uint64, pages []uint64) (*target.ThreadStop, error) {
+	for _, pa := range pages {
+		e.pages[pa].open++
+	}
+	err := e.protectRuns(pages, (*page).want)
+	var st *target.ThreadStop
+	if err == nil {
+		st, err = e.stepCall(tid, nr, args, false)
+	}
+	for _, pa := range pages {
+		e.pages[pa].open--
+	}
+	if cerr := e.protectRuns(pages, (*page).want); err == nil {
+		err = cerr
+	}
+	return st, err
+}
+
+// stepCall single-steps thread tid over system call nr, the other
+// threads stopped, and reports what the kernel wrote into watches as the
+// step's hits; mm: the call changes the memory map, which the engine
+// follows (afterMM).
+func (e *engine) stepCall(tid target.Tid, nr int, args [6]uint64, mm bool) (*target.ThreadStop, error) {
+	e.p.stats.steps++
+	s, err := e.p.runner.StepThread(tid, 0)
+	if err != nil {
+		return nil, err
+	}
+	if s.Reason == target.StopDebug {
+		r, err := e.regs(tid)
+		if err != nil {
+			return nil, err
+		}
+		if mm {
+			if err := e.afterMM(nr, args, r.Reg(raxReg)); err != nil {
+				return nil, err
+			}
+		}
+		s.Watches = e.kernelHits(nr, args, r.Reg(raxReg), nil)
+	}
+	return &s, nil
 }
 
 // deliverOpen delivers a signal to a handler whose frame would land on
