@@ -117,18 +117,11 @@
 // order only until the slots are full, then finds the debugpoints whose
 // pieces are all installed through the pieces' users; it visits the
 // installed debugpoints, the new ones and those that change, not the
-// others. `go test -bench . -benchmem ./arbiter/` on the project machine
-// (Intel Xeon, 2 CPUs, Go 1.26, otherwise idle; medians of 5), 4 slots,
-// 8 owners, one commit of one insert or one remove (alternately):
-//
-//	debugpoints          10      100    1,000   10,000
-//	lowest priority  275 ns   279 ns   314 ns   278 ns   0 allocs (emulated)
-//	top priority     314 ns   310 ns   312 ns   314 ns   0 allocs (evicts, reinstalls)
-//
-// gdb's stop (remove and insert 4 debugpoints, commit): 386 ns alone,
-// 430 ns beside 1,000 others, 0 allocs. An Insert of a new debugpoint
-// allocates only when the arbiter's tables grow. Under load from other
-// processes the figures grow 2 to 4 times.
+// others. So a commit of one insert or remove costs about the same beside
+// ten debugpoints or ten thousand, and gdb's stop (every point removed
+// and inserted again, then a commit) allocates nothing
+// (TestChurnAllocatesNothing). An Insert of a new debugpoint allocates
+// only when the arbiter's tables grow.
 //
 // Where the slots can never fill the walk cannot stop early: n
 // debugpoints sharing one piece (all installed), or a 3-piece debugpoint
@@ -137,19 +130,15 @@
 // then applied without a walk (fast.go, which gives the rules): an
 // insert that fits in the free slots or is refused at its turn, the
 // removal of a debugpoint that waits, that added no piece, that ranks
-// last, or beside only installed ones. BenchmarkDegenerate, one insert
-// or remove of a point ranked last (n = 10, 100, 1,000, 10,000; before
-// the fast commit: 0.7, 2.3, 18.6, 252 µs shared, 0.5, 2.5, 13.7, 174 µs
-// wide):
+// last, or beside only installed ones (TestDegenerateCommitsAreFast:
+// no walk, no allocation). What still walks all n: a change of an
+// owner's priority, policy or pinning, or of the capacity, and the
+// removal from such a table of an installed debugpoint ranked before
+// waiting ones (the slot it frees might let one of them in): these cost
+// the walk, as all such commits did before. Debuggers do not set
+// thousands of debugpoints on one address.
 //
-//	shared   177 ns   174 ns   187 ns   184 ns   0 allocs
-//	wide     191 ns   190 ns   212 ns   198 ns   0 allocs
-//
-// (medians of 5 on the AMD EPYC 2-CPU VM under a load average of 12 from
-// other work.) What still walks all n: a change of an owner's priority,
-// policy or pinning, or of the capacity, and the removal from such a
-// table of an installed debugpoint ranked before waiting ones (the slot
-// it frees might let one of them in): these cost the walk, as all such
-// commits did before. Debuggers do not set thousands of debugpoints on
-// one address.
+// The figures (BenchmarkCommit, BenchmarkChurn, BenchmarkDegenerate, with
+// the commands that produce them and the figures before the fast commit)
+// are in bench/RESULTS.md, section "arbiter".
 package arbiter

@@ -1022,12 +1022,30 @@ def run_all(opts, benches, scratch, outdir, full):
         os.path.join(BENCH_DIR, "RESULTS.md") if full else "")
     if dest:
         with open(dest, "w") as f:
-            f.write(md)
+            f.write(md + kept_part(dest))
         print("wrote %s" % os.path.relpath(dest))
     print("results and logs: %s" % os.path.relpath(outdir))
     failed = any(not r["ok"] for b in results.values() for s in b.values()
                  for r in s["runs"] + ([s["probe"]] if s["probe"] else []))
     return 1 if failed else 0
+
+
+# KEEP_MARK starts the part of bench/RESULTS.md that bench.py does not
+# write: the packages' own benchmarks (go test -bench), each with the
+# command that produced it.  A full run replaces what comes before it.
+KEEP_MARK = "<!-- bench.py keeps what follows: package benchmarks -->"
+
+
+def kept_part(path):
+    """The part of path from KEEP_MARK on, with a blank line before it,
+    or "" when the file or the mark is missing."""
+    try:
+        with open(path) as f:
+            old = f.read()
+    except OSError:
+        return ""
+    i = old.find(KEEP_MARK)
+    return "" if i < 0 else "\n" + old[i:]
 
 
 def judge(bench, params, run, probe=False):

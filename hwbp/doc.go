@@ -11,6 +11,14 @@
 // which pieces get slots, the target writes images into threads (and plans
 // the order of the writes), the server wires the three.
 //
+// It is the one home of x86 debug-register facts: the target (which slots
+// an image enables, for its write planner; DR6.BS for a step it did not
+// read DR6 for; RFLAGS.RF and TF) and the software-watchpoint engine
+// (DR6's hit and step bits; the slots of the caller's image) import its
+// named words (DR6Hits, DR6Hit, DR6SingleStep, DR7Enable, FlagTF,
+// FlagRF, Image.Enabled) instead of keeping copies, and tests build DR7
+// words with Slots.MustEncode.
+//
 // # The model
 //
 // A Request (Kind, Addr, Len) is what one Z packet asks: execute (Z1),

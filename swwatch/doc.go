@@ -106,42 +106,25 @@
 // of the set at any stop: hits are reported after their instruction, so
 // none is pending across a stop.
 //
-// # Figures
+// # Cost
 //
-// Measured on the project's 2-vCPU VM (Xeon, Linux 6.18), the test
-// process and the tracee pinned to one CPU (taskset -c 1), medians of
-// three runs of three; the caller is the Go test itself, which resumes at
-// once after each hit (gdb adds about 250 µs per reported stop to any
-// server).
+// What a fault costs follows from how it is served. An emulated fault
+// costs its stop and a few register and memory transfers, in the stop
+// filter, with no other thread stopped and no event made; a stepped one
+// adds two mprotect calls injected into the process and a single step
+// with every other thread stopped, several times the cost. A program
+// that rarely touches the watched page runs at full speed between its
+// faults; one whose hot data shares the page faults on every access to
+// it, each a false fault. A reported hit in a dense loop costs about
+// what a hardware watchpoint's does (the stop and the report dominate).
+// gdb's own software watchpoint single-steps every instruction and
+// compares values at each, thousands of times slower on the same loop.
 //
-//	go test ./swwatch -c -o sw.test && cd swwatch &&
-//	taskset -c 1 ../sw.test -test.run '^$' -test.bench 'Loop|Dense|FaultPaths|SyscallStop|StepMode|IdleStep' -test.benchtime 3x
-//	taskset -c 1 go test ./target/linux -run '^$' -bench 'Inject|StepThread|Step$' -benchtime 3000x
-//
-//	one false fault, emulated in the stop filter         13 µs   (FaultPaths/emulated)
-//	one false fault, stepped with its page open          93 µs   (FaultPaths/stepped)
-//	one injected mprotect (InjectSyscall)                18 µs   (target/linux)
-//	one in-place single step (StepThread)                32 µs   (target/linux; 32 µs for a Resume+event step)
-//	one system call while watching (entry+exit stops)    14 µs   (SyscallStop; 0.12 µs unwatched)
-//	one instruction in step mode                         35 µs   (StepMode)
-//	one reported hit, dense loop: engine / hardware    31-34 / 33.5 µs   (Dense: sw / hw)
-//	idle wrapper, one step cycle: wrapped / bare       33.3 / 32.8 µs   (IdleStep)
-//
-// The benchmark (testdata/bench.c, BenchmarkLoop): a compute
-// loop of 100000 iterations (about 1.2 million instructions) writing the
-// watched variable 200 times; native, the region takes 0.137 ms.
-//
-//	g alone on its page:          6.6 ms,  47x native   (200 faults, all emulated)
-//	g sharing a page with hot[]:  1.2 s, 8700x native   (100200 faults, 12 µs each)
-//
-// gdb 13's own software watchpoint (set can-use-hw-watchpoints 0) through
-// GNU gdbserver 13 on the same loop, shortened to 2000 iterations and
-// scaled (scripts/gdb-swwatch.sh, MODE=alone|shared ITERS=2000, same
-// CPU): 146 s alone, 213 s shared (its loop has more instructions). The
-// engine is about 22000x faster alone on its page (through gdb, 200
-// stops at ~250 µs each would add 50 ms: still ~2500x) and about 180x
-// with the hot page. In the dense case the cost per reported hit equals
-// a hardware watchpoint's (Dense).
+// The figures (the benchmarks of bench_test.go, the loop of
+// testdata/bench.c beside native and beside gdb's own software
+// watchpoint through GNU gdbserver, scripts/gdb-swwatch.sh), with the
+// commands and machines that produced them, are in bench/RESULTS.md,
+// section "swwatch".
 //
 // # Limits
 //
@@ -164,5 +147,5 @@
 //     memory (the hardware does not see those either).
 //   - CALL and RET are stepped, not emulated, under a CET shadow stack.
 //   - The emulator does not do SSE/AVX moves (memcpy's): they are
-//     stepped (93 µs rather than 13).
+//     stepped, the slower path (FaultPaths in bench/RESULTS.md).
 package swwatch

@@ -14,7 +14,9 @@
 // which the server checks once when it wires a target. A wrapper around a
 // Process must forward each capability explicitly.
 //
-// target/linux implements Process with ptrace. Its tracer goroutine, locked
-// to one OS thread for life, owns every ptrace call, every wait4, the thread
-// table and the per-thread debug-register record.
+// target/linux implements Process with ptrace. It starts no goroutine: the
+// owner's own thread (target/linux.Tracer, in the server the core loop's,
+// locked to it for life) makes every ptrace call and every wait4, and owns
+// the thread table and the per-thread debug-register record; events are
+// made by the owner's own calls and taken with Process.NextEvent.
 package target

@@ -14,7 +14,11 @@
 // tracee to the thread that attached it; wait4 with __WALL|__WNOTHREAD
 // sees only that thread's tracees). Every method of the Tracer and of its
 // processes must be called on that thread; nothing here starts a
-// goroutine or takes a lock (tests check the owner: checkOwner). In the
+// goroutine, and no lock guards a Tracer's or a process's state (tests
+// check the owner: checkOwner). The only locks guard two tables of the
+// whole server process that every Tracer shares: the eventfds the
+// SIGCHLD handler writes (sigchld.go) and the signal dispositions
+// changed for a fork (launch.go, catchIgnored). In the
 // server, that goroutine is the core loop, so that a packet, the ptrace
 // calls it needs and the reply happen on one thread with no hand-off.
 //
@@ -24,8 +28,10 @@
 // calls Pump, which collects every status with wait4 WNOHANG, routes each
 // to its process by tid, and completes the stops; then each process's
 // events are taken with NextEvent. Nothing waits for a tracee but Launch
-// and Attach (for its first stop), and the ThreadRunner calls, which run
-// one stopped thread for one instruction.
+// and Attach (for its first stop), a fork, vfork or clone event (for the
+// new child's first stop, which the kernel sends with the event), and
+// the ThreadRunner calls, which run one stopped thread for one
+// instruction.
 //
 // # Launch
 //
@@ -39,9 +45,10 @@
 // With startup-with-shell and a POSIX shell (sh, bash, dash, zsh, ksh) no
 // trampoline is needed: the shell runs `kill -STOP $$ && exec PROG ARGS`,
 // stops itself and is seized there, which spares the server's start a
-// second Go runtime (about 3 ms); the tracer thread sets the personality
-// the shell inherits, and ignored signals are caught for the fork so
-// that the shell starts with them at their defaults (forkShell).
+// second Go runtime (milliseconds: bench/RESULTS.md); the owner thread
+// sets the personality the shell inherits, and ignored signals are
+// caught for the fork so that the shell starts with them at their
+// defaults (forkShell).
 // It runs in a process group of its own and shares the server's stdin,
 // stdout and stderr; the terminal's foreground goes to it when the server
 // had it, as with gdbserver. The program's PTRACE_EVENT_EXEC stop is the

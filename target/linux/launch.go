@@ -420,9 +420,10 @@ func forkTrampoline(cfg Config, tc trampolineConfig) (pid int, errR *os.File, er
 
 // forkShell starts tc's shell, whose command stops it before the exec of
 // the program, without the trampoline: a second Go runtime starting cost
-// about 3 ms of the server's start (bench.py -b connect, "server start to
-// Listening on port"). What the trampoline does in the child is done
-// here instead:
+// milliseconds of the server's start (bench.py -b connect, "server start
+// to Listening on port"; the figure is in bench/RESULTS.md, section
+// "target/linux"). What the trampoline does in the child is done here
+// instead:
 //   - no address randomization: personality is inherited through fork
 //     and execve from the forking thread, this locked one; it is set for
 //     the fork and then put back;

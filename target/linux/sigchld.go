@@ -30,10 +30,11 @@ import (
 // so the handler usually runs on the owner thread itself, interrupting
 // its poll(2).
 //
-// Measured (a locked thread single-stepping a tracee 100,000 times,
-// pinned to one CPU): 13-14 us of CPU per step through poll and the
-// handler, 12-13 us with a blocking wait4, 1.2 voluntary context
-// switches per step either way.
+// Measured when this was chosen (a locked thread single-stepping a
+// tracee, pinned to one CPU), the poll and the handler cost about as much
+// CPU per step as a blocking wait4, with as many context switches, and
+// unlike wait4 they let the thread serve its sockets meanwhile: the
+// figures are in bench/RESULTS.md, section "target/linux".
 
 // maxNotifyFDs bounds the Tracers of one server that can be woken at
 // once (the server has one; tests may have several).
