@@ -163,67 +163,7 @@ func (a *Arbiter[O, K, P]) plan(capacity int) {
 	if capacity == 0 {
 		return
 	}
-	// Tier 0: pinned debugpoints that hold slots.
-	t0 := a.buf[:0]
-	for _, id := range a.inst {
-		n := &a.nodes[id]
-		if n.is(flagLive) && a.owners[n.owner].next.Pinned {
-			t0 = append(t0, id)
-		}
-	}
-	slices.SortFunc(t0, a.cmpRank)
-	a.buf = t0
-	full := false
-	for _, id := range t0 {
-		if a.consider(id, capacity) {
-			full = true
-			break
-		}
-	}
-	// Tiers 1 and 2: every owner group of equal pinning and priority,
-	// its lists merged by install order.
-	for i := 0; i < len(a.ownerOrder) && !full; {
-		c := a.owners[a.ownerOrder[i]].next
-		j := i + 1
-		for j < len(a.ownerOrder) {
-			cj := a.owners[a.ownerOrder[j]].next
-			if cj.Pinned != c.Pinned || cj.Priority != c.Priority {
-				break
-			}
-			j++
-		}
-		cur := a.cursors[:0]
-		for _, oi := range a.ownerOrder[i:j] {
-			if h := a.owners[oi].head; h != none {
-				cur = append(cur, h)
-			}
-		}
-		for len(cur) > 0 {
-			m := 0
-			for x := 1; x < len(cur); x++ {
-				if a.nodes[cur[x]].seq < a.nodes[cur[m]].seq {
-					m = x
-				}
-			}
-			id := cur[m]
-			if nx := a.nodes[id].next; nx != none {
-				cur[m] = nx
-			} else {
-				cur[m] = cur[len(cur)-1]
-				cur = cur[:len(cur)-1]
-			}
-			if a.nodes[id].visit == a.gen {
-				continue // tier 0, done above
-			}
-			if a.consider(id, capacity) {
-				full = true
-				break
-			}
-		}
-		a.cursors = cur
-		i = j
-	}
-	if !full {
+	if !a.planPinned(capacity) && !a.planTiers(capacity) {
 		return
 	}
 	// The slots are full: the rest are in exactly when all their pieces
@@ -241,6 +181,80 @@ func (a *Arbiter[O, K, P]) plan(capacity int) {
 			}
 		}
 	}
+}
+
+// planPinned walks tier 0, the pinned debugpoints that hold slots, and
+// reports whether the slots are full.
+func (a *Arbiter[O, K, P]) planPinned(capacity int) bool {
+	t0 := a.buf[:0]
+	for _, id := range a.inst {
+		n := &a.nodes[id]
+		if n.is(flagLive) && a.owners[n.owner].next.Pinned {
+			t0 = append(t0, id)
+		}
+	}
+	slices.SortFunc(t0, a.cmpRank)
+	a.buf = t0
+	for _, id := range t0 {
+		if a.consider(id, capacity) {
+			return true
+		}
+	}
+	return false
+}
+
+// planTiers walks tiers 1 and 2: every owner group of equal pinning and
+// priority, in owner order, until the slots are full, which it reports.
+func (a *Arbiter[O, K, P]) planTiers(capacity int) bool {
+	for i := 0; i < len(a.ownerOrder); {
+		c := a.owners[a.ownerOrder[i]].next
+		j := i + 1
+		for j < len(a.ownerOrder) {
+			cj := a.owners[a.ownerOrder[j]].next
+			if cj.Pinned != c.Pinned || cj.Priority != c.Priority {
+				break
+			}
+			j++
+		}
+		if a.planGroup(a.ownerOrder[i:j], capacity) {
+			return true
+		}
+		i = j
+	}
+	return false
+}
+
+// planGroup walks the debugpoints of a group of equal owners, their lists
+// merged by install order, and reports whether the slots are full.
+func (a *Arbiter[O, K, P]) planGroup(group []int32, capacity int) bool {
+	cur := a.cursors[:0]
+	for _, oi := range group {
+		if h := a.owners[oi].head; h != none {
+			cur = append(cur, h)
+		}
+	}
+	full := false
+	for len(cur) > 0 && !full {
+		m := 0
+		for x := 1; x < len(cur); x++ {
+			if a.nodes[cur[x]].seq < a.nodes[cur[m]].seq {
+				m = x
+			}
+		}
+		id := cur[m]
+		if nx := a.nodes[id].next; nx != none {
+			cur[m] = nx
+		} else {
+			cur[m] = cur[len(cur)-1]
+			cur = cur[:len(cur)-1]
+		}
+		if a.nodes[id].visit == a.gen {
+			continue // tier 0, done above
+		}
+		full = a.consider(id, capacity)
+	}
+	a.cursors = cur
+	return full
 }
 
 // consider admits node id if its pieces fit, and reports whether the
@@ -386,40 +400,48 @@ func (a *Arbiter[O, K, P]) stateEvents(cap0, cap1 int) []int32 {
 	slices.SortFunc(evs, a.cmpRank)
 	a.buf = evs
 	for _, id := range evs {
-		n := &a.nodes[id]
-		ow := &a.owners[n.owner]
-		e := Event[O, K]{Owner: ow.o, Key: n.key, Priority: ow.next.Priority, Old: n.state, New: n.planned}
-		switch {
-		case n.state == Absent:
-			e.Cause = CauseInserted
-		case n.state == Installed:
-			if taker != none && a.cmpRank(taker, id) < 0 {
-				t := &a.nodes[taker]
-				to := &a.owners[t.owner]
-				e.Cause = CauseEvicted
-				e.By = Taker[O, K]{Owner: to.o, Key: t.key, Priority: to.next.Priority, Pinned: to.next.Pinned}
-			} else {
-				e.Cause = CauseCapacityShrank
-			}
-		case n.planned == Installed:
-			switch {
-			case !ow.cur.Pinned && ow.next.Pinned:
-				e.Cause = CausePinned
-			case ow.next.Priority > ow.cur.Priority:
-				e.Cause = CausePriorityRaised
-			case a.leftFreed:
-				e.Cause = CauseOwnerLeft
-			case cap1 > cap0:
-				e.Cause = CauseCapacityGrew
-			default:
-				e.Cause = CauseSlotFreed
-			}
-		default:
-			e.Cause = CausePolicyChanged
-		}
-		a.events = append(a.events, e)
+		a.events = append(a.events, a.stateEvent(id, taker, cap1 > cap0))
 	}
 	return evs
+}
+
+// stateEvent is the event of node id, whose state changes to n.planned,
+// with its cause by the first rule of the package documentation that
+// applies; taker is the newcomer ranked first (or none), grew whether
+// the capacity grew.
+func (a *Arbiter[O, K, P]) stateEvent(id, taker int32, grew bool) Event[O, K] {
+	n := &a.nodes[id]
+	ow := &a.owners[n.owner]
+	e := Event[O, K]{Owner: ow.o, Key: n.key, Priority: ow.next.Priority, Old: n.state, New: n.planned}
+	switch {
+	case n.state == Absent:
+		e.Cause = CauseInserted
+	case n.state == Installed:
+		if taker != none && a.cmpRank(taker, id) < 0 {
+			t := &a.nodes[taker]
+			to := &a.owners[t.owner]
+			e.Cause = CauseEvicted
+			e.By = Taker[O, K]{Owner: to.o, Key: t.key, Priority: to.next.Priority, Pinned: to.next.Pinned}
+		} else {
+			e.Cause = CauseCapacityShrank
+		}
+	case n.planned == Installed:
+		switch {
+		case !ow.cur.Pinned && ow.next.Pinned:
+			e.Cause = CausePinned
+		case ow.next.Priority > ow.cur.Priority:
+			e.Cause = CausePriorityRaised
+		case a.leftFreed:
+			e.Cause = CauseOwnerLeft
+		case grew:
+			e.Cause = CauseCapacityGrew
+		default:
+			e.Cause = CauseSlotFreed
+		}
+	default:
+		e.Cause = CausePolicyChanged
+	}
+	return e
 }
 
 // setState sets a committed node's state, counting the nodes that wait

@@ -65,9 +65,32 @@ func (a *Arbiter[O, K, P]) fastCommit() bool {
 	}
 	last, known := a.lastCommitted()
 	after := func(id int32) bool { return known && (last == none || a.cmpRank(id, last) > 0) }
-	// Removals: check, and find the pieces that leave the slots.
-	rm := a.buf[:0]
-	freed := a.join[:0]
+	rm, freed, ok := a.fastRemovals(after)
+	if !ok {
+		return false
+	}
+	fresh, ok := a.fastInserts()
+	if !ok || !a.fastAdmit(fresh, freed, after) {
+		return false
+	}
+	a.applyFastRemovals(rm, freed)
+	a.applyFastInserts(fresh)
+	for _, pid := range a.orphans {
+		if pe := &a.pieces[pid]; pe.live && len(pe.users) == 0 && pe.slot == none {
+			a.freePiece(pid)
+		}
+	}
+	a.orphans = a.orphans[:0]
+	a.join = a.join[:0]
+	return true
+}
+
+// fastRemovals checks the transaction's removals against the rules and
+// returns them (rm) and the pieces they free from the slots (freed); it
+// reports false when one could move another debugpoint. after says
+// whether a debugpoint ranks after every committed one.
+func (a *Arbiter[O, K, P]) fastRemovals(after func(int32) bool) (rm, freed []int32, ok bool) {
+	rm, freed = a.buf[:0], a.join[:0]
 	waiting := a.nWaiting // after the removals
 	for _, id := range a.remList {
 		n := &a.nodes[id]
@@ -81,14 +104,14 @@ func (a *Arbiter[O, K, P]) fastCommit() bool {
 			continue
 		}
 		if n.repl != none {
-			return false // replaced by other pieces under the same key
+			return nil, nil, false // replaced by other pieces under the same key
 		}
 		rm = append(rm, id)
 		if n.state != Installed || a.addedNothing(id) {
 			continue
 		}
 		if waiting > 0 && !after(id) {
-			return false
+			return nil, nil, false
 		}
 		for _, pid := range n.pids {
 			if a.pieces[pid].slot != none && a.installedUserBefore(pid, none) == none && !slices.Contains(freed, pid) {
@@ -97,7 +120,12 @@ func (a *Arbiter[O, K, P]) fastCommit() bool {
 		}
 	}
 	a.buf, a.join = rm, freed
-	// Inserts, in rank order, against the slots the removals leave.
+	return rm, freed, true
+}
+
+// fastInserts returns the transaction's new debugpoints in rank order;
+// it reports false for one that replaces another.
+func (a *Arbiter[O, K, P]) fastInserts() ([]int32, bool) {
 	fresh := a.cand[:0]
 	for _, id := range a.freshList {
 		n := &a.nodes[id]
@@ -106,12 +134,20 @@ func (a *Arbiter[O, K, P]) fastCommit() bool {
 		}
 		n.touch = a.gen
 		if n.base != none {
-			return false
+			return nil, false
 		}
 		fresh = append(fresh, id)
 	}
 	slices.SortFunc(fresh, a.cmpRank)
 	a.cand = fresh
+	return fresh, true
+}
+
+// fastAdmit decides each insert, in rank order, against the slots the
+// removals leave: admitted (n.admit) when its pieces not in the slots
+// fit in the free ones, else refused at its turn; it reports false when
+// neither rule decides one.
+func (a *Arbiter[O, K, P]) fastAdmit(fresh, freed []int32, after func(int32) bool) bool {
 	usable := a.usable.Len()
 	free := len(freed) // they still hold their slots
 	for s, pid := range a.slots {
@@ -149,8 +185,13 @@ func (a *Arbiter[O, K, P]) fastCommit() bool {
 			return false
 		}
 	}
-	// Apply: removals (their events, in install order), freed slots,
-	// then the inserts.
+	return true
+}
+
+// applyFastRemovals applies the removals (their events, in install
+// order) and frees the slots of the pieces they leave, unless an insert
+// took the piece again.
+func (a *Arbiter[O, K, P]) applyFastRemovals(rm, freed []int32) {
 	for _, id := range rm {
 		n := &a.nodes[id]
 		if n.state != Installed {
@@ -171,6 +212,12 @@ func (a *Arbiter[O, K, P]) fastCommit() bool {
 			pe.slot = none
 		}
 	}
+}
+
+// applyFastInserts installs the admitted inserts and gives the others
+// their policy's state (Refused ones are forgotten), each with its
+// event.
+func (a *Arbiter[O, K, P]) applyFastInserts(fresh []int32) {
 	for _, id := range fresh {
 		n := &a.nodes[id]
 		ow := &a.owners[n.owner]
@@ -196,14 +243,6 @@ func (a *Arbiter[O, K, P]) fastCommit() bool {
 	}
 	a.freshList = a.freshList[:0]
 	a.nFresh = 0
-	for _, pid := range a.orphans {
-		if pe := &a.pieces[pid]; pe.live && len(pe.users) == 0 && pe.slot == none {
-			a.freePiece(pid)
-		}
-	}
-	a.orphans = a.orphans[:0]
-	a.join = a.join[:0]
-	return true
 }
 
 // addedNothing says whether installed node id found each of its pieces in
