@@ -77,29 +77,14 @@ func (p *Process) seize(pid int) (err error) {
 			if p.threads[tid] != nil {
 				continue
 			}
-			err := p.c.ptrace(unix.PTRACE_SEIZE, tid, 0, seizeOptions)
-			switch {
-			case err == nil:
-			case errors.Is(err, unix.ESRCH):
-				continue // exited meanwhile
-			case errors.Is(err, unix.EPERM):
-				tp := tracerTid(pid, tid)
-				if tp == unix.Gettid() && p.owner.tids[tid] == nil {
-					break // auto-attached child of a seized thread
-				}
-				if tp > 0 {
-					tp = tgidOf(tp)
-					return fmt.Errorf("attach %d: already traced by process %d%s", pid, tp, commOf(tp))
-				}
-				if zombie(pid, tid) {
-					continue // an exited main thread whose process lives on
-				}
-				return fmt.Errorf("attach %d: %w", pid, err)
-			default:
-				return fmt.Errorf("attach %d: thread %d: %w", pid, tid, err)
+			ok, err := p.seizeThread(pid, tid)
+			if err != nil {
+				return err
 			}
-			p.addThread(tid, running, attachedDR)
-			added++
+			if ok {
+				p.addThread(tid, running, attachedDR)
+				added++
+			}
 		}
 		if added == 0 {
 			break
@@ -133,6 +118,34 @@ func (p *Process) seize(pid int) (err error) {
 	p.stops = nil
 	p.stopping = false
 	return nil
+}
+
+// seizeThread seizes thread tid of process pid. It reports false for a
+// thread that is not to be added: gone meanwhile, or an exited main
+// thread whose process lives on; and an error for one traced by another
+// tracer.
+func (p *Process) seizeThread(pid, tid int) (bool, error) {
+	err := p.c.ptrace(unix.PTRACE_SEIZE, tid, 0, seizeOptions)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, unix.ESRCH):
+		return false, nil // exited meanwhile
+	case errors.Is(err, unix.EPERM):
+		tp := tracerTid(pid, tid)
+		if tp == unix.Gettid() && p.owner.tids[tid] == nil {
+			return true, nil // auto-attached child of a seized thread
+		}
+		if tp > 0 {
+			tp = tgidOf(tp)
+			return false, fmt.Errorf("attach %d: already traced by process %d%s", pid, tp, commOf(tp))
+		}
+		if zombie(pid, tid) {
+			return false, nil // an exited main thread whose process lives on
+		}
+		return false, fmt.Errorf("attach %d: %w", pid, err)
+	}
+	return false, fmt.Errorf("attach %d: thread %d: %w", pid, tid, err)
 }
 
 // tasks lists the thread ids of a process.

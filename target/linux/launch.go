@@ -245,15 +245,7 @@ func (p *Process) startProgram(cfg Config, tc trampolineConfig, execs int) (err 
 		pid, errR, err = forkTrampoline(cfg, tc)
 	}
 	if err != nil {
-		if cfg.Dir != "" && errors.Is(err, syscall.ENOENT) {
-			if _, serr := os.Stat(cfg.Dir); serr != nil {
-				return fmt.Errorf("launch %s: working directory %s: %w", tc.Program, cfg.Dir, err)
-			}
-		}
-		if tc.Direct {
-			return fmt.Errorf("launch %s: shell %s: %w", tc.Program, tc.Path, err)
-		}
-		return fmt.Errorf("launch %s: %w", tc.Program, err)
+		return forkError(cfg, tc, err)
 	}
 	if errR != nil {
 		defer errR.Close()
@@ -275,41 +267,16 @@ func (p *Process) startProgram(cfg Config, tc trampolineConfig, execs int) (err 
 	}()
 	failed := func(ws unix.WaitStatus) error {
 		reaped = true
-		var msg []byte
-		if errR != nil {
-			msg, _ = io.ReadAll(errR)
-		}
-		switch {
-		case len(msg) > 0:
-			return fmt.Errorf("launch %s: %s", tc.Program, msg)
-		case tc.Shell && ws.Exited() && ws.ExitStatus() == 126:
-			return fmt.Errorf("launch %s: the shell could not execute it (exit status 126)", tc.Program)
-		case tc.Shell && ws.Exited() && ws.ExitStatus() == 127:
-			return fmt.Errorf("launch %s: the shell could not find it (exit status 127)", tc.Program)
-		case ws.Exited():
-			return fmt.Errorf("launch %s: exited with status %d before it started", tc.Program, ws.ExitStatus())
-		default:
-			return fmt.Errorf("launch %s: killed by signal %d before it started", tc.Program, ws.Signal())
-		}
+		return launchFailed(tc, ws, errR)
 	}
 
 	// 1. The trampoline stops itself (not traced yet: WUNTRACED).
-	for {
-		var ws unix.WaitStatus
-		_, err := unix.Wait4(pid, &ws, unix.WUNTRACED|waitAll, nil)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("launch %s: wait: %w", tc.Program, err)
-		}
-		p.c.waits++
-		if ws.Exited() || ws.Signaled() {
-			return failed(ws)
-		}
-		if ws.Stopped() {
-			break
-		}
+	ws, err := p.waitUntraced(pid)
+	if err != nil {
+		return fmt.Errorf("launch %s: wait: %w", tc.Program, err)
+	}
+	if ws.Exited() || ws.Signaled() {
+		return failed(ws)
 	}
 	// 2. Seize it, then end its group-stop. Seizing a stopped task makes
 	// it re-trap with PTRACE_EVENT_STOP; SIGCONT ends the job-control
@@ -321,6 +288,65 @@ func (p *Process) startProgram(cfg Config, tc trampolineConfig, execs int) (err 
 		return fmt.Errorf("launch %s: continue: %w", tc.Program, err)
 	}
 	// 3. Let it run to the program's exec.
+	return p.runToExec(pid, cfg, tc, execs, failed)
+}
+
+// forkError says why the trampoline or the shell could not be started.
+func forkError(cfg Config, tc trampolineConfig, err error) error {
+	if cfg.Dir != "" && errors.Is(err, syscall.ENOENT) {
+		if _, serr := os.Stat(cfg.Dir); serr != nil {
+			return fmt.Errorf("launch %s: working directory %s: %w", tc.Program, cfg.Dir, err)
+		}
+	}
+	if tc.Direct {
+		return fmt.Errorf("launch %s: shell %s: %w", tc.Program, tc.Path, err)
+	}
+	return fmt.Errorf("launch %s: %w", tc.Program, err)
+}
+
+// launchFailed says why the program ended (status ws) before its exec:
+// the trampoline's message on errR, or the shell's exit status.
+func launchFailed(tc trampolineConfig, ws unix.WaitStatus, errR *os.File) error {
+	var msg []byte
+	if errR != nil {
+		msg, _ = io.ReadAll(errR)
+	}
+	switch {
+	case len(msg) > 0:
+		return fmt.Errorf("launch %s: %s", tc.Program, msg)
+	case tc.Shell && ws.Exited() && ws.ExitStatus() == 126:
+		return fmt.Errorf("launch %s: the shell could not execute it (exit status 126)", tc.Program)
+	case tc.Shell && ws.Exited() && ws.ExitStatus() == 127:
+		return fmt.Errorf("launch %s: the shell could not find it (exit status 127)", tc.Program)
+	case ws.Exited():
+		return fmt.Errorf("launch %s: exited with status %d before it started", tc.Program, ws.ExitStatus())
+	default:
+		return fmt.Errorf("launch %s: killed by signal %d before it started", tc.Program, ws.Signal())
+	}
+}
+
+// waitUntraced waits until child pid, not traced yet, stops or ends.
+func (p *Process) waitUntraced(pid int) (unix.WaitStatus, error) {
+	for {
+		var ws unix.WaitStatus
+		_, err := unix.Wait4(pid, &ws, unix.WUNTRACED|waitAll, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return ws, err
+		}
+		p.c.waits++
+		if ws.Exited() || ws.Signaled() || ws.Stopped() {
+			return ws, nil
+		}
+	}
+}
+
+// runToExec runs the seized trampoline or shell pid until the program's
+// exec (the execs-th PTRACE_EVENT_EXEC), passing its own signals and
+// letting a child it forks go untraced; failed reports an end before it.
+func (p *Process) runToExec(pid int, cfg Config, tc trampolineConfig, execs int, failed func(unix.WaitStatus) error) error {
 	for {
 		_, ws, err := p.c.wait4(pid, true)
 		if err != nil {

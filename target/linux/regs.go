@@ -81,13 +81,52 @@ func description(f features) *target.Description {
 	return e.d
 }
 
+// describe builds the description of features f, one target feature per
+// file of gdb's amd64 Linux description (gdb/features/i386/64bit-*.xml).
 func describe(f features) *target.Description {
-	reg := func(name string, bits int, typ, group string) target.Register {
-		return target.Register{Name: name, Bits: bits, Type: typ, Group: group}
+	d := &target.Description{
+		Architecture: "i386:x86-64",
+		OSABI:        "GNU/Linux",
+		Features: []target.Feature{
+			coreFeature(), sseFeature(),
+			{Name: "org.gnu.gdb.i386.linux", Registers: []target.Register{reg("orig_rax", 64, "int", "")}},
+			{Name: "org.gnu.gdb.i386.segments", Registers: []target.Register{
+				reg("fs_base", 64, "int", ""), reg("gs_base", 64, "int", "")}},
+		},
 	}
-	boolField := func(name string, bit int) target.Field {
-		return target.Field{Name: name, Type: "bool", Start: bit, End: bit}
+	if f.avx {
+		ft := target.Feature{Name: "org.gnu.gdb.i386.avx"}
+		for i := 0; i < 16; i++ {
+			ft.Registers = append(ft.Registers, reg(fmt.Sprintf("ymm%dh", i), 128, "uint128", ""))
+		}
+		d.Features = append(d.Features, ft)
 	}
+	// gdb accepts AVX-512 only beside AVX (i386_validate_tdesc_p).
+	if f.avx && f.avx512 {
+		d.Features = append(d.Features, avx512Feature())
+	}
+	if f.pkru {
+		d.Features = append(d.Features, target.Feature{Name: "org.gnu.gdb.i386.pkeys",
+			Registers: []target.Register{reg("pkru", 32, "uint32", "")}})
+	}
+	return d.Finish()
+}
+
+func reg(name string, bits int, typ, group string) target.Register {
+	return target.Register{Name: name, Bits: bits, Type: typ, Group: group}
+}
+
+func boolField(name string, bit int) target.Field {
+	return target.Field{Name: name, Type: "bool", Start: bit, End: bit}
+}
+
+func vec(id, elem string, n int) target.Type {
+	return target.Type{Kind: target.TypeVector, ID: id, Elem: elem, Count: n}
+}
+
+// coreFeature is org.gnu.gdb.i386.core (64bit-core.xml): the general
+// registers, eflags, the segment selectors and the x87 registers.
+func coreFeature() target.Feature {
 	core := target.Feature{Name: "org.gnu.gdb.i386.core"}
 	core.Types = []target.Type{{
 		Kind: target.TypeFlags, ID: "i386_eflags", Size: 4,
@@ -117,26 +156,28 @@ func describe(f features) *target.Description {
 	for _, n := range []string{"fctrl", "fstat", "ftag", "fiseg", "fioff", "foseg", "fooff", "fop"} {
 		core.Registers = append(core.Registers, reg(n, 32, "int", "float"))
 	}
+	return core
+}
 
-	vec := func(id, elem string, n int) target.Type {
-		return target.Type{Kind: target.TypeVector, ID: id, Elem: elem, Count: n}
+// vec128Types are vec128 and its element vectors, as 64bit-sse.xml and
+// 64bit-avx512.xml each define them (types are per feature).
+func vec128Types() []target.Type {
+	return []target.Type{
+		vec("v8bf16", "bfloat16", 8), vec("v8h", "ieee_half", 8), vec("v4f", "ieee_single", 4),
+		vec("v2d", "ieee_double", 2), vec("v16i8", "int8", 16), vec("v8i16", "int16", 8),
+		vec("v4i32", "int32", 4), vec("v2i64", "int64", 2),
+		{Kind: target.TypeUnion, ID: "vec128", Fields: []target.Field{
+			{Name: "v8_bfloat16", Type: "v8bf16"}, {Name: "v8_half", Type: "v8h"},
+			{Name: "v4_float", Type: "v4f"}, {Name: "v2_double", Type: "v2d"},
+			{Name: "v16_int8", Type: "v16i8"}, {Name: "v8_int16", Type: "v8i16"},
+			{Name: "v4_int32", Type: "v4i32"}, {Name: "v2_int64", Type: "v2i64"},
+			{Name: "uint128", Type: "uint128"},
+		}},
 	}
-	// vec128 and its element vectors, as 64bit-sse.xml and
-	// 64bit-avx512.xml each define them (types are per feature).
-	vec128Types := func() []target.Type {
-		return []target.Type{
-			vec("v8bf16", "bfloat16", 8), vec("v8h", "ieee_half", 8), vec("v4f", "ieee_single", 4),
-			vec("v2d", "ieee_double", 2), vec("v16i8", "int8", 16), vec("v8i16", "int16", 8),
-			vec("v4i32", "int32", 4), vec("v2i64", "int64", 2),
-			{Kind: target.TypeUnion, ID: "vec128", Fields: []target.Field{
-				{Name: "v8_bfloat16", Type: "v8bf16"}, {Name: "v8_half", Type: "v8h"},
-				{Name: "v4_float", Type: "v4f"}, {Name: "v2_double", Type: "v2d"},
-				{Name: "v16_int8", Type: "v16i8"}, {Name: "v8_int16", Type: "v8i16"},
-				{Name: "v4_int32", Type: "v4i32"}, {Name: "v2_int64", Type: "v2i64"},
-				{Name: "uint128", Type: "uint128"},
-			}},
-		}
-	}
+}
+
+// sseFeature is org.gnu.gdb.i386.sse (64bit-sse.xml): xmm0-15 and mxcsr.
+func sseFeature() target.Feature {
 	sse := target.Feature{Name: "org.gnu.gdb.i386.sse"}
 	sse.Types = append(vec128Types(), target.Type{Kind: target.TypeFlags, ID: "i386_mxcsr", Size: 4, Fields: []target.Field{
 		boolField("IE", 0), boolField("DE", 1), boolField("ZE", 2), boolField("OE", 3),
@@ -148,47 +189,27 @@ func describe(f features) *target.Description {
 		sse.Registers = append(sse.Registers, reg(fmt.Sprintf("xmm%d", i), 128, "vec128", ""))
 	}
 	sse.Registers = append(sse.Registers, reg("mxcsr", 32, "i386_mxcsr", "vector"))
+	return sse
+}
 
-	d := &target.Description{
-		Architecture: "i386:x86-64",
-		OSABI:        "GNU/Linux",
-		Features: []target.Feature{
-			core, sse,
-			{Name: "org.gnu.gdb.i386.linux", Registers: []target.Register{reg("orig_rax", 64, "int", "")}},
-			{Name: "org.gnu.gdb.i386.segments", Registers: []target.Register{
-				reg("fs_base", 64, "int", ""), reg("gs_base", 64, "int", "")}},
-		},
+// avx512Feature is org.gnu.gdb.i386.avx512 (64bit-avx512.xml): xmm16-31,
+// ymm16h-31h, k0-7 and zmm0h-31h.
+func avx512Feature() target.Feature {
+	ft := target.Feature{Name: "org.gnu.gdb.i386.avx512"}
+	ft.Types = append(vec128Types(), vec("v2ui128", "uint128", 2))
+	for i := 16; i < 32; i++ {
+		ft.Registers = append(ft.Registers, reg(fmt.Sprintf("xmm%d", i), 128, "vec128", ""))
 	}
-	if f.avx {
-		ft := target.Feature{Name: "org.gnu.gdb.i386.avx"}
-		for i := 0; i < 16; i++ {
-			ft.Registers = append(ft.Registers, reg(fmt.Sprintf("ymm%dh", i), 128, "uint128", ""))
-		}
-		d.Features = append(d.Features, ft)
+	for i := 16; i < 32; i++ {
+		ft.Registers = append(ft.Registers, reg(fmt.Sprintf("ymm%dh", i), 128, "uint128", ""))
 	}
-	// gdb accepts AVX-512 only beside AVX (i386_validate_tdesc_p).
-	if f.avx && f.avx512 {
-		ft := target.Feature{Name: "org.gnu.gdb.i386.avx512"}
-		ft.Types = append(vec128Types(), vec("v2ui128", "uint128", 2))
-		for i := 16; i < 32; i++ {
-			ft.Registers = append(ft.Registers, reg(fmt.Sprintf("xmm%d", i), 128, "vec128", ""))
-		}
-		for i := 16; i < 32; i++ {
-			ft.Registers = append(ft.Registers, reg(fmt.Sprintf("ymm%dh", i), 128, "uint128", ""))
-		}
-		for i := 0; i < 8; i++ {
-			ft.Registers = append(ft.Registers, reg(fmt.Sprintf("k%d", i), 64, "uint64", ""))
-		}
-		for i := 0; i < 32; i++ {
-			ft.Registers = append(ft.Registers, reg(fmt.Sprintf("zmm%dh", i), 256, "v2ui128", ""))
-		}
-		d.Features = append(d.Features, ft)
+	for i := 0; i < 8; i++ {
+		ft.Registers = append(ft.Registers, reg(fmt.Sprintf("k%d", i), 64, "uint64", ""))
 	}
-	if f.pkru {
-		d.Features = append(d.Features, target.Feature{Name: "org.gnu.gdb.i386.pkeys",
-			Registers: []target.Register{reg("pkru", 32, "uint32", "")}})
+	for i := 0; i < 32; i++ {
+		ft.Registers = append(ft.Registers, reg(fmt.Sprintf("zmm%dh", i), 256, "v2ui128", ""))
 	}
-	return d.Finish()
+	return ft
 }
 
 // xreg is a run of register-file bytes that lives in one XSAVE state
