@@ -190,10 +190,10 @@ func (e *engine) emulate(st target.ThreadStop, r *regs, in insn.Inst, acc []insn
 // hits.
 func (e *engine) emulated(io emuIO, acc []insn.Access) []target.WatchHit {
 	e.p.stats.emulated++
-	hits := e.hitsOf(acc, nil)
+	hits := e.watches.hits(acc, nil)
 	for _, a := range acc {
 		if a.Write {
-			e.refreshWith(io, a.Addr, uint64(a.Size))
+			e.watches.refresh(io, a.Addr, uint64(a.Size))
 		}
 	}
 	return hits

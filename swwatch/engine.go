@@ -35,7 +35,7 @@ const (
 type engine struct {
 	p *Process
 
-	watches []watch          // sorted by address
+	watches watchSet         // sorted by address
 	pages   map[uint64]*page // pages holding watched bytes
 	dec     insn.Decoder
 	accBuf  []insn.Access
@@ -179,41 +179,6 @@ func (e *engine) execed() {
 func (e *engine) read(addr, n uint64) []byte {
 	b := make([]byte, n)
 	if _, err := e.p.inner.ReadMemory(addr, b); err != nil {
-		return nil
-	}
-	return b
-}
-
-// refresh takes the new values of the bytes of [addr, addr+n) into the
-// engine's copies of the watches they overlap: a write the engine saw
-// (or the server made) is accounted for, and nothing else. Only those
-// bytes are read, so that a store into a long watch (up to MaxWatchLen)
-// costs no more than one into a short one; and a change elsewhere in the
-// watch that the engine did not see is left for a later compare to
-// report, rather than taken in silently.
-func (e *engine) refresh(addr, n uint64) { e.refreshWith(processIO{p: e.p}, addr, n) }
-
-func (e *engine) refreshWith(io emuIO, addr, n uint64) {
-	for i := range e.watches {
-		w := &e.watches[i]
-		lo, hi := max(w.Addr, addr), min(w.End(), addr+n)
-		if lo >= hi {
-			continue
-		}
-		if w.last == nil {
-			w.last = readWith(io, w.Addr, w.Len)
-			continue
-		}
-		if _, err := io.ReadMemory(lo, w.last[lo-w.Addr:hi-w.Addr]); err != nil {
-			w.last = nil // unreadable, as readWith would have found
-		}
-	}
-}
-
-// readWith returns n bytes at addr, or nil if they cannot be read.
-func readWith(io emuIO, addr, n uint64) []byte {
-	b := make([]byte, n)
-	if _, err := io.ReadMemory(addr, b); err != nil {
 		return nil
 	}
 	return b
@@ -415,99 +380,6 @@ func (e *engine) debugStop(st target.ThreadStop) ([]target.ThreadStop, error) {
 		return e.step.onDebug(e, st)
 	}
 	return []target.ThreadStop{st}, nil
-}
-
-// hitsOf returns the watch hits of an instruction's accesses.
-func (e *engine) hitsOf(acc []insn.Access, dst []target.WatchHit) []target.WatchHit {
-	for i := range e.watches {
-		w := &e.watches[i]
-		var kind target.WatchKind
-		var at uint64
-		for _, a := range acc {
-			if a.Size <= 0 || a.Addr >= w.End() || w.Addr >= a.End() {
-				continue
-			}
-			var did target.WatchKind
-			if a.Read {
-				did |= target.WatchRead
-			}
-			if a.Write && !a.Partial {
-				did |= target.WatchWrite
-			}
-			if did&w.Kind == 0 {
-				continue
-			}
-			first := max(a.Addr, w.Addr)
-			if kind == 0 || first < at {
-				at = first
-			}
-			kind |= did & w.Kind
-		}
-		if kind != 0 {
-			dst = append(dst, target.WatchHit{ID: w.ID, Kind: kind, Addr: at})
-		}
-	}
-	return dst
-}
-
-// changed compares the watches whose bytes may have changed with the
-// engine's copies, takes the new values, and returns a write hit for
-// each Write or Access watch that changed (the hits not already in
-// dst). Only watches overlapping one of the ranges are read; nil ranges
-// means all.
-func (e *engine) changed(ranges []insn.Access, dst []target.WatchHit) []target.WatchHit {
-	return e.changedWhere(func(w *watch) bool { return ranges == nil || overlapsAny(w.Watch, ranges) }, dst)
-}
-
-// changedWhere is changed for the watches that pick selects.
-func (e *engine) changedWhere(pick func(*watch) bool, dst []target.WatchHit) []target.WatchHit {
-	return e.changedWith(processIO{p: e.p}, pick, dst)
-}
-
-// changedWith is changedWhere, reading memory through io.
-func (e *engine) changedWith(io emuIO, pick func(*watch) bool, dst []target.WatchHit) []target.WatchHit {
-	for i := range e.watches {
-		w := &e.watches[i]
-		if !pick(w) {
-			continue
-		}
-		now := readWith(io, w.Addr, w.Len)
-		if now == nil || w.last == nil || string(now) == string(w.last) {
-			w.last = now
-			continue
-		}
-		at := w.Addr
-		for j := range now {
-			if now[j] != w.last[j] {
-				at = w.Addr + uint64(j)
-				break
-			}
-		}
-		w.last = now
-		if w.Kind&target.WatchWrite == 0 {
-			continue
-		}
-		seen := false
-		for k := range dst {
-			if dst[k].ID == w.ID {
-				dst[k].Kind |= target.WatchWrite
-				seen = true
-			}
-		}
-		if !seen {
-			dst = append(dst, target.WatchHit{ID: w.ID, Kind: target.WatchWrite, Addr: at})
-		}
-	}
-	return dst
-}
-
-func overlapsAny(w Watch, ranges []insn.Access) bool {
-	for _, a := range ranges {
-		if a.Addr < w.End() && w.Addr < a.End() {
-			return true
-		}
-	}
-	return false
 }
 
 // noteMaps records what the engine needs of a fresh memory map.

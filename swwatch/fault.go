@@ -115,15 +115,15 @@ func (e *engine) stepFault(st target.ThreadStop, addr uint64, acc []insn.Access,
 	}
 	var hits []target.WatchHit
 	if !undecodable {
-		hits = e.hitsOf(acc, nil)
+		hits = e.watches.hits(acc, nil)
 		for _, a := range acc {
 			if a.Write && !a.Partial {
-				e.refresh(a.Addr, uint64(a.Size))
+				e.watches.refresh(processIO{p: e.p}, a.Addr, uint64(a.Size))
 			}
 		}
 	}
 	if len(cmp) > 0 {
-		hits = e.changed(cmp, hits)
+		hits = e.watches.changed(processIO{p: e.p}, overlapping(cmp), hits)
 	}
 	return e.afterStep(st, s, hits), nil
 }
@@ -212,7 +212,7 @@ const maxPartialPCs = 1024
 // accesses hold watched bytes only within a bound.
 func (e *engine) notePartial(tid target.Tid, pc uint64, in insn.Inst, acc []insn.Access) {
 	for _, a := range acc {
-		if !a.Partial || !e.watched(a) {
+		if !a.Partial || !e.watches.overlaps(a) {
 			continue
 		}
 		if e.partialPCs[pc] {
@@ -226,14 +226,4 @@ func (e *engine) notePartial(tid target.Tid, pc uint64, in insn.Inst, acc []insn
 			"writes there are found by comparing values (a store of the same value is not seen), reads reported as possible", in.Mnemonic(), a))
 		return
 	}
-}
-
-// watched says whether a overlaps a watch.
-func (e *engine) watched(a insn.Access) bool {
-	for i := range e.watches {
-		if w := e.watches[i].Watch; a.Addr < w.End() && w.Addr < a.End() {
-			return true
-		}
-	}
-	return false
 }

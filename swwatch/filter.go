@@ -207,17 +207,17 @@ func (e *engine) filterStep(t target.FilterThread, st *target.ThreadStop) target
 	}
 	io := filterIO{t}
 	e.p.stats.steps++
-	hits := e.hitsOf(p.acc, nil)
+	hits := e.watches.hits(p.acc, nil)
 	var cmp []insn.Access
 	for _, a := range p.acc {
 		if a.Write && a.Partial {
 			cmp = append(cmp, a)
 		} else if a.Write {
-			e.refreshWith(io, a.Addr, uint64(a.Size))
+			e.watches.refresh(io, a.Addr, uint64(a.Size))
 		}
 	}
 	if len(cmp) > 0 {
-		hits = e.changedWith(io, func(w *watch) bool { return overlapsAny(w.Watch, cmp) }, hits)
+		hits = e.watches.changed(io, overlapping(cmp), hits)
 	}
 	if len(hits) > 0 || st.DR6&hwbp.DR6Hits != 0 {
 		delete(s.pre, st.Tid)

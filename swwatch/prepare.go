@@ -258,7 +258,7 @@ func (e *engine) deliverOpen(tid target.Tid, a target.Action) (*target.ThreadSto
 	if err != nil {
 		return nil, false, err
 	}
-	hits := e.changed([]insn.Access{frame}, nil)
+	hits := e.watches.changed(processIO{p: e.p}, overlapping([]insn.Access{frame}), nil)
 	if len(hits) > 0 {
 		e.p.stats.hits += uint64(len(hits))
 		e.p.stats.kernelWrites += uint64(len(hits))

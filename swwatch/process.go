@@ -203,7 +203,7 @@ func (p *Process) ReadMemory(addr uint64, buf []byte) (int, error) {
 func (p *Process) WriteMemory(addr uint64, data []byte) (int, error) {
 	n, err := p.inner.WriteMemory(addr, data)
 	if !p.running {
-		p.e.refresh(addr, uint64(len(data)))
+		p.e.watches.refresh(processIO{p: p}, addr, uint64(len(data)))
 	}
 	return n, err
 }

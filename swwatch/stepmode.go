@@ -195,12 +195,12 @@ func (s *stepMode) onDebug(e *engine, st target.ThreadStop) ([]target.ThreadStop
 	e.p.stats.steps++
 	var hits []target.WatchHit
 	if p.bad {
-		hits = e.changedWhere(e.onStepped, nil)
+		hits = e.watches.changed(processIO{p: e.p}, e.onStepped, nil)
 	} else {
-		hits = e.hitsOf(p.acc, nil)
+		hits = e.watches.hits(p.acc, nil)
 		for _, a := range p.acc {
 			if a.Write {
-				e.refresh(a.Addr, uint64(a.Size))
+				e.watches.refresh(processIO{p: e.p}, a.Addr, uint64(a.Size))
 			}
 		}
 	}
@@ -227,7 +227,7 @@ func (s *stepMode) onBreakpoint(e *engine, st target.ThreadStop) (rep []target.T
 		delete(s.calls, st.Tid)
 		e.p.dropRetBP(st.PC)
 		// What the vDSO wrote is found by comparing.
-		hits := e.changedWhere(e.onStepped, nil)
+		hits := e.watches.changed(processIO{p: e.p}, e.onStepped, nil)
 		if len(hits) > 0 {
 			e.p.stats.hits += uint64(len(hits))
 			st = watchStop(st, hits)

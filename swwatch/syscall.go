@@ -510,13 +510,13 @@ func (e *engine) kernelHits(nr int, args [6]uint64, ret uint64, mine []uint64) [
 // kernelHitsWith is kernelHits, reading memory through io.
 func (e *engine) kernelHitsWith(io emuIO, nr int, args [6]uint64, ret uint64, mine []uint64) []target.WatchHit {
 	var hits []target.WatchHit
-	for _, h := range e.hitsOf(e.written(nr, args, ret), nil) {
+	for _, h := range e.watches.hits(e.written(nr, args, ret), nil) {
 		if h.Kind&target.WatchWrite != 0 {
 			h.Kind = target.WatchWrite
 			hits = append(hits, h)
 		}
 	}
-	return e.changedWith(io, func(w *watch) bool { return e.compareAfter(w, mine) }, hits)
+	return e.watches.changed(io, func(w *watch) bool { return e.compareAfter(w, mine) }, hits)
 }
 
 // compareAfter says whether a change of w at the exit of a call counts

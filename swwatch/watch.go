@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	"gdbserverx/swwatch/insn"
 	"gdbserverx/target"
 )
 
@@ -110,4 +111,143 @@ func cmpU64(a, b uint64) int {
 		return 1
 	}
 	return 0
+}
+
+// watchSet is the engine's watches, sorted by address, each with the
+// engine's copy of its bytes: what is watched, and what it held when
+// last seen. Its methods answer from the set alone, reading memory
+// through an emuIO (the event path's processIO, or the stop filter's
+// thread).
+type watchSet []watch
+
+// hits returns the watch hits of an instruction's accesses, appended to
+// dst.
+func (ws watchSet) hits(acc []insn.Access, dst []target.WatchHit) []target.WatchHit {
+	for i := range ws {
+		w := &ws[i]
+		var kind target.WatchKind
+		var at uint64
+		for _, a := range acc {
+			if a.Size <= 0 || a.Addr >= w.End() || w.Addr >= a.End() {
+				continue
+			}
+			var did target.WatchKind
+			if a.Read {
+				did |= target.WatchRead
+			}
+			if a.Write && !a.Partial {
+				did |= target.WatchWrite
+			}
+			if did&w.Kind == 0 {
+				continue
+			}
+			first := max(a.Addr, w.Addr)
+			if kind == 0 || first < at {
+				at = first
+			}
+			kind |= did & w.Kind
+		}
+		if kind != 0 {
+			dst = append(dst, target.WatchHit{ID: w.ID, Kind: kind, Addr: at})
+		}
+	}
+	return dst
+}
+
+// refresh takes the new values of the bytes of [addr, addr+n) into the
+// copies of the watches they overlap: a write the engine saw (or the
+// server made) is accounted for, and nothing else. Only those bytes are
+// read, so that a store into a long watch (up to MaxWatchLen) costs no
+// more than one into a short one; and a change elsewhere in the watch
+// that the engine did not see is left for a later compare to report,
+// rather than taken in silently.
+func (ws watchSet) refresh(io emuIO, addr, n uint64) {
+	for i := range ws {
+		w := &ws[i]
+		lo, hi := max(w.Addr, addr), min(w.End(), addr+n)
+		if lo >= hi {
+			continue
+		}
+		if w.last == nil {
+			w.last = readWith(io, w.Addr, w.Len)
+			continue
+		}
+		if _, err := io.ReadMemory(lo, w.last[lo-w.Addr:hi-w.Addr]); err != nil {
+			w.last = nil // unreadable, as readWith would have found
+		}
+	}
+}
+
+// changed compares the watches that pick selects (those whose bytes may
+// have changed) with their copies, takes the new values, and returns a
+// write hit for each Write or Access watch that changed (the hits not
+// already in dst).
+func (ws watchSet) changed(io emuIO, pick func(*watch) bool, dst []target.WatchHit) []target.WatchHit {
+	for i := range ws {
+		w := &ws[i]
+		if !pick(w) {
+			continue
+		}
+		now := readWith(io, w.Addr, w.Len)
+		if now == nil || w.last == nil || string(now) == string(w.last) {
+			w.last = now
+			continue
+		}
+		at := w.Addr
+		for j := range now {
+			if now[j] != w.last[j] {
+				at = w.Addr + uint64(j)
+				break
+			}
+		}
+		w.last = now
+		if w.Kind&target.WatchWrite == 0 {
+			continue
+		}
+		seen := false
+		for k := range dst {
+			if dst[k].ID == w.ID {
+				dst[k].Kind |= target.WatchWrite
+				seen = true
+			}
+		}
+		if !seen {
+			dst = append(dst, target.WatchHit{ID: w.ID, Kind: target.WatchWrite, Addr: at})
+		}
+	}
+	return dst
+}
+
+// overlaps says whether a overlaps a watch.
+func (ws watchSet) overlaps(a insn.Access) bool {
+	for i := range ws {
+		if w := ws[i].Watch; a.Addr < w.End() && w.Addr < a.End() {
+			return true
+		}
+	}
+	return false
+}
+
+// overlapping picks, for watchSet.changed, the watches that overlap one
+// of ranges; nil ranges picks all.
+func overlapping(ranges []insn.Access) func(*watch) bool {
+	return func(w *watch) bool { return ranges == nil || overlapsAny(w.Watch, ranges) }
+}
+
+func overlapsAny(w Watch, ranges []insn.Access) bool {
+	for _, a := range ranges {
+		if a.Addr < w.End() && w.Addr < a.End() {
+			return true
+		}
+	}
+	return false
+}
+
+// readWith returns n bytes at addr, or nil if they cannot be read.
+func readWith(io emuIO, addr, n uint64) []byte {
+	b := make([]byte, n)
+	if _, err := io.ReadMemory(addr, b); err != nil {
+		return nil
+	}
+	return b
 }
