@@ -1,6 +1,7 @@
 package linux
 
 import (
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
