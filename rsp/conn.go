@@ -1,10 +1,8 @@
 package rsp
 
 import (
-	"errors"
 	"io"
 	"sync"
-	"sync/atomic"
 )
 
 // ConnOptions configure a Conn.
@@ -14,177 +12,142 @@ type ConnOptions struct {
 	Reader ReaderOptions
 }
 
-// Conn is one end of an RSP connection with acknowledgments handled: it
-// answers each packet with '+' (a bad checksum with '-') until no-ack mode
-// starts, and sends the last packet again when the peer answers '-'.
+// Conn is an Endpoint over a blocking stream, for tests and tools: one
+// end of an RSP connection with acknowledgments handled (each packet
+// answered '+', a bad checksum '-', until no-ack mode; the last packet
+// sent again when the peer answers '-').
 //
 // Ownership: ReadFrame belongs to one goroutine (the reader), the Write
-// methods to one other (the writer). Conn is the only code that writes to
-// the stream; its mutex orders the reader's acks with the writer's packets.
-// An ack is written before ReadFrame returns its packet, so it always
-// precedes the reply to that packet.
+// methods to any other (the writer). The Endpoint is behind a mutex, held
+// while its output is written, so that an acknowledgment is written
+// before ReadFrame returns its packet and always precedes the reply to
+// it; the read from the stream is made without it.
 type Conn struct {
-	rd    *Reader
-	noAck atomic.Bool
+	rw io.ReadWriter
+	// rbuf is what the last read from rw gave beyond what the Endpoint
+	// could take (it keeps one frame's worth): read in chunks, as a
+	// bufio.Reader would, so that a peer's write of a long packet is
+	// taken whole (net.Pipe waits for that). Reader's only.
+	rbuf    []byte
+	pending []byte
 
-	mu sync.Mutex // guards the fields below and every write to w
-	w  io.Writer
-	// last is the last packet written, framed, kept for a resend; empty
-	// once acknowledged or in no-ack mode.
-	last []byte
-	wbuf []byte
-	err  error // the first write error; the stream is dead after it
+	mu  sync.Mutex // guards e and every write to rw
+	e   *Endpoint
+	err error // the first write error; the stream is dead after it
 }
 
 // NewConn returns a Conn over rw.
 func NewConn(rw io.ReadWriter, opts ConnOptions) *Conn {
-	return &Conn{rd: NewReader(rw, opts.Reader), w: rw}
+	return &Conn{rw: rw, e: NewEndpoint(EndpointOptions{MaxPayload: opts.Reader.MaxPayload, FromServer: opts.Reader.FromServer})}
 }
 
 // MaxPayload returns the payload limit of the reading side.
-func (c *Conn) MaxPayload() int { return c.rd.MaxPayload() }
-
-// SetNoAck stops acknowledgments in both directions. A server calls it
-// after QStartNoAckMode was read (and acknowledged) and before it writes
-// the OK reply: gdb still acknowledges that OK, and acks read in no-ack
-// mode are ignored. A client calls it after it received the OK.
-func (c *Conn) SetNoAck() {
-	c.noAck.Store(true)
+func (c *Conn) MaxPayload() int {
 	c.mu.Lock()
-	c.last = c.last[:0]
-	c.mu.Unlock()
+	defer c.mu.Unlock()
+	return c.e.maxPayload
+}
+
+// SetNoAck stops acknowledgments in both directions (Endpoint.SetNoAck).
+func (c *Conn) SetNoAck() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.e.SetNoAck()
 }
 
 // NoAck reports whether no-ack mode is on.
-func (c *Conn) NoAck() bool { return c.noAck.Load() }
-
-// ReadFrame returns the next packet, notification or interrupt. Acks are
-// consumed: '+' settles the last packet written, '-' sends it again.
-//
-// A packet with a bad checksum is answered '-' in ack mode and returned
-// with its *ChecksumError in either mode, so that the caller can log it and
-// read on (or, in no-ack mode, act on it as gdbserver does). A packet over
-// the limit is acknowledged and returned with its *OversizeError, a packet
-// ending in a dangling escape with its *EscapeError: reply with their Code. Any other error is the stream's, and final.
-//
-// The payload stays valid until the next ReadFrame.
-func (c *Conn) ReadFrame() (Frame, error) {
-	for {
-		f, err := c.rd.ReadFrame()
-		var cerr *ChecksumError
-		var oerr *OversizeError
-		var eerr *EscapeError
-		switch {
-		case errors.As(err, &cerr):
-			if !c.NoAck() {
-				if werr := c.writeRaw(nakBytes); werr != nil {
-					return f, werr
-				}
-			}
-			return f, err
-		case errors.As(err, &oerr), errors.As(err, &eerr):
-			if werr := c.ack(); werr != nil {
-				return f, werr
-			}
-			return f, err
-		case err != nil:
-			return f, err
-		}
-		switch f.Kind {
-		case FrameAck:
-			c.mu.Lock()
-			c.last = c.last[:0]
-			c.mu.Unlock()
-			continue
-		case FrameNak:
-			if err := c.resend(); err != nil {
-				return Frame{}, err
-			}
-			continue
-		case FramePacket:
-			if err := c.ack(); err != nil {
-				return Frame{}, err
-			}
-		}
-		return f, nil
-	}
-}
-
-var (
-	ackBytes       = []byte{'+'}
-	nakBytes       = []byte{'-'}
-	interruptBytes = []byte{0x03}
-)
-
-func (c *Conn) ack() error {
-	if c.NoAck() {
-		return nil
-	}
-	return c.writeRaw(ackBytes)
-}
-
-func (c *Conn) resend() error {
+func (c *Conn) NoAck() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.last) == 0 || c.noAck.Load() {
-		return nil
+	return c.e.NoAck()
+}
+
+// ReadFrame returns the next packet, notification or interrupt, with the
+// errors Endpoint.Next gives (a *ChecksumError with its frame, an
+// *OversizeError, an *EscapeError), or the stream's error, which is
+// final. The payload stays valid until the next ReadFrame.
+func (c *Conn) ReadFrame() (Frame, error) {
+	for {
+		c.mu.Lock()
+		f, ferr, ok := c.e.Next()
+		werr := c.flush()
+		if !ok && len(c.pending) > 0 {
+			n := copy(c.e.Space(), c.pending)
+			c.e.Filled(n)
+			c.pending = c.pending[n:]
+			c.mu.Unlock()
+			if werr != nil {
+				return Frame{}, werr
+			}
+			continue
+		}
+		c.mu.Unlock()
+		if werr != nil {
+			return Frame{}, werr
+		}
+		if ok {
+			return f, ferr
+		}
+		if c.rbuf == nil {
+			c.rbuf = make([]byte, readBufferSize)
+		}
+		n, err := c.rw.Read(c.rbuf)
+		c.pending = c.rbuf[:n]
+		if err != nil && n == 0 {
+			return Frame{}, err
+		}
 	}
-	return c.writeLocked(c.last)
 }
 
 // WritePacket frames payload as "$payload#xx" and writes it. Binary data
 // in payload must already be escaped.
 func (c *Conn) WritePacket(payload []byte) error {
-	return c.writeFramed(func(dst []byte) []byte { return AppendFrame(dst, payload) })
+	return c.write(func(e *Endpoint) { e.Send(payload) })
 }
 
 // WritePacketRLE writes payload run-length encoded; for hex and text
 // replies only (see AppendFrameRLE).
 func (c *Conn) WritePacketRLE(payload []byte) error {
-	return c.writeFramed(func(dst []byte) []byte { return AppendFrameRLE(dst, payload) })
+	return c.write(func(e *Endpoint) { e.SendRLE(payload) })
 }
 
-// WriteNotification writes the notification "%payload#xx". Notifications
-// are never acknowledged.
+// WriteNotification writes the notification "%payload#xx".
 func (c *Conn) WriteNotification(payload []byte) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.wbuf = AppendNotification(c.wbuf[:0], payload)
-	return c.writeLocked(c.wbuf)
+	return c.write(func(e *Endpoint) { e.SendNotification(payload) })
 }
 
 // WriteInterrupt writes the interrupt byte 0x03 (the client side of
 // Ctrl-C).
-func (c *Conn) WriteInterrupt() error { return c.writeRaw(interruptBytes) }
+func (c *Conn) WriteInterrupt() error {
+	return c.write(func(e *Endpoint) { e.SendInterrupt() })
+}
 
 // WriteRaw writes b as it is, outside any framing: for tests that send
 // malformed input.
-func (c *Conn) WriteRaw(b []byte) error { return c.writeRaw(b) }
-
-func (c *Conn) writeFramed(build func([]byte) []byte) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.noAck.Load() {
-		c.wbuf = build(c.wbuf[:0])
-		return c.writeLocked(c.wbuf)
-	}
-	c.last = build(c.last[:0])
-	return c.writeLocked(c.last)
+func (c *Conn) WriteRaw(b []byte) error {
+	return c.write(func(e *Endpoint) { e.SendRaw(b) })
 }
 
-func (c *Conn) writeRaw(b []byte) error {
+func (c *Conn) write(send func(*Endpoint)) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.writeLocked(b)
+	send(c.e)
+	return c.flush()
 }
 
-func (c *Conn) writeLocked(b []byte) error {
+// flush writes the Endpoint's output; c.mu is held.
+func (c *Conn) flush() error {
 	if c.err != nil {
 		return c.err
 	}
-	if _, err := c.w.Write(b); err != nil {
-		c.err = err
-		return err
+	out := c.e.Output()
+	if len(out) == 0 {
+		return nil
 	}
-	return nil
+	n, err := c.rw.Write(out)
+	c.e.Wrote(n)
+	if err != nil {
+		c.err = err
+	}
+	return err
 }
