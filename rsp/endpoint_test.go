@@ -58,7 +58,7 @@ func TestEndpointInput(t *testing.T) {
 		{"interrupt", false, "\x03" + pkt("?"), []string{"interrupt:", "packet:?"}, "+"},
 		{"bad checksum", false, "$qC#00" + pkt("qC"), []string{"err:*rsp.ChecksumError", "packet:qC"}, "-+"},
 		{"no-ack: nothing answered", true, "$qC#00" + pkt("qC") + "+-", []string{"err:*rsp.ChecksumError", "packet:qC"}, ""},
-		{"oversize, then the next", false, pkt("M0,20:" + big) + pkt("g"), []string{"err:*rsp.OversizeError", "packet:g"}, "++"},
+		{"oversize, then the next", false, pkt("M0,20:"+big) + pkt("g"), []string{"err:*rsp.OversizeError", "packet:g"}, "++"},
 		{"dangling escape", false, pkt("X0,1:a}"), []string{"err:*rsp.EscapeError"}, "+"},
 		{"escapes undone", false, pkt("X0,1:}\x03"), []string{"packet:X0,1:#"}, "+"},
 		{"'$' cuts a checksum short", false, "$g#6" + pkt("?"), []string{"err:*rsp.ChecksumError", "packet:?"}, "-+"},
