@@ -301,52 +301,62 @@ func (p *Process) inject(th *thread, nr int, args [6]uint64) (uint64, error) {
 			th.regs.gp, th.regs.gpValid, th.regs.gpDirty = saved, true, false
 		}
 	}()
-	var out unix.PtraceRegs
 	for try := 0; try < 16; try++ {
-		if err := p.c.ptrace(unix.PTRACE_SINGLESTEP, th.tid, 0, 0); err != nil {
-			return 0, err
-		}
-		wpid, ws, err := p.c.wait4(th.tid, true)
-		if err != nil {
-			return 0, err
-		}
-		if !ws.Stopped() {
-			// Killed meanwhile (SIGKILL, exit_group of another thread).
-			th.state = running
-			p.nRunning++
-			p.dispatch(wpid, ws)
-			return 0, errThreadGone
-		}
-		switch sig, ev := ws.StopSignal(), stopEvent(ws); {
-		case ev == unix.PTRACE_EVENT_EXIT:
-			p.c.ptrace(unix.PTRACE_CONT, th.tid, 0, 0)
-			p.removeThread(th)
-			return 0, errThreadGone
-		case ev == 0 && sig == unix.SIGTRAP:
-			if err := p.c.getRegs(th.tid, &out); err != nil {
-				return 0, err
-			}
-			if out.Rip != site.addr {
-				th.stop = stopPlain // at the step's trap now
-				return out.Rax, nil
-			}
-			// A trap that was pending before the step: the call has
-			// not run.
-		case ev == 0 && sig != unix.SIGTRAP|0x80 && sig != unix.SIGSTOP:
-			// A signal the mask could not hold back (sent with kill,
-			// but synchronous by number): deliver it at the next resume.
-			// Not a fault the thread's own instruction raised before the
-			// stop (collectTrap takes those in, but for a process without
-			// a stop filter): the registers put back take the thread to
-			// that instruction again, which raises it again, where it is
-			// reported as itself.
-			var info [siginfoSize]byte
-			if p.c.getSiginfo(th.tid, &info) != nil || !synchronous(info[:]) {
-				th.requeue = int(sig)
-			}
+		if v, done, err := p.stepInjected(th, site.addr); done || err != nil {
+			return v, err
 		}
 	}
 	return 0, errors.New("no step after 16 tries")
+}
+
+// stepInjected single-steps th over the syscall instruction at addr and
+// returns the call's result, or done false when the step did not run it
+// (a stop that came first: a pending trap, an interrupt's trap, a
+// signal).
+func (p *Process) stepInjected(th *thread, addr uint64) (v uint64, done bool, err error) {
+	if err := p.c.ptrace(unix.PTRACE_SINGLESTEP, th.tid, 0, 0); err != nil {
+		return 0, false, err
+	}
+	wpid, ws, err := p.c.wait4(th.tid, true)
+	if err != nil {
+		return 0, false, err
+	}
+	if !ws.Stopped() {
+		// Killed meanwhile (SIGKILL, exit_group of another thread).
+		th.state = running
+		p.nRunning++
+		p.dispatch(wpid, ws)
+		return 0, false, errThreadGone
+	}
+	switch sig, ev := ws.StopSignal(), stopEvent(ws); {
+	case ev == unix.PTRACE_EVENT_EXIT:
+		p.c.ptrace(unix.PTRACE_CONT, th.tid, 0, 0)
+		p.removeThread(th)
+		return 0, false, errThreadGone
+	case ev == 0 && sig == unix.SIGTRAP:
+		var out unix.PtraceRegs
+		if err := p.c.getRegs(th.tid, &out); err != nil {
+			return 0, false, err
+		}
+		if out.Rip != addr {
+			th.stop = stopPlain // at the step's trap now
+			return out.Rax, true, nil
+		}
+		// A trap that was pending before the step: the call has not run.
+	case ev == 0 && sig != unix.SIGTRAP|0x80 && sig != unix.SIGSTOP:
+		// A signal the mask could not hold back (sent with kill, but
+		// synchronous by number): deliver it at the next resume. Not a
+		// fault the thread's own instruction raised before the stop
+		// (collectTrap takes those in, but for a process without a stop
+		// filter): the registers put back take the thread to that
+		// instruction again, which raises it again, where it is reported
+		// as itself.
+		var info [siginfoSize]byte
+		if p.c.getSiginfo(th.tid, &info) != nil || !synchronous(info[:]) {
+			th.requeue = int(sig)
+		}
+	}
+	return 0, false, nil
 }
 
 // leaveSyscall takes a thread stopped at a ptrace event inside a system
