@@ -57,7 +57,6 @@ type client struct {
 	io   *connIO
 
 	state     clientState
-	outClosed bool
 	buf       []byte // reply scratch, reused
 
 	// Negotiated in qSupported, !, QStartNoAckMode.
@@ -130,7 +129,7 @@ func newClient(s *Server, id int, conn comm.Conn, lc *ListenerConfig) *client {
 		priority: lc.Priority,
 		policy:   s.defPolicy,
 	}
-	c.io = newConnIO(conn, s.wake.ring)
+	c.io = newConnIO(conn)
 	if s.cfg.RemoteDebug {
 		c.io.debug = s.logf
 	}
@@ -149,74 +148,35 @@ func (c *client) setState(st clientState) {
 // scratch returns the client's reply buffer, emptied.
 func (c *client) scratch() []byte { return c.buf[:0] }
 
-// reply frames payload and sends it: written at once when the socket
-// takes it and nothing waits in the writer's queue, else queued for the
-// writer. payload is usually built in scratch().
+// reply frames payload and sends it: written at once as far as the
+// socket takes it, the rest when it has room. payload is usually built in
+// scratch().
 func (c *client) reply(payload []byte) {
 	c.buf = payload[:0]
-	if c.state == clientGone || c.outClosed {
+	if c.state == clientGone {
 		return
 	}
 	if c.io.debug != nil {
 		c.io.debug("client #%d: putpkt (\"%s\");", c.id, printable(payload))
 	}
-	bp := bufPool.Get().(*[]byte)
-	*bp = rsp.AppendFrame((*bp)[:0], payload)
-	frame := *bp
-	if c.io.noAck && c.io.queued.Load() == 0 {
-		n := c.io.writeNow(frame)
-		if n == len(frame) {
-			bufPool.Put(bp)
-			return
-		}
-		frame = frame[n:]
-	} else if !c.io.noAck {
-		c.io.lastLen = len(frame)
-	}
-	c.queue(outMsg{frame: frame, packet: true, buf: bp, size: len(frame)})
-}
-
-// sendRaw sends an ack or nak through the writer.
-func (c *client) sendRaw(b byte) {
-	c.queue(outMsg{frame: []byte{b}, size: 1})
-}
-
-// queue hands a message to the writer goroutine.
-func (c *client) queue(m outMsg) {
-	if c.state == clientGone || c.outClosed {
-		return
-	}
-	c.io.queued.Add(1)
-	c.io.queuedBytes.Add(int64(m.size))
-	select {
-	case c.io.out <- m:
-	default:
-		c.io.queued.Add(-1)
-		c.io.queuedBytes.Add(-int64(m.size))
-		// writerQueue messages wait although the client's packets are
-		// no longer served (paused): output it did not ask for piles
-		// up, and it reads nothing. Drop it rather than let it block
-		// everyone.
-		c.s.logf("Client #%d (%s) does not read its replies (%d messages wait); disconnecting it", c.id, c.peer, writerQueue)
+	c.io.ep.Send(payload)
+	c.io.flush()
+	if len(c.io.ep.Output()) > maxUnwritten {
+		// Backpressure keeps a client's own replies far below this:
+		// output it did not ask for (notices, stop replies) piles up,
+		// and it reads nothing. Drop it rather than keep it all.
+		c.s.logf("Client #%d (%s) does not read its replies (%d bytes wait); disconnecting it", c.id, c.peer, len(c.io.ep.Output()))
 		c.s.release(c)
 	}
 }
 
 // paused says the core loop must serve no more of the client's packets
-// for now (backpressure, see pauseReplies): its replies are not written
+// for now (backpressure, see pauseBytes): its replies are not written
 // yet, or it has sent maxQueuedRequests packets while it does not hold
 // the process. Its input then waits, at most maxInput of it.
 func (c *client) paused() bool {
-	if c.io.backlogged() {
-		// Ask the writer to ring once it is down to half; it may have
-		// got there just before it could see the request.
-		c.io.stalled.Store(true)
-		if c.io.backlogged() {
-			return true
-		}
-		c.io.stalled.Store(false)
-	}
-	return (c.state == clientRunning || c.state == clientWaiting) && len(c.queued) >= maxQueuedRequests
+	return c.io.backlogged() ||
+		(c.state == clientRunning || c.state == clientWaiting) && len(c.queued) >= maxQueuedRequests
 }
 
 // replyOK, replyEmpty and replyError are the common replies.
@@ -229,14 +189,6 @@ func (c *client) replyError(code rsp.ErrorCode) { c.reply(rsp.AppendError(c.scra
 // it for the reply to its packet.
 func (c *client) output(text string) {
 	c.reply(rsp.AppendConsoleOutput(c.scratch(), text))
-}
-
-// closeOut ends the writer; it flushes what is queued first.
-func (c *client) closeOut() {
-	if !c.outClosed {
-		c.outClosed = true
-		close(c.io.out)
-	}
 }
 
 // droppedNotice words the notice that stands for n notices dropped (see

@@ -10,15 +10,14 @@
 // and their owners, the arbiter and the queued notices. It runs on one
 // goroutine locked to its OS thread for good (coreThread), which the
 // backend makes the ptrace tracer of every process: a packet is read,
-// framed, parsed, served with the ptrace calls it needs and answered on
-// that thread, with no hand-off to another. The loop waits in poll(2) on
-// the clients' sockets, the backend's event fd (readable when a tracee
+// framed (rsp.Endpoint), parsed, served with the ptrace calls it needs
+// and answered on that thread, with no hand-off to another. The loop
+// waits in poll(2) on the clients' sockets (for input, and for room when
+// a reply waits: conn.go), the backend's event fd (readable when a tracee
 // changed state: target/linux's SIGCHLD eventfd) and a wake-up eventfd
 // for the few other goroutines: one acceptor per listener (it retries
-// failed accepts), one that watches Run's context, and each connection's
-// writer, for the replies that cannot be written at once (it resends the
-// last packet on a nak; while its queue is long the core loop serves no
-// more of that client's packets: backpressure). Those send the core loop
+// failed accepts), one that watches Run's context, and the garbage
+// collection that runs when a client has gone. Those send the core loop
 // messages; nothing else reads or writes its state. The
 // software-watchpoint engine's notes (swwatch.Note: a fallback it took)
 // are queued, bounded, in the process while it runs, and written to
@@ -27,9 +26,9 @@
 // # Limits
 //
 // What one client can make the server keep is bounded (limits.go, and
-// README "Limits and failure behaviour"): its input, its queued replies,
-// packets and notices, its host files; a client that has gone is
-// forgotten once its writer has finished.
+// README "Limits and failure behaviour"): its input, its unwritten
+// replies, its packets and notices, its host files; a client that has
+// gone is forgotten at once.
 //
 // # All-stop with several clients
 //

@@ -65,8 +65,8 @@ func FuzzServer(f *testing.F) {
 		for len(stream) > 0 || c.io.held {
 			// What a read would take (at most maxInput), then serve,
 			// then do what the writer and the target would.
-			n := min(len(stream), maxInput-len(c.io.in))
-			c.io.in = append(c.io.in, stream[:n]...)
+			n := copy(c.io.ep.Space(), stream)
+			c.io.ep.Filled(n)
 			stream = stream[n:]
 			progress := n > 0 || c.io.held
 			h.s.serve(c)
@@ -100,11 +100,11 @@ func FuzzServer(f *testing.F) {
 				break
 			}
 			if !progress {
-				t.Fatalf("the server makes no progress: %d bytes of input held", len(c.io.in))
+				t.Fatalf("the server makes no progress: %d bytes of input held", c.io.ep.Buffered())
 			}
 			// Limits: what the server keeps for the client.
-			if cap(c.io.in) > maxInput || len(c.queued) > maxQueuedRequests || len(c.notices) > maxQueuedNotices || len(c.files) > maxHostFiles {
-				t.Fatalf("kept for the client: input %d (cap %d), %d packets, %d notices, %d files", len(c.io.in), cap(c.io.in), len(c.queued), len(c.notices), len(c.files))
+			if c.io.ep.Buffered() > maxInput || len(c.io.ep.Output()) > maxUnwritten || len(c.queued) > maxQueuedRequests || len(c.notices) > maxQueuedNotices || len(c.files) > maxHostFiles {
+				t.Fatalf("kept for the client: input %d, output %d, %d packets, %d notices, %d files", c.io.ep.Buffered(), len(c.io.ep.Output()), len(c.queued), len(c.notices), len(c.files))
 			}
 		}
 		if c.state != clientGone && !h.s.exit {
@@ -145,25 +145,7 @@ func FuzzServer(f *testing.F) {
 // written takes what the server gave the client's writer, as the writer
 // would (the harness has none): payloads of packets, '+' and '-' left out.
 func (h *harness) written(c *client) []string {
-	var out []string
-	for {
-		select {
-		case m, ok := <-c.io.out:
-			if !ok {
-				return out // closed: the client is gone
-			}
-			c.io.queued.Add(-1)
-			c.io.queuedBytes.Add(-int64(m.size))
-			if m.packet {
-				f := string(m.frame)
-				if i := strings.LastIndexByte(f, '#'); strings.HasPrefix(f, "$") && i > 0 {
-					out = append(out, f[1:i])
-				}
-			}
-		default:
-			return out
-		}
-	}
+	return takePayloads(c)
 }
 
 // isHaltReply says whether r answers '?': a stop reply, or the end of the

@@ -1,6 +1,10 @@
 package server
 
-import "time"
+import (
+	"time"
+
+	"gdbserverx/rsp"
+)
 
 // The server's limits, in one place: what one client may make the server
 // keep, and what happens at each limit (README, "Limits and failure
@@ -25,35 +29,26 @@ const DefaultMaxClients = 8
 
 // maxInput bounds what is kept of one client's input between packets: one
 // whole packet of the advertised size, escaped (two bytes per byte at
-// most), with its '$' and '#xx'. Bytes outside a packet (anything before a
+// most), with its '$' and '#xx' (rsp.MaxFrameLen). Bytes outside a packet (anything before a
 // '$' that is not '+', '-' or 0x03) are dropped as they are read; a packet
 // longer than this is read to its end without being kept (E5a). The input
 // buffer never grows past it.
-const maxInput = 1 + 2*PacketSize + 3
+var maxInput = rsp.MaxFrameLen(PacketSize)
 
-// readChunk is the least free space a read is given (while maxInput
-// allows).
-const readChunk = 16384
+// Backpressure. A client's replies wait in its Endpoint's output while
+// its socket is full. Once pauseBytes wait, the core loop serves no more
+// of that client's packets: it reads at most maxInput more of its input
+// and then stops reading it, until the output is written. A client that
+// sends many packets at once (pipelining, 1000 '-') is served at the pace
+// it reads its replies, never dropped.
+const pauseBytes = 2 * PacketSize
 
-// Backpressure. A client's replies wait in its writer's queue while its
-// socket is full. Once pauseReplies replies or pauseBytes bytes wait, the
-// core loop serves no more of that client's packets: it reads at most
-// maxInput more of its input and then stops reading it, until the writer
-// has got the queue down to half of both. A client that sends many
-// packets at once (pipelining, 1000 '-') is served at the pace it reads
-// its replies, never dropped.
-const (
-	pauseReplies = 32
-	pauseBytes   = 2 * PacketSize
-)
-
-// writerQueue is how many messages (replies, acks, notices) may wait for
-// one client's writer. Backpressure keeps a client's own replies far
-// below it; what can fill it is output the client did not ask for
-// (notices, stop replies) while it reads nothing. Such a client is
-// dropped, with "does not read its replies" on the server's stderr,
-// rather than allowed to block the core loop or grow the queue.
-const writerQueue = 256
+// maxUnwritten bounds the output waiting for one client. Backpressure
+// keeps a client's own replies below pauseBytes and one reply; what can
+// go past it is output the client did not ask for (notices, stop
+// replies) while it reads nothing. Such a client is dropped, with "does
+// not read its replies" on the server's stderr, rather than kept.
+const maxUnwritten = 4 * pauseBytes
 
 // maxQueuedRequests bounds the packets kept from a client that does not
 // hold the process (it resumed, or waits for the process to stop): they

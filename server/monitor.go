@@ -138,8 +138,8 @@ func (s *Server) monSetRemoteDebug(c *client, args []string) error {
 		return err
 	}
 	s.cfg.RemoteDebug = on
-	// The reader and writer read io.debug; it changes only here, for
-	// this client, and before the reply that the next packet follows.
+	// Each client's io.debug is set when it connects: the setting is
+	// for clients connecting from now on.
 	c.output(fmt.Sprintf("Protocol debug output %s (for clients connecting from now on).\n", onOff(on)))
 	return nil
 }

@@ -142,20 +142,32 @@ func (h *harness) send(c *client, payload string) {
 }
 
 // replies drains what the client was sent, as payloads.
-func (h *harness) replies(c *client) []string {
+func (h *harness) replies(c *client) []string { return takePayloads(c) }
+
+// takePayloads takes what waits in the client's output (its connection
+// has no descriptor: nothing is written) and returns the packets'
+// payloads, acknowledgments left out.
+func takePayloads(c *client) []string {
 	var out []string
-	for {
-		select {
-		case m := <-c.io.out:
-			f := string(m.frame)
-			if i := strings.LastIndexByte(f, '#'); strings.HasPrefix(f, "$") && i > 0 {
-				f = f[1:i]
+	rd := rsp.NewEndpoint(rsp.EndpointOptions{MaxPayload: 1 << 20, FromServer: true})
+	rd.SetNoAck()
+	in := c.io.ep.Output()
+	for len(in) > 0 {
+		n := copy(rd.Space(), in)
+		rd.Filled(n)
+		in = in[n:]
+		for {
+			f, err, ok := rd.Next()
+			if !ok {
+				break
 			}
-			out = append(out, f)
-		default:
-			return out
+			if err == nil && f.Kind == rsp.FramePacket {
+				out = append(out, string(f.Payload))
+			}
 		}
 	}
+	c.io.ep.Wrote(len(c.io.ep.Output()))
+	return out
 }
 
 // event delivers a target event and lets the core settle.

@@ -58,11 +58,10 @@ type Server struct {
 	defLaunch LaunchSpec
 	defPolicy arbiter.Policy
 	// wake rouses the core loop from poll; pollFds and pollClients are
-	// its scratch; gone holds clients whose writers may still flush.
+	// its scratch.
 	wake        *wake
 	pollFds     []unix.PollFd
 	pollClients []*client
-	gone        []*client
 	// closing is closed when the listeners close: acceptors stop waiting
 	// to retry. acceptors counts the accept goroutines.
 	closing   chan struct{}
@@ -186,7 +185,7 @@ func (s *Server) Run(ctx context.Context) error {
 // loop is the core loop.
 func (s *Server) loop(ctx context.Context) error {
 	// Every goroutine that rings the wake-up descriptor has ended before
-	// it is closed: the acceptors and the writers (shutdown waits for
+	// it is closed: the acceptors and the collector (shutdown waits for
 	// them) and the watcher of ctx (below).
 	defer s.wake.close()
 	s.closing = make(chan struct{})
@@ -278,14 +277,24 @@ func (s *Server) poll() {
 	const first = 2 // the clients' entries start here
 	cs := s.pollClients[:0]
 	for _, c := range s.clients {
-		if c.state != clientGone && c.io.rfd >= 0 {
-			var events int16 = unix.POLLIN
-			if c.io.eof || len(c.io.in) >= maxInput {
-				events = 0
-			}
-			fds = append(fds, unix.PollFd{Fd: int32(c.io.rfd), Events: events})
-			cs = append(cs, c)
+		if c.state == clientGone || c.io.rfd < 0 {
+			continue
 		}
+		var events int16 = unix.POLLIN
+		if c.io.eof || c.io.full() {
+			events = 0
+		}
+		if c.io.waiting() {
+			if c.io.wfd == c.io.rfd {
+				events |= unix.POLLOUT
+			} else {
+				// stdio: the output is another descriptor.
+				fds = append(fds, unix.PollFd{Fd: int32(c.io.wfd), Events: unix.POLLOUT})
+				cs = append(cs, c)
+			}
+		}
+		fds = append(fds, unix.PollFd{Fd: int32(c.io.rfd), Events: events})
+		cs = append(cs, c)
 	}
 	s.pollFds, s.pollClients = fds, cs
 	defer clear(cs) // no gone client kept alive by the scratch
@@ -303,17 +312,22 @@ func (s *Server) poll() {
 		s.cfg.Backend.Pump()
 	}
 	for i, c := range cs {
-		re := fds[first+i].Revents
-		if re == 0 || c.state == clientGone {
+		fd := fds[first+i]
+		if fd.Revents == 0 || c.state == clientGone {
 			continue
 		}
-		if fds[first+i].Events == 0 {
+		if fd.Revents&unix.POLLOUT != 0 {
+			c.io.flush() // paused input is served again by serveHeld
+		}
+		switch {
+		case int(fd.Fd) != c.io.rfd || fd.Revents&^unix.POLLOUT == 0:
+		case fd.Events&unix.POLLIN == 0:
 			// Not read, and hung up or failed: nobody is there to
 			// answer any more.
 			s.disconnect(c, errHangup)
-			continue
+		default:
+			s.read(c)
 		}
-		s.read(c)
 	}
 }
 
@@ -352,7 +366,7 @@ func (s *Server) serve(c *client) {
 }
 
 // serveHeld serves the input held back from paused clients that may be
-// served again: their writers have caught up, or they hold the process
+// served again: their output has been written, or they hold the process
 // again. It reports whether it served any.
 func (s *Server) serveHeld() bool {
 	served := false
@@ -370,27 +384,17 @@ func (s *Server) serveHeld() bool {
 	return served
 }
 
-// sweep forgets the clients that are gone: their writers are told to
-// finish (after flushing) and they leave the table; a client whose writer
-// has finished is forgotten altogether.
+// sweep forgets the clients that are gone, and has the garbage
+// collector reclaim what they used.
 func (s *Server) sweep() {
+	forgot := false
 	s.clients = slices.DeleteFunc(s.clients, func(c *client) bool {
 		if c.state != clientGone {
 			return false
 		}
-		c.closeOut()
-		s.gone = append(s.gone, c)
+		c.io.ep.Release()
+		forgot = true
 		return true
-	})
-	forgot := false
-	s.gone = slices.DeleteFunc(s.gone, func(c *client) bool {
-		select {
-		case <-c.io.done:
-			forgot = true
-			return true
-		default:
-			return false
-		}
 	})
 	if forgot {
 		s.collect()
@@ -512,7 +516,6 @@ func (s *Server) connect(conn comm.Conn, lc *ListenerConfig) {
 			s.logf("Remote debugging from %s", conn.Peer())
 		}
 	}
-	go c.io.writer()
 	if s.proc != nil && s.proc.running {
 		// A client that connects to a running process stops it and
 		// holds it; the running clients never notice.
@@ -570,6 +573,7 @@ func (s *Server) release(c *client) {
 		return
 	}
 	c.setState(clientGone)
+	c.io.flush() // what the socket takes of the last replies
 	c.conn.Close()
 	c.closeFiles()
 	if p := s.proc; p != nil {
@@ -628,10 +632,6 @@ func (s *Server) shutdown() {
 			m.conn.Close()
 		}
 	}
-	for _, c := range s.gone {
-		<-c.io.done
-	}
-	s.gone = nil
 	s.collector.Wait()
 }
 
