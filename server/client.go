@@ -56,8 +56,8 @@ type client struct {
 	conn comm.Conn
 	io   *connIO
 
-	state     clientState
-	buf       []byte // reply scratch, reused
+	state clientState
+	buf   []byte // reply scratch, reused
 
 	// Negotiated in qSupported, !, QStartNoAckMode.
 	extended     bool
