@@ -3,6 +3,8 @@ package server
 import (
 	"errors"
 	"fmt"
+	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -75,7 +77,7 @@ func (io_ *connIO) fill() error {
 		if len(space) == 0 {
 			return nil
 		}
-		n, err := unix.Read(io_.rfd, space)
+		n, err := rawRead(io_.rfd, space)
 		if n > 0 {
 			io_.ep.Filled(n)
 			if n < len(space) {
@@ -160,7 +162,7 @@ func (io_ *connIO) flush() {
 		return
 	}
 	for len(out) > 0 {
-		n, err := unix.Write(io_.wfd, out)
+		n, err := rawWrite(io_.wfd, out)
 		if n > 0 {
 			io_.ep.Wrote(n)
 			out = io_.ep.Output()
@@ -224,4 +226,22 @@ func printable(b []byte) string {
 		}
 	}
 	return string(out)
+}
+
+// rawRead and rawWrite are read(2) and write(2) of a non-blocking socket,
+// raw: they do not block, and the core thread keeps its P (see pollFds).
+func rawRead(fd int, b []byte) (int, error) {
+	n, _, e := syscall.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
+}
+
+func rawWrite(fd int, b []byte) (int, error) {
+	n, _, e := syscall.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
 }

@@ -32,6 +32,7 @@ type process struct {
 	auxvR target.AuxvReader
 	exe   target.ExecFile
 	count target.Counter
+	gpr   target.GeneralRegisterReader
 
 	desc *target.Description
 	xml  []byte // target.xml
@@ -105,6 +106,7 @@ func newProcess(t target.Process, attached bool, path string) *process {
 	p.auxvR, _ = t.(target.AuxvReader)
 	p.exe, _ = t.(target.ExecFile)
 	p.count, _ = t.(target.Counter)
+	p.gpr, _ = t.(target.GeneralRegisterReader)
 	p.desc = t.Description()
 	p.xml = targetXML(p.desc)
 	return p

@@ -32,6 +32,7 @@ type Process struct {
 	auxv    target.AuxvReader
 	exe     target.ExecFile
 	counter target.Counter
+	gpr     target.GeneralRegisterReader
 	// filterer is the target's StopFilter, which holds the engine's fast
 	// path (filter.go) and, after it, the caller's filter.
 	filterer target.StopFilter
@@ -86,6 +87,8 @@ func New(p target.Process) (*Process, error) {
 	has(ok, "ExecFile")
 	w.counter, ok = p.(target.Counter)
 	has(ok, "Counter")
+	w.gpr, ok = p.(target.GeneralRegisterReader)
+	has(ok, "GeneralRegisterReader")
 	w.filterer, ok = p.(target.StopFilter)
 	has(ok, "StopFilter")
 	if len(missing) > 0 {
@@ -128,16 +131,17 @@ func (p *Process) SetStopFilter(f target.StopFilterFunc) error {
 }
 
 var (
-	_ target.Process            = (*Process)(nil)
-	_ target.HardwareDebug      = (*Process)(nil)
-	_ target.Breakpoints        = (*Process)(nil)
-	_ target.SyscallTracer      = (*Process)(nil)
-	_ target.SyscallEntryTracer = (*Process)(nil)
-	_ target.ThreadRunner       = (*Process)(nil)
-	_ target.StopFilter         = (*Process)(nil)
-	_ target.AuxvReader         = (*Process)(nil)
-	_ target.ExecFile           = (*Process)(nil)
-	_ target.Counter            = (*Process)(nil)
+	_ target.Process               = (*Process)(nil)
+	_ target.HardwareDebug         = (*Process)(nil)
+	_ target.Breakpoints           = (*Process)(nil)
+	_ target.SyscallTracer         = (*Process)(nil)
+	_ target.SyscallEntryTracer    = (*Process)(nil)
+	_ target.ThreadRunner          = (*Process)(nil)
+	_ target.StopFilter            = (*Process)(nil)
+	_ target.AuxvReader            = (*Process)(nil)
+	_ target.ExecFile              = (*Process)(nil)
+	_ target.Counter               = (*Process)(nil)
+	_ target.GeneralRegisterReader = (*Process)(nil)
 )
 
 // Target returns the wrapped process.
@@ -184,6 +188,12 @@ func (p *Process) Threads() ([]target.Thread, error) { return p.inner.Threads() 
 // ReadRegisters reads a thread's register file.
 func (p *Process) ReadRegisters(tid target.Tid, buf []byte) error {
 	return p.inner.ReadRegisters(tid, buf)
+}
+
+// ReadGeneralRegisters reads a thread's general registers (forwarded:
+// New requires the capability).
+func (p *Process) ReadGeneralRegisters(tid target.Tid, buf []byte) error {
+	return p.gpr.ReadGeneralRegisters(tid, buf)
 }
 
 // WriteRegisters writes a thread's register file.

@@ -302,6 +302,19 @@ type HardwareDebug interface {
 	SetDebugRegisters(img DebugRegisters) error
 }
 
+// GeneralRegisterReader is the optional capability of reading the general
+// registers of a thread without the rest of its register file: a stop
+// reply needs only the pc, the stack and frame pointers and a few more,
+// and the rest (x87, SSE, AVX, AVX-512: XSAVE, 2.7 KiB with AVX-512) costs
+// a system call per stop to fetch.
+type GeneralRegisterReader interface {
+	// ReadGeneralRegisters fills the general registers of buf (a register
+	// file in description order: the registers before st0, and orig_rax,
+	// fs_base and gs_base) and leaves the rest of buf as it is. Only
+	// while stopped.
+	ReadGeneralRegisters(tid Tid, buf []byte) error
+}
+
 // Breakpoints is the optional capability of inserting software breakpoints
 // (int3). One insertion per address: the server counts owners.
 type Breakpoints interface {

@@ -2,8 +2,11 @@ package linux
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"slices"
+	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -21,7 +24,7 @@ type memory struct {
 
 	// file is /proc/PID/mem of the current image; replaced at exec
 	// (the open file keeps the old address space), nil after the end.
-	file *os.File
+	file *memFile
 	// bps maps each inserted address to the original byte; addrs is the
 	// same set, sorted, for range lookups.
 	bps   map[uint64]byte
@@ -33,7 +36,7 @@ type memory struct {
 }
 
 func openMemory(pid int) (*memory, error) {
-	f, err := os.OpenFile(fmt.Sprintf("/proc/%d/mem", pid), os.O_RDWR, 0)
+	f, err := openMemFile(pid)
 	if err != nil {
 		return nil, err
 	}
@@ -58,8 +61,9 @@ func (m *memory) read(addr uint64, buf []byte) (int, error) {
 	local := []unix.Iovec{{Base: &buf[0]}}
 	local[0].SetLen(len(buf))
 	remote := []unix.RemoteIovec{{Base: uintptr(addr), Len: len(buf)}}
-	if r, err := unix.ProcessVMReadv(m.pid, local, remote, 0); err == nil {
-		n = r
+	if r, _, e := syscall.RawSyscall6(unix.SYS_PROCESS_VM_READV, uintptr(m.pid),
+		uintptr(unsafe.Pointer(&local[0])), 1, uintptr(unsafe.Pointer(&remote[0])), 1, 0); e == 0 {
+		n = int(r)
 	}
 	var err error
 	for n < len(buf) {
@@ -234,7 +238,7 @@ func (m *memory) removeAll() error {
 
 // reset follows an exec: a new address space, no breakpoints.
 func (m *memory) reset() error {
-	f, err := os.OpenFile(fmt.Sprintf("/proc/%d/mem", m.pid), os.O_RDWR, 0)
+	f, err := openMemFile(m.pid)
 	if m.file != nil {
 		m.file.Close()
 	}
@@ -283,3 +287,45 @@ func (m *memory) rawWrite(addr uint64, data []byte) error {
 	_, err := m.file.WriteAt(data, int64(addr))
 	return err
 }
+
+// memFile is /proc/PID/mem, read and written with raw pread and pwrite
+// (see ptrace.go: the calls of every stop are raw).
+type memFile struct{ fd int }
+
+func openMemFile(pid int) (*memFile, error) {
+	fd, err := unix.Open(fmt.Sprintf("/proc/%d/mem", pid), unix.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: fmt.Sprintf("/proc/%d/mem", pid), Err: err}
+	}
+	return &memFile{fd: fd}, nil
+}
+
+// ReadAt reads len(b) bytes at off, as os.File.ReadAt does: less only
+// with an error (io.EOF past the end).
+func (f *memFile) ReadAt(b []byte, off int64) (int, error) {
+	return f.rw(unix.SYS_PREAD64, b, off)
+}
+
+// WriteAt writes b at off, as os.File.WriteAt does.
+func (f *memFile) WriteAt(b []byte, off int64) (int, error) {
+	return f.rw(unix.SYS_PWRITE64, b, off)
+}
+
+func (f *memFile) rw(nr uintptr, b []byte, off int64) (int, error) {
+	n := 0
+	for n < len(b) {
+		r, _, e := syscall.RawSyscall6(nr, uintptr(f.fd), uintptr(unsafe.Pointer(&b[n])), uintptr(len(b)-n), uintptr(off+int64(n)), 0, 0)
+		switch {
+		case e == unix.EINTR:
+			continue
+		case e != 0:
+			return n, e
+		case r == 0:
+			return n, io.EOF
+		}
+		n += int(r)
+	}
+	return n, nil
+}
+
+func (f *memFile) Close() error { return unix.Close(f.fd) }

@@ -100,7 +100,7 @@ func (t *Tracer) Pump() {
 	touched := make(map[*Process]bool, 1)
 	for {
 		var ws unix.WaitStatus
-		wpid, err := unix.Wait4(-1, &ws, waitAll|unix.WNOHANG, nil)
+		wpid, err := wait4NoHang(-1, &ws, waitAll|unix.WNOHANG)
 		if err == unix.EINTR {
 			continue
 		}

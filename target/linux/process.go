@@ -70,13 +70,14 @@ type Process struct {
 }
 
 var (
-	_ target.Process       = (*Process)(nil)
-	_ target.HardwareDebug = (*Process)(nil)
-	_ target.Breakpoints   = (*Process)(nil)
-	_ target.SyscallTracer = (*Process)(nil)
-	_ target.AuxvReader    = (*Process)(nil)
-	_ target.ExecFile      = (*Process)(nil)
-	_ target.Counter       = (*Process)(nil)
+	_ target.Process               = (*Process)(nil)
+	_ target.GeneralRegisterReader = (*Process)(nil)
+	_ target.HardwareDebug         = (*Process)(nil)
+	_ target.Breakpoints           = (*Process)(nil)
+	_ target.SyscallTracer         = (*Process)(nil)
+	_ target.AuxvReader            = (*Process)(nil)
+	_ target.ExecFile              = (*Process)(nil)
+	_ target.Counter               = (*Process)(nil)
 )
 
 // errDetached ends a process after Detach.
@@ -152,6 +153,26 @@ func (p *Process) ReadRegisters(tid target.Tid, buf []byte) error {
 		return err
 	}
 	return p.readRegisters(th, buf)
+}
+
+// ReadGeneralRegisters fills the general registers of buf (see
+// target.GeneralRegisterReader): one PTRACE_GETREGS per stop at most.
+func (p *Process) ReadGeneralRegisters(tid target.Tid, buf []byte) error {
+	if err := p.usable(); err != nil {
+		return err
+	}
+	th, err := p.stoppedThread(tid)
+	if err != nil {
+		return err
+	}
+	if len(buf) < p.desc.Size() {
+		return fmt.Errorf("register buffer of %d bytes, want %d", len(buf), p.desc.Size())
+	}
+	if err := p.loadGP(th); err != nil {
+		return err
+	}
+	putGP(buf, &th.regs.gp)
+	return nil
 }
 
 // WriteRegisters stores a whole register file. Only the register groups

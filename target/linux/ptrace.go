@@ -50,10 +50,19 @@ type counters struct {
 	calls, drWrites, waits, stops, filtered uint64
 }
 
+// The system calls the Tracer's thread makes on every stop (ptrace, wait4
+// without waiting, process_vm_readv, the /proc/PID/mem pread and pwrite)
+// are raw: none of them blocks, and through the scheduler's syscall path
+// each was a chance for the runtime's monitor to take the thread's P and
+// wake another thread to place it (9.7 nanosleeps and 3.6 futex calls of
+// the runtime per breakpoint stop, strace -c). See server/server.go,
+// pollFds. The calls that wait (wait4 for one thread, at a launch or an
+// injected step) keep the scheduler's path.
+
 // ptrace makes one ptrace(2) request, on the Tracer's thread.
 func (c *counters) ptrace(req int, tid int, addr, data uintptr) error {
 	c.calls++
-	_, _, e := syscall.Syscall6(unix.SYS_PTRACE, uintptr(req), uintptr(tid), addr, data, 0, 0)
+	_, _, e := syscall.RawSyscall6(unix.SYS_PTRACE, uintptr(req), uintptr(tid), addr, data, 0, 0)
 	if e != 0 {
 		return e
 	}
@@ -62,7 +71,7 @@ func (c *counters) ptrace(req int, tid int, addr, data uintptr) error {
 
 func (c *counters) ptracePtr(req int, tid int, addr uintptr, data unsafe.Pointer) error {
 	c.calls++
-	_, _, e := syscall.Syscall6(unix.SYS_PTRACE, uintptr(req), uintptr(tid), addr, uintptr(data), 0, 0)
+	_, _, e := syscall.RawSyscall6(unix.SYS_PTRACE, uintptr(req), uintptr(tid), addr, uintptr(data), 0, 0)
 	if e != 0 {
 		return e
 	}
@@ -149,7 +158,7 @@ func (c *counters) pendingSignals(tid int, shared bool, buf [][siginfoSize]byte)
 		args.Flags = 1 // PTRACE_PEEKSIGINFO_SHARED
 	}
 	c.calls++
-	n, _, e := syscall.Syscall6(unix.SYS_PTRACE, unix.PTRACE_PEEKSIGINFO, uintptr(tid),
+	n, _, e := syscall.RawSyscall6(unix.SYS_PTRACE, unix.PTRACE_PEEKSIGINFO, uintptr(tid),
 		uintptr(unsafe.Pointer(&args)), uintptr(unsafe.Pointer(&buf[0])), 0, 0)
 	if e != 0 {
 		return 0, e
@@ -166,7 +175,13 @@ func (c *counters) wait4(pid int, block bool) (int, unix.WaitStatus, error) {
 		opts |= unix.WNOHANG
 	}
 	for {
-		wpid, err := unix.Wait4(pid, &ws, opts, nil)
+		var wpid int
+		var err error
+		if block {
+			wpid, err = unix.Wait4(pid, &ws, opts, nil)
+		} else {
+			wpid, err = wait4NoHang(pid, &ws, opts)
+		}
 		if err == unix.EINTR {
 			continue
 		}
@@ -175,6 +190,17 @@ func (c *counters) wait4(pid int, block bool) (int, unix.WaitStatus, error) {
 		}
 		return wpid, ws, err
 	}
+}
+
+// wait4NoHang is wait4 with WNOHANG in opts, raw.
+func wait4NoHang(pid int, ws *unix.WaitStatus, opts int) (int, error) {
+	var status int32
+	r, _, e := syscall.RawSyscall6(unix.SYS_WAIT4, uintptr(pid), uintptr(unsafe.Pointer(&status)), uintptr(opts), 0, 0, 0)
+	if e != 0 {
+		return 0, e
+	}
+	*ws = unix.WaitStatus(status)
+	return int(r), nil
 }
 
 // stopEvent is the PTRACE_EVENT_* of a stop status, or 0.

@@ -284,15 +284,34 @@ func TestRegistersRoundTrip(t *testing.T) {
 	}
 }
 
-func TestReadRegistersOfStopsCostsNothing(t *testing.T) {
+// TestGeneralRegistersOfStopsCostNothing: the general registers of a
+// reporting thread are fetched with the stop (the server sends the pc,
+// the stack and frame pointers with the stop reply), and nothing more:
+// the floating-point and vector state costs its system call only when it
+// is read.
+func TestGeneralRegistersOfStopsCostNothing(t *testing.T) {
 	p, bin := launch(t, "loop")
 	p.InsertBreakpoint(symbol(t, bin, "tick"))
 	cont(t, p)
 	st := onlyStop(t, next(t, p))
+	buf := make([]byte, p.Description().Size())
 	before := p.Counts().PtraceCalls
-	regs(t, p, st.Tid)
+	if err := p.ReadGeneralRegisters(st.Tid, buf); err != nil {
+		t.Fatal(err)
+	}
 	if n := p.Counts().PtraceCalls - before; n != 0 {
-		t.Errorf("ReadRegisters of a reporting thread took %d ptrace calls", n)
+		t.Errorf("ReadGeneralRegisters of a reporting thread took %d ptrace calls", n)
+	}
+	if pc := reg64(t, p, buf, "rip"); pc != st.PC {
+		t.Errorf("rip %#x, stop PC %#x", pc, st.PC)
+	}
+	full := regs(t, p, st.Tid)
+	if n := p.Counts().PtraceCalls - before; n != 1 {
+		t.Errorf("ReadRegisters after it took %d ptrace calls, want 1 (the XSAVE state)", n)
+	}
+	r, _ := p.Description().Lookup("st0")
+	if !bytes.Equal(full[:r.Offset], buf[:r.Offset]) {
+		t.Errorf("the general registers differ between the two reads")
 	}
 }
 

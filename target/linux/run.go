@@ -204,9 +204,10 @@ func (p *Process) interruptAll() {
 	}
 }
 
-// finishStop completes an all-stop: registers of the reporting threads
-// are fetched (the server reads PC, SP and FP at once), the run state is
-// cleared and the event is queued.
+// finishStop completes an all-stop: the general registers of the
+// reporting threads are fetched (the server reads PC, SP and FP at once;
+// the rest of the register file only if it is asked for), the run state
+// is cleared and the event is queued.
 func (p *Process) finishStop() {
 	stops := make([]target.ThreadStop, 0, len(p.stops))
 	for _, st := range p.stops {
@@ -214,7 +215,7 @@ func (p *Process) finishStop() {
 		if th == nil {
 			continue
 		}
-		if p.loadGP(th) != nil || p.loadFX(th) != nil {
+		if p.loadGP(th) != nil {
 			continue
 		}
 		st.PC = th.regs.gp.Rip

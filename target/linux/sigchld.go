@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -121,7 +122,7 @@ func newNotifier() (*notifier, error) {
 // clear consumes what the handler wrote.
 func (n *notifier) clear() {
 	var b [8]byte
-	unix.Read(int(n.fd), b[:])
+	syscall.RawSyscall(unix.SYS_READ, uintptr(n.fd), uintptr(unsafe.Pointer(&b[0])), 8)
 }
 
 // release unregisters the eventfd and keeps it for the next notifier.
