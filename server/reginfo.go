@@ -44,7 +44,7 @@ func init() {
 }
 
 // registerInfo answers qRegisterInfoN, or E45 (lldb's end-of-list
-// answer) past the last register.
+// answer, rsp.CodeNoMoreRegisters) past the last register.
 func (s *Server) registerInfo(c *client, r *rsp.QueryRegisterInfo) {
 	p := s.proc
 	if p == nil {
@@ -53,16 +53,15 @@ func (s *Server) registerInfo(c *client, r *rsp.QueryRegisterInfo) {
 	}
 	reg, ok := p.register(r.Reg)
 	if !ok {
-		c.reply(append(c.scratch(), "E45"...))
+		c.replyError(rsp.CodeNoMoreRegisters)
 		return
 	}
-	c.reply(append(c.scratch(), registerInfoText(p.desc, reg)...))
+	info := registerInfoOf(reg)
+	c.reply(info.AppendPayload(c.scratch()))
 }
 
-// registerInfoText is one register in lldb's words.
-func registerInfoText(d *target.Description, reg target.Register) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "name:%s;bitsize:%d;offset:%d;", reg.Name, reg.Bits, reg.Offset)
+// registerInfoOf is one register in lldb's words.
+func registerInfoOf(reg target.Register) rsp.RegisterInfo {
 	enc, format, set := "uint", "hex", "General Purpose Registers"
 	switch reg.Type {
 	case "i387_ext":
@@ -82,14 +81,12 @@ func registerInfoText(d *target.Description, reg target.Register) string {
 	if reg.Name == "pkru" {
 		set = "Memory Protection Keys"
 	}
-	fmt.Fprintf(&b, "encoding:%s;format:%s;set:%s;", enc, format, set)
-	if n, ok := dwarfAMD64[reg.Name]; ok {
-		fmt.Fprintf(&b, "gcc:%d;dwarf:%d;", n, n)
-	}
-	if g, ok := genericAMD64[reg.Name]; ok {
-		fmt.Fprintf(&b, "generic:%s;", g)
-	}
-	return b.String()
+	info := rsp.RegisterInfo{Name: reg.Name, Bits: reg.Bits, Offset: reg.Offset, Encoding: enc, Format: format, Set: set,
+		Generic: genericAMD64[reg.Name]}
+	// eh_frame (gcc) and DWARF numbers are the same on x86-64.
+	info.DWARF, info.HasRegNums = dwarfAMD64[reg.Name]
+	info.GCC = info.DWARF
+	return info
 }
 
 // avx512Register says whether name is one of the registers of gdb's
@@ -133,8 +130,7 @@ func (s *Server) processInfo(c *client) {
 			}
 		}
 	}
-	name := filepath.Base(p.execName())
-	text := fmt.Sprintf("pid:%x;ppid:%x;uid:%x;gid:%x;euid:%x;egid:%x;name:%x;triple:%x;ostype:linux;endian:little;ptrsize:8;",
-		p.pid, ppid, uid, gid, euid, egid, name, "x86_64-pc-linux-gnu")
-	c.reply(append(c.scratch(), text...))
+	info := rsp.ProcessInfo{Pid: int64(p.pid), ParentPid: int64(ppid), UID: int64(uid), GID: int64(gid), EUID: int64(euid), EGID: int64(egid),
+		Name: filepath.Base(p.execName()), Triple: "x86_64-pc-linux-gnu", OSType: "linux", Endian: "little", PointerSize: 8}
+	c.reply(info.AppendPayload(c.scratch()))
 }
