@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"gdbserverx/arbiter"
-	"gdbserverx/hwbp"
+	"gdbserverx/server/internal/debugpoints"
 	"gdbserverx/swwatch"
 )
 
@@ -17,20 +17,21 @@ type recentNotice struct {
 	text   string
 }
 
-// debugpointEvent handles one arbiter event: a notice for its owner, a
-// line of the event log, and --debug output.
-func (s *Server) debugpointEvent(ev arbiter.Event[owner, hwbp.Request]) {
-	s.debugf("debugpoint %v of client #%d (pair %v): %v -> %v (%v)", ev.Key, ev.Owner.id, ev.Owner.pair, ev.Old, ev.New, ev.Cause)
-	s.logEvent(ev)
-	text := s.noticeText(ev)
+// debugpointEvent handles one debugpoint's change: a notice for its
+// owner, a line of the event log, and --debug output.
+func (s *Server) debugpointEvent(ch debugpoints.Change) {
+	s.debugf("debugpoint %v of client #%d (pair %v): %v -> %v (%v)", ch.Key, ch.Owner.Client, ch.Owner.Pair, ch.Old, ch.New, ch.Cause)
+	point := s.proc.pointName(ch.Key)
+	s.logEvent(ch, point)
+	text := noticeText(ch, point)
 	if text == "" {
 		return
 	}
-	s.recent = append(s.recent, recentNotice{at: time.Now(), client: ev.Owner.id, text: text})
+	s.recent = append(s.recent, recentNotice{at: time.Now(), client: ch.Owner.Client, text: text})
 	if len(s.recent) > maxRecentNotices {
 		s.recent = append(s.recent[:0], s.recent[len(s.recent)-maxRecentNotices:]...)
 	}
-	if c := s.clientByID(ev.Owner.id); c != nil {
+	if c := s.clientByID(ch.Owner.Client); c != nil {
 		c.notify(text)
 	}
 }
@@ -57,56 +58,40 @@ type eventRecord struct {
 	Slots []int `json:"slots,omitempty"`
 }
 
-// logEvent writes an event to --event-log as one JSON object per line.
-func (s *Server) logEvent(ev arbiter.Event[owner, hwbp.Request]) {
+// logEvent writes a change to --event-log as one JSON object per line.
+func (s *Server) logEvent(ev debugpoints.Change, point string) {
 	if s.cfg.EventLog == nil {
 		return
 	}
 	r := eventRecord{
 		Time:     time.Now().UTC().Format(time.RFC3339Nano),
-		Client:   ev.Owner.id,
-		Point:    s.pointName(ev.Key),
+		Client:   ev.Owner.Client,
+		Point:    point,
 		Kind:     ev.Key.Kind.String(),
 		Addr:     fmt.Sprintf("0x%x", ev.Key.Addr),
 		Len:      ev.Key.Len,
-		Pair:     ev.Owner.pair,
+		Pair:     ev.Owner.Pair,
 		Old:      ev.Old.String(),
 		New:      ev.New.String(),
 		Change:   ev.Change().String(),
 		Cause:    ev.Cause.String(),
 		Priority: ev.Priority,
 	}
-	if c := s.clientByID(ev.Owner.id); c != nil {
+	if c := s.clientByID(ev.Owner.Client); c != nil {
 		r.Peer = c.peer
 	}
 	if ev.Cause == arbiter.CauseEvicted {
 		r.By = &struct {
 			Client   int `json:"client"`
 			Priority int `json:"priority"`
-		}{ev.By.Owner.id, ev.By.Priority}
+		}{ev.By.Owner.Client, ev.By.Priority}
 	}
-	if ev.New == arbiter.Installed {
-		r.Slots = s.slotsOf(ev.Owner, ev.Key)
-	}
+	r.Slots = ev.Slots
 	b, err := json.Marshal(r)
 	if err != nil {
 		return
 	}
 	s.cfg.EventLog.Write(append(b, '\n'))
-}
-
-// slotsOf lists the slots a debugpoint's pieces hold.
-func (s *Server) slotsOf(o owner, k hwbp.Request) []int {
-	var out []int
-	for sl := range s.proc.dp.arb.Slots() {
-		for info := range s.proc.dp.arb.Holders(sl) {
-			if info.Owner == o && info.Key == k {
-				out = append(out, int(sl))
-				break
-			}
-		}
-	}
-	return out
 }
 
 // maxQueuedNotes bounds the engine notes waiting for the core loop; more

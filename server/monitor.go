@@ -8,7 +8,6 @@ import (
 	"text/tabwriter"
 
 	"gdbserverx/arbiter"
-	"gdbserverx/hwbp"
 	"gdbserverx/rsp"
 )
 
@@ -170,14 +169,7 @@ func (s *Server) applyOwner(c *client) {
 	if s.proc == nil {
 		return
 	}
-	d := s.proc.dp
-	if _, ok := d.arb.Owner(owner{id: c.id}); ok {
-		d.arb.SetOwner(owner{id: c.id}, s.ownerConfig(c))
-	}
-	if _, ok := d.arb.Owner(owner{id: c.id, pair: true}); ok {
-		d.arb.SetOwner(owner{id: c.id, pair: true}, arbiter.OwnerConfig{Priority: c.priority, Policy: arbiter.PolicySuspend})
-	}
-	s.commitDebugpoints()
+	s.tell(s.proc.dp.SetOwner(c.id, c.ownerConfig()))
 	s.replanIfRunning()
 }
 
@@ -268,26 +260,26 @@ func (s *Server) monSlots(c *client, args []string) error {
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "slot\tkind\taddress\tlen\towner\tpriority\tstate\thits\n")
 	for _, cl := range s.sortedClients() {
-		for info := range d.arb.Debugpoints(owner{id: cl.id}) {
-			slots := s.slotsOf(info.Owner, info.Key)
+		for pt := range d.Points(cl.id) {
 			slot := "-"
-			if len(slots) > 0 {
-				slot = strings.Trim(strings.Join(strings.Fields(fmt.Sprint(slots)), ","), "[]")
+			if len(pt.Slots) > 0 {
+				slot = strings.Trim(strings.Join(strings.Fields(fmt.Sprint(pt.Slots)), ","), "[]")
 			}
-			kind := strings.Fields(s.pointName(info.Key))[0]
-			addr := fmt.Sprintf("0x%x", info.Key.Addr)
-			if sym := s.proc.symbolAt(info.Key.Addr); sym != "" {
+			kind := strings.Fields(s.proc.pointName(pt.Request))[0]
+			addr := fmt.Sprintf("0x%x", pt.Request.Addr)
+			if sym := s.proc.symbolAt(pt.Request.Addr); sym != "" {
 				addr += " <" + sym + ">"
 			}
-			state := info.State.String()
-			if info.Key.Kind == hwbp.KindRead && info.State == arbiter.Installed && !d.pairInstalled(cl.id, info.Key) {
+			state := pt.State.String()
+			if pt.ValueCheck {
 				state += " (value check)"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%d\t%s\t%d\n", slot, kind, addr, info.Key.Len, s.clientName(cl.id), info.Priority, state, info.Hits)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%d\t%s\t%d\n", slot, kind, addr, pt.Request.Len, s.clientName(cl.id), pt.Priority, state, pt.Hits)
 		}
 	}
 	tw.Flush()
-	fmt.Fprintf(&b, "%d of %d slots usable.\n", d.arb.Capacity(), d.arb.NumSlots())
+	usable, total := d.Capacity()
+	fmt.Fprintf(&b, "%d of %d slots usable.\n", usable, total)
 	c.output(b.String())
 	return nil
 }
@@ -299,8 +291,8 @@ func (s *Server) monClients(c *client, args []string) error {
 	for _, cl := range s.sortedClients() {
 		var hw, em, su int
 		if s.proc != nil {
-			for info := range s.proc.dp.arb.Debugpoints(owner{id: cl.id}) {
-				switch info.State {
+			for pt := range s.proc.dp.Points(cl.id) {
+				switch pt.State {
 				case arbiter.Installed:
 					hw++
 				case arbiter.Emulated:

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"gdbserverx/rsp"
+	"gdbserverx/server/internal/debugpoints"
 	"gdbserverx/swwatch"
 
 	"gdbserverx/target"
@@ -72,7 +73,7 @@ type process struct {
 	// again before it resumes: the pair then costs nothing).
 	breaks map[uint64]*swBreak
 	// dp holds the hardware breakpoints and watchpoints.
-	dp *debugpoints
+	dp *debugpoints.Set
 	// sw emulates the watchpoints that hold no slot (nil when the target
 	// cannot be wrapped); t is then sw.
 	sw *swwatch.Process
@@ -94,7 +95,7 @@ type swBreak struct {
 // newProcess wires a target: it wraps it with the software-watchpoint
 // engine when it can, and checks its optional capabilities once.
 func newProcess(t target.Process, attached bool, path string) *process {
-	p := &process{pid: t.Pid(), attached: attached, path: path, breaks: map[uint64]*swBreak{}, dp: newDebugpoints()}
+	p := &process{pid: t.Pid(), attached: attached, path: path, breaks: map[uint64]*swBreak{}}
 	if sw, err := swwatch.New(t); err == nil {
 		p.sw = sw
 		t = sw
@@ -109,7 +110,13 @@ func newProcess(t target.Process, attached bool, path string) *process {
 	p.gpr, _ = t.(target.GeneralRegisterReader)
 	p.desc = t.Description()
 	p.xml = targetXML(p.desc)
+	p.dp = debugpoints.New(p.debugpointOptions())
 	return p
+}
+
+// debugpointOptions says what the target can do for its debugpoints.
+func (p *process) debugpointOptions() debugpoints.Options {
+	return debugpoints.Options{Emulation: p.sw != nil, SyscallExits: p.sys != nil}
 }
 
 // launch starts a program, as gdbserver's command line or vRun asks.
@@ -246,8 +253,9 @@ func (s *Server) abandon(p *process) {
 	s.logf("Killed process %d", p.pid)
 }
 
-// dropOwner releases everything a client owned in the process.
-func (p *process) dropOwner(c *client) {
+// dropOwner releases everything a client owned in the process; its
+// debugpoints' slots go to others' points, with the changes returned.
+func (p *process) dropOwner(c *client) []debugpoints.Change {
 	for addr, b := range p.breaks {
 		if b.owners[c] {
 			delete(b.owners, c)
@@ -256,11 +264,11 @@ func (p *process) dropOwner(c *client) {
 			}
 		}
 	}
-	p.dp.dropOwner(c.id)
 	// Stops pending for it are for nobody now.
 	for _, st := range p.pending {
 		delete(st.to, c)
 	}
+	return p.dp.Leave(c.id)
 }
 
 // breaksChanged says whether memory differs from what the owners want.

@@ -12,6 +12,7 @@ import (
 	"gdbserverx/hwbp"
 	"gdbserverx/internal/comm"
 	"gdbserverx/rsp"
+	"gdbserverx/server/internal/debugpoints"
 	"gdbserverx/target"
 )
 
@@ -418,12 +419,17 @@ func TestKernelRefusesSlot(t *testing.T) {
 	if out.String() != want {
 		t.Errorf("notices: %q, want %q", out.String(), want)
 	}
-	if d := h.s.proc.dp; d.arb.Capacity() != 3 {
-		t.Errorf("arbiter capacity %d, want 3", d.arb.Capacity())
+	if usable, _ := h.s.proc.dp.Capacity(); usable != 3 {
+		t.Errorf("arbiter capacity %d, want 3", usable)
 	}
-	info, ok := h.s.proc.dp.arb.Lookup(owner{id: a.id}, hwbp.Request{Kind: hwbp.KindWrite, Addr: 0x2018, Len: 8})
-	if !ok || info.State != arbiter.Suspended {
-		t.Errorf("the fourth point: %+v, %v; want suspended", info, ok)
+	var fourth []debugpoints.Point
+	for pt := range h.s.proc.dp.Points(a.id) {
+		if pt.Request == (hwbp.Request{Kind: hwbp.KindWrite, Addr: 0x2018, Len: 8}) {
+			fourth = append(fourth, pt)
+		}
+	}
+	if len(fourth) != 1 || fourth[0].State != arbiter.Suspended {
+		t.Errorf("the fourth point: %+v; want suspended", fourth)
 	}
 }
 
@@ -481,32 +487,5 @@ func TestPendingStepBesideWatch(t *testing.T) {
 				t.Errorf("after both stops were told: %q, %d runs; want none and a run", got, len(h.f.resumes)-runs)
 			}
 		})
-	}
-}
-
-// TestClientTallies: the counts behind the per-client limits follow the
-// arbiter: inserts, removals applied at the resume, read watchpoints'
-// pairs not counted, and nothing left of a client that is gone.
-func TestClientTallies(t *testing.T) {
-	h := newHarness(t)
-	a := h.client()
-	for _, z := range []string{"Z2,2000,8", "Z3,3000,4", "Z4,4000,8"} {
-		h.send(a, z)
-	}
-	d := h.s.proc.dp
-	if got, want := d.tallies[a.id], (tally{points: 3, bytes: 8 + 4 + 8}); got != want {
-		t.Errorf("after three Z: %+v, want %+v", got, want)
-	}
-	h.send(a, "z4,4000,8")
-	if !d.roomFor(owner{id: a.id}, hwbp.Request{Kind: hwbp.KindWrite, Addr: 0x5000, Len: maxClientWatchBytes - 12}) {
-		t.Errorf("a pending z does not make room")
-	}
-	h.send(a, "vCont;c")
-	if got, want := d.tallies[a.id], (tally{points: 2, bytes: 12}); got != want {
-		t.Errorf("after a z and a resume: %+v, want %+v", got, want)
-	}
-	h.s.release(a)
-	if len(d.tallies) != 0 {
-		t.Errorf("after the client left: %v", d.tallies)
 	}
 }

@@ -131,8 +131,7 @@ func (s *Server) kill(c *client, pid int, reply bool) {
 	for _, o := range s.sortedClients() {
 		if o != c && o.state != clientIdle && o.priority > c.priority {
 			s.logf("Client #%d asked to kill process %d; client #%d (priority %d) still debugs it: the client leaves it instead", c.id, p.pid, o.id, o.priority)
-			p.dropOwner(c)
-			s.commitDebugpoints()
+			s.tell(p.dropOwner(c))
 			c.setState(clientIdle)
 			if reply {
 				c.replyOK()
@@ -172,8 +171,7 @@ func (s *Server) detach(c *client, r *rsp.Detach) {
 		}
 	}
 	if others {
-		p.dropOwner(c)
-		s.commitDebugpoints()
+		s.tell(p.dropOwner(c))
 		c.setState(clientIdle)
 		c.replyOK()
 		return

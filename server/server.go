@@ -577,10 +577,9 @@ func (s *Server) release(c *client) {
 	c.conn.Close()
 	c.closeFiles()
 	if p := s.proc; p != nil {
-		p.dropOwner(c)
 		// Its slots go to others' points now (with notices); a running
 		// process is brought to the new plan at once.
-		s.commitDebugpoints()
+		s.tell(p.dropOwner(c))
 		if s.live() == 0 && p.running {
 			// Nobody is left: the program runs on free of every point,
 			// as with gdbserver, until a client connects.

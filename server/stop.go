@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 
-	"gdbserverx/hwbp"
 	"gdbserverx/rsp"
+	"gdbserverx/server/internal/debugpoints"
 	"gdbserverx/target"
 )
 
@@ -100,18 +100,12 @@ func (s *Server) onEvent(ev target.Event) {
 				}
 			}
 		case target.StopWatch:
-			p.addWatchStops(ts, s.softwareHits(ts.Watches))
+			p.addWatchStops(ts, s.hitNotes(p.dp.EmulatedHits(ts.Watches)))
 			continue
 		case target.StopDebug:
-			status := hwbp.DecodeStatus(ts.DR6, p.dp.image.Enabled())
-			hits := s.watchHits(ts, status.Fired)
-			for c, notes := range s.softwareHits(ts.Watches) {
-				if hits == nil {
-					hits = map[*client][]stopNote{}
-				}
-				hits[c] = append(hits[c], notes...)
-			}
-			if status.SingleStep {
+			step, dh := p.dp.DebugStop(ts.DR6, ts.Watches, p.t)
+			hits := s.hitNotes(dh)
+			if step {
 				st.kind = stopStep
 				for _, c := range running {
 					if c.steps(p, ts.Tid) && len(hits[c]) == 0 {
@@ -130,7 +124,7 @@ func (s *Server) onEvent(ev target.Event) {
 			// slots, the engine's kernel writes into emulated
 			// watchpoints come on the exit stop itself, not as a
 			// StopWatch of their own.
-			p.addWatchStops(ts, s.softwareHits(ts.Watches))
+			p.addWatchStops(ts, s.hitNotes(p.dp.EmulatedHits(ts.Watches)))
 			continue
 		case target.StopExec:
 			st.kind = stopExec
@@ -139,7 +133,7 @@ func (s *Server) onEvent(ev target.Event) {
 			}
 			st.tellAll(running)
 			p.breaks = map[uint64]*swBreak{}
-			p.dp = newDebugpoints()
+			p.dp = debugpoints.New(p.debugpointOptions())
 		case target.StopSignal:
 			st.kind = stopSignal
 			st.tellAll(running)
@@ -149,7 +143,7 @@ func (s *Server) onEvent(ev target.Event) {
 		p.pending = append(p.pending, st)
 	}
 	if len(syscallExits) > 0 {
-		if hits := s.kernelWrites(); len(hits) > 0 {
+		if hits := s.hitNotes(p.dp.KernelWrites(p.t)); len(hits) > 0 {
 			p.addWatchStops(kernelWriter(syscallExits), hits)
 		}
 	}
