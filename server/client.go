@@ -60,12 +60,9 @@ type client struct {
 	buf   []byte // reply scratch, reused
 
 	// Negotiated in qSupported, !, QStartNoAckMode.
-	extended     bool
-	multiprocess bool
-	swbreak      bool
-	hwbreak      bool
-	execEvents   bool
-	noAck        bool
+	clientFeatures
+	extended bool
+	noAck    bool
 
 	// Thread selection (Hg, Hc).
 	gThread, cThread rsp.ThreadID

@@ -70,11 +70,12 @@ func (s *Server) receive(c *client, req rsp.Request) {
 	case *rsp.Resume:
 		s.resume(c, r)
 	case *rsp.QueryResumeActions:
-		if s.cfg.DisabledPackets["vCont"] {
+		acts := s.features().resumeActions()
+		if acts == nil {
 			c.replyEmpty()
 			return
 		}
-		c.reply(rsp.AppendResumeActions(c.scratch(), rsp.ResumeContinue, rsp.ResumeStep, rsp.ResumeStop))
+		c.reply(rsp.AppendResumeActions(c.scratch(), acts...))
 	case *rsp.Interrupt:
 		// vCtrlC is non-stop's interrupt; in all-stop the process is
 		// stopped while we are served.

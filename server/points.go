@@ -21,12 +21,12 @@ func (s *Server) insertPoint(c *client, r *rsp.InsertBreakpoint) {
 		c.replyError(rsp.CodeNoProcess)
 		return
 	}
+	if !s.features().servesPoint(r.Type) {
+		c.replyEmpty()
+		return
+	}
 	switch r.Type {
 	case rsp.SoftwareBreakpoint:
-		if p.bps == nil {
-			c.replyEmpty()
-			return
-		}
 		b := p.breaks[r.Addr]
 		if b == nil {
 			// Check now that the address can be patched, so that a bad
@@ -41,10 +41,8 @@ func (s *Server) insertPoint(c *client, r *rsp.InsertBreakpoint) {
 		}
 		b.owners[c] = true
 		c.replyOK()
-	case rsp.HardwareBreakpoint, rsp.WriteWatchpoint, rsp.ReadWatchpoint, rsp.AccessWatchpoint:
-		s.insertHardware(c, r)
 	default:
-		c.replyEmpty()
+		s.insertHardware(c, r)
 	}
 }
 
@@ -55,21 +53,20 @@ func (s *Server) removePoint(c *client, r *rsp.RemoveBreakpoint) {
 		c.replyError(rsp.CodeNoProcess)
 		return
 	}
-	switch r.Type {
-	case rsp.SoftwareBreakpoint:
-		if p.bps == nil {
-			c.replyEmpty()
-			return
-		}
+	if !s.features().servesPoint(r.Type) {
+		c.replyEmpty()
+		return
+	}
+	if r.Type == rsp.SoftwareBreakpoint {
 		if b := p.breaks[r.Addr]; b != nil {
 			delete(b.owners, c)
 		}
 		c.replyOK()
-	case rsp.HardwareBreakpoint, rsp.WriteWatchpoint, rsp.ReadWatchpoint, rsp.AccessWatchpoint:
-		s.removeHardware(c, r)
-	default:
-		c.replyEmpty()
+		return
 	}
+	req, _ := request(r.Type, r.Addr, r.Kind)
+	p.dp.Remove(c.id, req)
+	c.replyOK()
 }
 
 // Hardware breakpoints and watchpoints (Z1-Z4) are the process's
@@ -109,10 +106,6 @@ func (c *client) ownerConfig() arbiter.OwnerConfig {
 // changes (and others', evicted for it) told before the reply.
 func (s *Server) insertHardware(c *client, r *rsp.InsertBreakpoint) {
 	p := s.proc
-	if p.hw == nil {
-		c.replyEmpty()
-		return
-	}
 	req, _ := request(r.Type, r.Addr, r.Kind)
 	changes, err := p.dp.Insert(c.id, c.ownerConfig(), req)
 	s.tell(changes)
@@ -138,18 +131,6 @@ func (s *Server) insertError(c *client, err error) rsp.ErrorCode {
 	}
 	s.debugf("client #%d: %v", c.id, err)
 	return rsp.CodeInvalid
-}
-
-// removeHardware serves z1-z4: the removal waits for the next resume.
-func (s *Server) removeHardware(c *client, r *rsp.RemoveBreakpoint) {
-	p := s.proc
-	if p.hw == nil {
-		c.replyEmpty()
-		return
-	}
-	req, _ := request(r.Type, r.Addr, r.Kind)
-	p.dp.Remove(c.id, req)
-	c.replyOK()
 }
 
 // tell handles the changes of a commit: a notice for each owner, a line of

@@ -35,6 +35,9 @@ type process struct {
 	count target.Counter
 	gpr   target.GeneralRegisterReader
 
+	// serves is what the target implements (features.go).
+	serves targetFeatures
+
 	desc *target.Description
 	xml  []byte // target.xml
 
@@ -108,6 +111,7 @@ func newProcess(t target.Process, attached bool, path string) *process {
 	p.exe, _ = t.(target.ExecFile)
 	p.count, _ = t.(target.Counter)
 	p.gpr, _ = t.(target.GeneralRegisterReader)
+	p.serves = targetFeaturesOf(t)
 	p.desc = t.Description()
 	p.xml = targetXML(p.desc)
 	p.dp = debugpoints.New(p.debugpointOptions())
@@ -132,6 +136,7 @@ func (s *Server) launch(spec LaunchSpec) error {
 		return err
 	}
 	s.proc = newProcess(t, false, spec.Path)
+	s.lastTarget = s.proc.serves
 	if s.proc.sw != nil {
 		s.proc.sw.SetNotes(s.proc.notes.add)
 	}
@@ -147,6 +152,7 @@ func (s *Server) attach(pid int) error {
 	}
 	path, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
 	s.proc = newProcess(t, true, path)
+	s.lastTarget = s.proc.serves
 	if s.proc.sw != nil {
 		s.proc.sw.SetNotes(s.proc.notes.add)
 	}

@@ -12,43 +12,12 @@ import (
 	"gdbserverx/target"
 )
 
-// supported answers qSupported with what this server and its target can
-// do: computed from the capability set, never typed by hand per target.
+// supported answers qSupported with what this server and its target
+// implement (features.go), and records what the client takes up.
 func (s *Server) supported(c *client, q *rsp.QuerySupported) {
-	c.multiprocess = q.Supports("multiprocess")
-	c.swbreak = q.Supports("swbreak")
-	c.hwbreak = q.Supports("hwbreak")
-	c.execEvents = q.Supports("exec-events")
-	f := []rsp.Feature{
-		{Name: "PacketSize", State: rsp.FeatureValue, Value: strconv.FormatInt(PacketSize, 16)},
-		{Name: "QPassSignals", State: rsp.FeatureSupported},
-		{Name: "QProgramSignals", State: rsp.FeatureSupported},
-		{Name: "QStartupWithShell", State: rsp.FeatureSupported},
-		{Name: "QEnvironmentHexEncoded", State: rsp.FeatureSupported},
-		{Name: "QEnvironmentReset", State: rsp.FeatureSupported},
-		{Name: "QEnvironmentUnset", State: rsp.FeatureSupported},
-		{Name: "QSetWorkingDir", State: rsp.FeatureSupported},
-		{Name: "QDisableRandomization", State: rsp.FeatureSupported},
-		{Name: "qXfer:features:read", State: rsp.FeatureSupported},
-		{Name: "qXfer:auxv:read", State: rsp.FeatureSupported},
-		{Name: "qXfer:exec-file:read", State: rsp.FeatureSupported},
-		{Name: "qXfer:libraries-svr4:read", State: rsp.FeatureSupported},
-		{Name: "qXfer:siginfo:read", State: rsp.FeatureSupported},
-		{Name: "QStartNoAckMode", State: rsp.FeatureSupported},
-		{Name: "vContSupported", State: rsp.FeatureSupported},
-	}
-	if !s.cfg.DisabledPackets["threads"] {
-		f = append(f, rsp.Feature{Name: "qXfer:threads:read", State: rsp.FeatureSupported})
-	}
-	for _, opt := range []struct {
-		name string
-		on   bool
-	}{{"multiprocess", c.multiprocess}, {"swbreak", c.swbreak}, {"hwbreak", c.hwbreak}, {"exec-events", c.execEvents}} {
-		if opt.on {
-			f = append(f, rsp.Feature{Name: opt.name, State: rsp.FeatureSupported})
-		}
-	}
-	c.reply(rsp.AppendSupported(c.scratch(), f))
+	f := s.features()
+	c.clientFeatures = f.negotiate(q)
+	c.reply(rsp.AppendSupported(c.scratch(), f.supportedFeatures(c.clientFeatures)))
 }
 
 // haltReason answers '?': the last stop, W00 when there is no process (as
@@ -99,7 +68,7 @@ func (s *Server) selectThread(c *client, r *rsp.SelectThread) {
 // currentThread answers qC.
 func (s *Server) currentThread(c *client) {
 	tid, ok := s.gtid(c)
-	if !ok || s.cfg.DisabledPackets["qC"] {
+	if !ok || !s.serves.currentThread {
 		c.replyEmpty()
 		return
 	}
@@ -109,7 +78,7 @@ func (s *Server) currentThread(c *client) {
 // listThreads answers qfThreadInfo with every thread and qsThreadInfo with
 // the end of the list.
 func (s *Server) listThreads(c *client, r *rsp.ListThreads) {
-	if s.cfg.DisabledPackets["qfThreadInfo"] {
+	if !s.serves.threadList {
 		c.replyEmpty()
 		return
 	}
@@ -181,7 +150,7 @@ func (s *Server) readXfer(c *client, r *rsp.ReadXfer) {
 		}
 		obj = p.xml
 	case rsp.XferAuxv:
-		if p.auxvR == nil {
+		if !p.serves.auxv {
 			c.replyEmpty()
 			return
 		}
@@ -201,7 +170,7 @@ func (s *Server) readXfer(c *client, r *rsp.ReadXfer) {
 		obj = []byte(p.execName())
 	case rsp.XferLibrariesSVR4:
 		if p.libsDoc == nil || r.Offset == 0 {
-			if p.auxvR == nil {
+			if !p.serves.auxv {
 				c.replyEmpty()
 				return
 			}
@@ -217,7 +186,7 @@ func (s *Server) readXfer(c *client, r *rsp.ReadXfer) {
 		}
 		obj = p.libsDoc
 	case rsp.XferThreads:
-		if s.cfg.DisabledPackets["threads"] {
+		if !s.serves.threadsXfer {
 			c.replyEmpty()
 			return
 		}

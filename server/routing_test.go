@@ -112,7 +112,8 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(w.close)
-	s := &Server{cfg: Config{Log: io.Discard, MaxClients: 8, Listeners: []ListenerConfig{*lc}}, logw: io.Discard, msgs: make(chan message, 64), nextID: 1, wake: w}
+	s := &Server{cfg: Config{Log: io.Discard, MaxClients: 8, Listeners: []ListenerConfig{*lc}}, logw: io.Discard, msgs: make(chan message, 64), nextID: 1, wake: w,
+		serves: serverFeaturesOf(Config{}), lastTarget: assumedTarget}
 	s.proc = newProcess(f, false, "prog")
 	s.proc.threads = []target.Tid{100, 101}
 	s.proc.lastTid = 100

@@ -12,7 +12,7 @@ import (
 // reply. settle tells it a pending stop, or runs the process once no
 // client holds it.
 func (s *Server) resume(c *client, r *rsp.Resume) {
-	if !r.Legacy && s.cfg.DisabledPackets["vCont"] {
+	if !r.Legacy && !s.serves.vCont {
 		c.replyEmpty()
 		return
 	}

@@ -57,6 +57,10 @@ type Server struct {
 	exit      bool     // leave the core loop (monitor exit, --once, ...)
 	defLaunch LaunchSpec
 	defPolicy arbiter.Policy
+	// serves is what the configuration allows; lastTarget what the last
+	// process's target implemented (features.go).
+	serves     serverFeatures
+	lastTarget targetFeatures
 	// wake rouses the core loop from poll; pollFds and pollClients are
 	// its scratch.
 	wake        *wake
@@ -110,6 +114,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, logw: cfg.Log, msgs: make(chan message, 64), nextID: 1, defLaunch: cfg.DefaultLaunch, wake: w,
+		serves: serverFeaturesOf(cfg), lastTarget: assumedTarget,
 		runs: make(chan context.Context), ended: make(chan error, 1)}
 	s.heap = [2]metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/heap/objects:bytes"}}
 	if cfg.Policy != "" {
