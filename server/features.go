@@ -34,7 +34,7 @@ type targetFeatures struct {
 	auxv bool
 }
 
-// features is the whole set a client is offered.
+// features is the whole set a client is offered (Server.offer).
 type features struct {
 	serverFeatures
 	targetFeatures
@@ -59,17 +59,6 @@ func targetFeaturesOf(t target.Process) targetFeatures {
 	_, hw := t.(target.HardwareDebug)
 	_, auxv := t.(target.AuxvReader)
 	return targetFeatures{softwareBreak: bps, hardwarePoints: hw, auxv: auxv}
-}
-
-// features is the set offered now: the server's, and the process's, or
-// the last process's when there is none (assumedTarget before the
-// first).
-func (s *Server) features() features {
-	f := features{serverFeatures: s.serves, targetFeatures: s.lastTarget}
-	if s.proc != nil {
-		f.targetFeatures = s.proc.serves
-	}
-	return f
 }
 
 // clientFeatures are the qSupported features a client announces that

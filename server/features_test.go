@@ -59,12 +59,12 @@ func TestFeatures(t *testing.T) {
 			for _, p := range tc.disabled {
 				h.s.cfg.DisabledPackets[p] = true
 			}
-			h.s.serves = serverFeaturesOf(h.s.cfg)
+			h.s.offer.serverFeatures = serverFeaturesOf(h.s.cfg)
 			if tc.target != nil {
-				h.s.proc = newProcess(tc.target(h.f), false, "prog")
+				h.s.wire(newProcess(tc.target(h.f), fakeBackend{}, h.s.log, false, "prog"))
 				h.s.proc.threads = []target.Tid{100, 101}
 			} else {
-				h.s.proc = nil
+				h.s = newServer(h.s.cfg, h.s.wake) // --multi: no process yet
 			}
 			c := h.client()
 			h.send(c, "qSupported:multiprocess+;swbreak+;hwbreak+;qRelocInsn+;fork-events+;vfork-events+;exec-events+;vContSupported+;QThreadEvents+;no-resumed+;xmlRegisters=i386")

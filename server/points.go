@@ -8,25 +8,35 @@ import (
 	"gdbserverx/hwbp"
 	"gdbserverx/rsp"
 	"gdbserverx/server/internal/debugpoints"
-	"gdbserverx/target"
 )
 
-// insertPoint serves Z. Software breakpoints (Z0) are shared: one int3 per
-// address, owned by every client that inserted it. Nothing touches memory
-// here: the wanted set is applied when the process next resumes, so gdb's
-// remove-all/insert-all at every stop costs nothing.
-func (s *Server) insertPoint(c *client, r *rsp.InsertBreakpoint) {
-	p := s.proc
+// Breakpoints and watchpoints. Software breakpoints (Z0) are the
+// process's: one int3 per address, owned by every client that inserted it
+// (process.breaks), written when the process resumes. Hardware
+// breakpoints and watchpoints (Z1-Z4) are the process's debugpoints.Set:
+// it cuts each request into pieces, has the arbiter decide which pieces
+// hold the debug-register slots, notes z packets until the next resume,
+// plans what the target must hold and judges a stop's hits. What is left
+// here is the glue: a client's packets in, the notices of each commit
+// out (tell), the plan given to the target at a resume
+// (prepareDebugRegisters, process.apply).
+
+// insertPoint serves Z. Nothing touches memory or debug registers here:
+// the wanted set is applied when the process next resumes, so gdb's
+// remove-all/insert-all at every stop costs nothing. A hardware point is
+// decided at once, and its changes (and others', evicted for it) told
+// before the reply, so that a refusal comes back on this Z.
+func (c *client) insertPoint(r *rsp.InsertBreakpoint) {
+	s := c.s
+	p := c.process()
 	if p == nil {
-		c.replyError(rsp.CodeNoProcess)
 		return
 	}
-	if !s.features().servesPoint(r.Type) {
+	if !s.offer.servesPoint(r.Type) {
 		c.replyEmpty()
 		return
 	}
-	switch r.Type {
-	case rsp.SoftwareBreakpoint:
+	if r.Type == rsp.SoftwareBreakpoint {
 		b := p.breaks[r.Addr]
 		if b == nil {
 			// Check now that the address can be patched, so that a bad
@@ -41,19 +51,47 @@ func (s *Server) insertPoint(c *client, r *rsp.InsertBreakpoint) {
 		}
 		b.owners[c] = true
 		c.replyOK()
-	default:
-		s.insertHardware(c, r)
-	}
-}
-
-// removePoint serves z.
-func (s *Server) removePoint(c *client, r *rsp.RemoveBreakpoint) {
-	p := s.proc
-	if p == nil {
-		c.replyError(rsp.CodeNoProcess)
 		return
 	}
-	if !s.features().servesPoint(r.Type) {
+	req, _ := request(r.Type, r.Addr, r.Kind)
+	changes, err := p.dp.Insert(c.id, c.ownerConfig(), req)
+	s.tell(changes)
+	if err != nil {
+		code, logged := insertError(err)
+		if logged {
+			s.log.printf("client #%d: %v", c.id, err)
+		} else {
+			s.log.debugf("client #%d: %v", c.id, err)
+		}
+		c.replyError(code)
+		return
+	}
+	c.replyOK()
+}
+
+// insertError picks the E reply of a refused Z1-Z4, and whether the
+// refusal is worth a line on the server's log (a client's limit reached)
+// or only with --debug.
+func insertError(err error) (code rsp.ErrorCode, logged bool) {
+	switch {
+	case errors.Is(err, debugpoints.ErrTooLong):
+		return rsp.CodeInvalid, true
+	case errors.Is(err, debugpoints.ErrLimit):
+		return rsp.CodeNoSpace, true
+	case errors.Is(err, debugpoints.ErrRefused):
+		return rsp.CodeNotPermitted, false
+	}
+	return rsp.CodeInvalid, false
+}
+
+// removePoint serves z: a software breakpoint loses this owner, a
+// hardware point's removal waits for the next resume.
+func (c *client) removePoint(r *rsp.RemoveBreakpoint) {
+	p := c.process()
+	if p == nil {
+		return
+	}
+	if !c.s.offer.servesPoint(r.Type) {
 		c.replyEmpty()
 		return
 	}
@@ -68,12 +106,6 @@ func (s *Server) removePoint(c *client, r *rsp.RemoveBreakpoint) {
 	p.dp.Remove(c.id, req)
 	c.replyOK()
 }
-
-// Hardware breakpoints and watchpoints (Z1-Z4) are the process's
-// debugpoints.Set: it cuts each request into pieces, has the arbiter
-// decide which pieces hold the debug-register slots, notes z packets until
-// the next resume, and judges a stop's hits. What is left here is the
-// glue: the client behind an owner id, the notices, the target calls.
 
 // request makes the hwbp request of a Z or z packet.
 func request(t rsp.BreakpointType, addr, kind uint64) (hwbp.Request, bool) {
@@ -102,48 +134,47 @@ func (c *client) ownerConfig() arbiter.OwnerConfig {
 	return arbiter.OwnerConfig{Priority: c.priority, Policy: c.policy, Pinned: c.pinned}
 }
 
-// insertHardware serves Z1-Z4: the debugpoint is decided at once, and its
-// changes (and others', evicted for it) told before the reply.
-func (s *Server) insertHardware(c *client, r *rsp.InsertBreakpoint) {
-	p := s.proc
-	req, _ := request(r.Type, r.Addr, r.Kind)
-	changes, err := p.dp.Insert(c.id, c.ownerConfig(), req)
-	s.tell(changes)
-	if err != nil {
-		c.replyError(s.insertError(c, err))
+// applyOwner gives the debugpoints a client's new priority, policy or
+// pinning and re-plans at once: other clients hear of evictions now.
+func (c *client) applyOwner() {
+	s := c.s
+	if s.proc == nil {
 		return
 	}
-	c.replyOK()
+	s.tell(s.proc.dp.SetOwner(c.id, c.ownerConfig()))
+	s.replanIfRunning()
 }
 
-// insertError logs a refused Z1-Z4 and picks its E reply.
-func (s *Server) insertError(c *client, err error) rsp.ErrorCode {
-	switch {
-	case errors.Is(err, debugpoints.ErrTooLong):
-		s.logf("client #%d: %v", c.id, err)
-		return rsp.CodeInvalid
-	case errors.Is(err, debugpoints.ErrLimit):
-		s.logf("client #%d: %v", c.id, err)
-		return rsp.CodeNoSpace
-	case errors.Is(err, debugpoints.ErrRefused):
-		s.debugf("client #%d: %v", c.id, err)
-		return rsp.CodeNotPermitted
-	}
-	s.debugf("client #%d: %v", c.id, err)
-	return rsp.CodeInvalid
-}
-
-// tell handles the changes of a commit: a notice for each owner, a line of
-// the event log, --debug output.
+// tell handles the changes of a commit: for each, --debug output, a line
+// of the event log, and the notice for its owner (kept for `monitor
+// events`).
 func (s *Server) tell(changes []debugpoints.Change) {
 	for _, ch := range changes {
-		s.debugpointEvent(ch)
+		s.log.debugf("debugpoint %v of client #%d (pair %v): %v -> %v (%v)", ch.Key, ch.Owner.Client, ch.Owner.Pair, ch.Old, ch.New, ch.Cause)
+		point := s.proc.pointName(ch.Key)
+		c := s.clients.byID(ch.Owner.Client)
+		peer := ""
+		if c != nil {
+			peer = c.peer
+		}
+		s.events.change(ch, point, peer)
+		text := noticeText(ch, point)
+		if text == "" {
+			continue
+		}
+		s.recent = append(s.recent, recentNotice{at: time.Now(), client: ch.Owner.Client, text: text})
+		if len(s.recent) > maxRecentNotices {
+			s.recent = append(s.recent[:0], s.recent[len(s.recent)-maxRecentNotices:]...)
+		}
+		if c != nil {
+			c.notify(text)
+		}
 	}
 }
 
-// prepareDebugRegisters plans the debugpoints for the next resume and
-// gives the target the plan: the debug-register image, the emulated
-// watchpoints, syscall-exit stops.
+// prepareDebugRegisters plans the debugpoints for the next resume, tells
+// the commit's changes, and gives the target the plan: the
+// debug-register image, the emulated watchpoints, syscall-exit stops.
 func (s *Server) prepareDebugRegisters() error {
 	p := s.proc
 	if p.hw == nil {
@@ -161,40 +192,18 @@ func (s *Server) prepareDebugRegisters() error {
 	return nil
 }
 
-// apply gives the target a plan of the debugpoints.
-func (p *process) apply(plan debugpoints.Plan) error {
-	if plan.ImageChanged {
-		if err := p.hw.SetDebugRegisters(target.DebugRegisters(plan.Image)); err != nil {
-			return err
-		}
+// replanIfRunning brings a running process to a changed plan (a client
+// left, and its slots can go to others' points): the process is stopped,
+// which no client is told of, and settle resumes it with the new image.
+func (s *Server) replanIfRunning() {
+	p := s.proc
+	if p == nil || !p.running {
+		return
 	}
-	if p.sw != nil {
-		if err := p.sw.SetWatches(plan.Watches); err != nil {
-			return err
-		}
+	if !p.dp.Changed() && !p.breaksChanged() {
+		return
 	}
-	if p.sys != nil && plan.SyscallsChanged {
-		return p.sys.TraceSyscalls(plan.SyscallExits)
-	}
-	return nil
-}
-
-// hitNotes makes the stop notes of hits, by client: several hits of one
-// client are all kept, the first its stop reply, the others for its next
-// resumes. Hits of clients that are gone are dropped.
-func (s *Server) hitNotes(hits []debugpoints.Hit) map[*client][]stopNote {
-	var out map[*client][]stopNote
-	for _, h := range hits {
-		c := s.clientByID(h.Client)
-		if c == nil {
-			continue
-		}
-		if out == nil {
-			out = map[*client][]stopNote{}
-		}
-		out[c] = append(out[c], stopNote{reason: watchReason(h.Kind), addr: h.Addr})
-	}
-	return out
+	p.interrupt()
 }
 
 // watchReason is the stop-reply key for a hit of a kind.
@@ -208,38 +217,4 @@ func watchReason(k hwbp.Kind) rsp.StopReason {
 		return rsp.ReasonAccessWatch
 	}
 	return rsp.ReasonHardwareBreak
-}
-
-// clientByID finds a live client.
-func (s *Server) clientByID(id int) *client {
-	for _, c := range s.clients {
-		if c.id == id && c.state != clientGone {
-			return c
-		}
-	}
-	return nil
-}
-
-// noSpace handles the kernel refusing a slot (ENOSPC: another perf user
-// holds it): one slot less, re-plan, and try again in a while.
-func (s *Server) noSpace() bool {
-	n, ok := s.proc.dp.NoSpace(time.Now())
-	if ok {
-		s.logf("the kernel refused a debug-register slot (another perf user holds it); planning with %d", n)
-	}
-	return ok
-}
-
-// replanIfRunning brings a running process to a changed plan (a client
-// left, and its slots can go to others' points): the process is stopped,
-// which no client is told of, and settle resumes it with the new image.
-func (s *Server) replanIfRunning() {
-	p := s.proc
-	if p == nil || !p.running {
-		return
-	}
-	if !p.dp.Changed() && !p.breaksChanged() {
-		return
-	}
-	p.interrupt()
 }

@@ -45,12 +45,7 @@ func init() {
 
 // registerInfo answers qRegisterInfoN, or E45 (lldb's end-of-list
 // answer, rsp.CodeNoMoreRegisters) past the last register.
-func (s *Server) registerInfo(c *client, r *rsp.QueryRegisterInfo) {
-	p := s.proc
-	if p == nil {
-		c.replyError(rsp.CodeNoProcess)
-		return
-	}
+func (p *process) registerInfo(c *client, r *rsp.QueryRegisterInfo) {
 	reg, ok := p.register(r.Reg)
 	if !ok {
 		c.replyError(rsp.CodeNoMoreRegisters)
@@ -108,12 +103,7 @@ func avx512Register(name string) bool {
 }
 
 // processInfo answers lldb's qProcessInfo: who the process is, from /proc.
-func (s *Server) processInfo(c *client) {
-	p := s.proc
-	if p == nil {
-		c.replyError(rsp.CodeNoProcess)
-		return
-	}
+func (p *process) processInfo(c *client) {
 	var ppid, uid, gid, euid, egid int
 	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.pid)); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {

@@ -90,8 +90,9 @@ func (f *fakeProcess) SetDebugRegisters(d target.DebugRegisters) error {
 	return nil
 }
 
-// pipeConn is a comm.Conn for a client whose reader and writer goroutines
-// the test does not start: replies are read from its queue.
+// pipeConn is a comm.Conn without descriptors: the core loop neither
+// reads nor writes it, and the test takes the client's replies from its
+// Endpoint's output (takePayloads).
 type pipeConn struct{ net.Conn }
 
 func (pipeConn) Peer() string    { return "test" }
@@ -112,9 +113,8 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(w.close)
-	s := &Server{cfg: Config{Log: io.Discard, MaxClients: 8, Listeners: []ListenerConfig{*lc}}, logw: io.Discard, msgs: make(chan message, 64), nextID: 1, wake: w,
-		serves: serverFeaturesOf(Config{}), lastTarget: assumedTarget}
-	s.proc = newProcess(f, false, "prog")
+	s := newServer(Config{Log: io.Discard, MaxClients: 8, Listeners: []ListenerConfig{*lc}}, w)
+	s.wire(newProcess(f, fakeBackend{}, s.log, false, "prog"))
 	s.proc.threads = []target.Tid{100, 101}
 	s.proc.lastTid = 100
 	return &harness{t: t, s: s, f: f}
@@ -139,7 +139,7 @@ func (h *harness) send(c *client, payload string) {
 	if err != nil {
 		h.t.Fatalf("%q: %v", payload, err)
 	}
-	h.s.receive(c, req)
+	c.handle(req)
 	h.s.settle()
 }
 

@@ -43,117 +43,149 @@ func (h *hostFile) readWindow(off int64, count, max int) int {
 	return min(count, h.window, max)
 }
 
-// hostIO serves the vFile packets (GDB manual, "Host I/O Packets"): gdb
-// reads the program and its libraries through them when its sysroot is
-// "target:", the default. Replies use GDB's File-I/O errno values.
-func (s *Server) hostIO(c *client, req rsp.Request) {
-	switch r := req.(type) {
-	case *rsp.FileSetFS:
-		c.fsPid = int(r.Pid)
-		c.reply(rsp.AppendFileResult(c.scratch(), 0))
-	case *rsp.FileOpen:
-		flags, ok := fileioFlags(int(r.Flags))
-		if !ok {
-			c.reply(rsp.AppendFileError(c.scratch(), fioEINVAL))
-			return
-		}
-		if len(c.files) >= maxHostFiles {
-			c.reply(rsp.AppendFileError(c.scratch(), fioEMFILE))
-			return
-		}
-		f, err := os.OpenFile(c.hostPath(r.Path), flags|syscall.O_CLOEXEC, os.FileMode(r.Mode&0o777))
-		if err != nil {
-			c.reply(rsp.AppendFileError(c.scratch(), fileioErrno(err)))
-			return
-		}
-		fd := c.nextFD
-		c.nextFD++
-		c.files[fd] = &hostFile{f: f}
-		c.reply(rsp.AppendFileResult(c.scratch(), int64(fd)))
-	case *rsp.FileRead:
-		h := c.files[r.FD]
-		if h == nil {
-			c.reply(rsp.AppendFileError(c.scratch(), fioEBADF))
-			return
-		}
-		// The reply is binary and escaped: read what can fit.
-		n := h.readWindow(int64(r.Offset), r.Count, (PacketSize-32)/2)
-		if cap(c.fileBuf) < n {
-			c.fileBuf = make([]byte, n)
-		}
-		buf := c.fileBuf[:n]
-		got, err := h.f.ReadAt(buf, int64(r.Offset))
-		if got == 0 && err != nil && !isEOF(err) {
-			c.reply(rsp.AppendFileError(c.scratch(), fileioErrno(err)))
-			return
-		}
-		data := buf[:got]
-		if fit := rsp.EscapedFit(data, PacketSize-32); fit < len(data) {
-			data = data[:fit]
-		}
-		h.next = int64(r.Offset) + int64(len(data))
-		c.reply(rsp.AppendFileData(c.scratch(), data))
-	case *rsp.FileWrite:
-		f := c.files[r.FD]
-		if f == nil {
-			c.reply(rsp.AppendFileError(c.scratch(), fioEBADF))
-			return
-		}
-		n, err := f.f.WriteAt(r.Data, int64(r.Offset))
-		if err != nil && n == 0 {
-			c.reply(rsp.AppendFileError(c.scratch(), fileioErrno(err)))
-			return
-		}
-		c.reply(rsp.AppendFileResult(c.scratch(), int64(n)))
-	case *rsp.FileClose:
-		f := c.files[r.FD]
-		if f == nil {
-			c.reply(rsp.AppendFileError(c.scratch(), fioEBADF))
-			return
-		}
-		delete(c.files, r.FD)
-		f.f.Close()
-		c.reply(rsp.AppendFileResult(c.scratch(), 0))
-	case *rsp.FileStat:
-		f := c.files[r.FD]
-		if f == nil {
-			c.reply(rsp.AppendFileError(c.scratch(), fioEBADF))
-			return
-		}
-		var st syscall.Stat_t
-		if err := syscall.Fstat(int(f.f.Fd()), &st); err != nil {
-			c.reply(rsp.AppendFileError(c.scratch(), fileioErrno(err)))
-			return
-		}
-		c.reply(rsp.AppendFileData(c.scratch(), fileioStat(&st)))
-	case *rsp.FileReadlink:
-		target, err := os.Readlink(c.hostPath(r.Path))
-		if err != nil {
-			c.reply(rsp.AppendFileError(c.scratch(), fileioErrno(err)))
-			return
-		}
-		c.reply(rsp.AppendFileData(c.scratch(), []byte(target)))
-	case *rsp.FileUnlink:
-		if err := os.Remove(c.hostPath(r.Path)); err != nil {
-			c.reply(rsp.AppendFileError(c.scratch(), fileioErrno(err)))
-			return
-		}
-		c.reply(rsp.AppendFileResult(c.scratch(), 0))
-	}
+// hostFiles are the host files a client opened through vFile:open, by
+// the descriptor it was given, and the process whose filesystem paths
+// refer to (vFile:setfs). Owned by the client's session; closed when it
+// leaves.
+type hostFiles struct {
+	open  map[int]*hostFile
+	next  int // the next descriptor given
+	fsPid int
+	buf   []byte // pread scratch
 }
 
-// hostPath resolves a path in the filesystem vFile:setfs chose: a
-// process's root (/proc/PID/root), so that gdb reads the files a process
-// in a container sees, or the server's own for 0.
-func (c *client) hostPath(p string) string {
-	if c.fsPid <= 0 || !filepath.IsAbs(p) {
+// serve serves the vFile packets (GDB manual, "Host I/O Packets"): gdb
+// reads the program and its libraries through them when its sysroot is
+// "target:", the default. Replies use GDB's File-I/O errno values.
+func (h *hostFiles) serve(c *client, req rsp.Request) {
+	dst := c.scratch()
+	switch r := req.(type) {
+	case *rsp.FileSetFS:
+		h.fsPid = int(r.Pid)
+		dst = rsp.AppendFileResult(dst, 0)
+	case *rsp.FileOpen:
+		dst = h.openFile(dst, r)
+	case *rsp.FileRead:
+		dst = h.pread(dst, r)
+	case *rsp.FileWrite:
+		dst = h.pwrite(dst, r)
+	case *rsp.FileClose:
+		f := h.open[r.FD]
+		if f == nil {
+			dst = rsp.AppendFileError(dst, fioEBADF)
+			break
+		}
+		delete(h.open, r.FD)
+		f.f.Close()
+		dst = rsp.AppendFileResult(dst, 0)
+	case *rsp.FileStat:
+		dst = h.fstat(dst, r)
+	case *rsp.FileReadlink:
+		target, err := os.Readlink(h.path(r.Path))
+		if err != nil {
+			dst = rsp.AppendFileError(dst, fileioErrno(err))
+			break
+		}
+		dst = rsp.AppendFileData(dst, []byte(target))
+	case *rsp.FileUnlink:
+		if err := os.Remove(h.path(r.Path)); err != nil {
+			dst = rsp.AppendFileError(dst, fileioErrno(err))
+			break
+		}
+		dst = rsp.AppendFileResult(dst, 0)
+	}
+	c.reply(dst)
+}
+
+// openFile serves vFile:open: at most maxHostFiles at once (EMFILE).
+func (h *hostFiles) openFile(dst []byte, r *rsp.FileOpen) []byte {
+	flags, ok := fileioFlags(int(r.Flags))
+	if !ok {
+		return rsp.AppendFileError(dst, fioEINVAL)
+	}
+	if len(h.open) >= maxHostFiles {
+		return rsp.AppendFileError(dst, fioEMFILE)
+	}
+	f, err := os.OpenFile(h.path(r.Path), flags|syscall.O_CLOEXEC, os.FileMode(r.Mode&0o777))
+	if err != nil {
+		return rsp.AppendFileError(dst, fileioErrno(err))
+	}
+	fd := h.next
+	h.next++
+	h.open[fd] = &hostFile{f: f}
+	return rsp.AppendFileResult(dst, int64(fd))
+}
+
+// pread serves vFile:pread: as much of the window as fits a packet.
+func (h *hostFiles) pread(dst []byte, r *rsp.FileRead) []byte {
+	f := h.open[r.FD]
+	if f == nil {
+		return rsp.AppendFileError(dst, fioEBADF)
+	}
+	// The reply is binary and escaped: read what can fit.
+	n := f.readWindow(int64(r.Offset), r.Count, (PacketSize-32)/2)
+	if cap(h.buf) < n {
+		h.buf = make([]byte, n)
+	}
+	buf := h.buf[:n]
+	got, err := f.f.ReadAt(buf, int64(r.Offset))
+	if got == 0 && err != nil && !isEOF(err) {
+		return rsp.AppendFileError(dst, fileioErrno(err))
+	}
+	data := buf[:got]
+	if fit := rsp.EscapedFit(data, PacketSize-32); fit < len(data) {
+		data = data[:fit]
+	}
+	f.next = int64(r.Offset) + int64(len(data))
+	return rsp.AppendFileData(dst, data)
+}
+
+// pwrite serves vFile:pwrite.
+func (h *hostFiles) pwrite(dst []byte, r *rsp.FileWrite) []byte {
+	f := h.open[r.FD]
+	if f == nil {
+		return rsp.AppendFileError(dst, fioEBADF)
+	}
+	n, err := f.f.WriteAt(r.Data, int64(r.Offset))
+	if err != nil && n == 0 {
+		return rsp.AppendFileError(dst, fileioErrno(err))
+	}
+	return rsp.AppendFileResult(dst, int64(n))
+}
+
+// fstat serves vFile:fstat, in GDB's struct stat.
+func (h *hostFiles) fstat(dst []byte, r *rsp.FileStat) []byte {
+	f := h.open[r.FD]
+	if f == nil {
+		return rsp.AppendFileError(dst, fioEBADF)
+	}
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(f.f.Fd()), &st); err != nil {
+		return rsp.AppendFileError(dst, fileioErrno(err))
+	}
+	return rsp.AppendFileData(dst, fileioStat(&st))
+}
+
+// path resolves a path in the filesystem vFile:setfs chose: a process's
+// root (/proc/PID/root), so that gdb reads the files a process in a
+// container sees, or the server's own for 0.
+func (h *hostFiles) path(p string) string {
+	if h.fsPid <= 0 || !filepath.IsAbs(p) {
 		return p
 	}
-	root := fmt.Sprintf("/proc/%d/root", c.fsPid)
+	root := fmt.Sprintf("/proc/%d/root", h.fsPid)
 	if link, err := os.Readlink(root); err == nil && link == "/" {
 		return p
 	}
 	return root + p
+}
+
+// closeAll closes every file (the client left).
+func (h *hostFiles) closeAll() {
+	for fd, f := range h.open {
+		f.f.Close()
+		delete(h.open, fd)
+	}
 }
 
 func isEOF(err error) bool { return errors.Is(err, io.EOF) }
