@@ -28,7 +28,7 @@ const (
 	// clientIdle: connected, but not debugging the process (it
 	// detached while others debug it): it holds nothing, is told no stop.
 	clientIdle
-	// clientGone: disconnected; its reader has not necessarily ended yet.
+	// clientGone: disconnected; forgotten at the core loop's next sweep.
 	clientGone
 )
 

@@ -83,7 +83,8 @@ type process struct {
 	// sw emulates the watchpoints that hold no slot (nil when the target
 	// cannot be wrapped); t is then sw.
 	sw *swwatch.Process
-	// notes are sw's notes for --event-log, queued by its goroutine.
+	// notes are sw's notes for --event-log, queued while it serves the
+	// process's stops (events.go).
 	notes engineNotes
 
 	// Caches valid while stopped: the library list and thread list
@@ -429,10 +430,9 @@ func (p *process) appendThreadAndRegisters(c *client, reply *rsp.StopReply, tid 
 // the pc, the stack and frame pointers to place a stop, and at a
 // breakpoint in optimised code also rbx (callee-saved, to identify the
 // caller's frame) and rdi (the first argument, for entry values); without
-// them it sends a g packet (measured with `set debug remote 1` on the
-// benchmarks' stops). Each register more costs gdb about 1.5 us to parse
-// at every stop (all 27 integer registers: 40 us more gdb CPU per stop),
-// so the list is no longer than that.
+// them it sends a g packet (seen with `set debug remote 1` on the
+// benchmarks' stops). Each register more costs gdb CPU to parse at every
+// stop (bench/RESULTS.md, "server"), so the list is no longer than that.
 var expeditedNames = []string{"rbx", "rdi", "rbp", "rsp", "rip"}
 
 // expeditedGeneral says the expedited registers are all general ones

@@ -229,7 +229,7 @@ func TestStopRouting(t *testing.T) {
 				h.send(a, "vCont;c")
 				h.send(b, "vCont;s:p64.65;c")
 			},
-			ev:  stopped(target.ThreadStop{Tid: 101, Reason: target.StopDebug, Signal: target.SIGTRAP, DR6: 0x4000}),
+			ev:  stopped(target.ThreadStop{Tid: 101, Reason: target.StopDebug, Signal: target.SIGTRAP, DR6: hwbp.DR6SingleStep}),
 			toA: "", toB: "T05",
 		},
 		{
@@ -239,7 +239,7 @@ func TestStopRouting(t *testing.T) {
 				h.send(a, "vCont;c")
 				h.send(b, "vCont;c")
 			},
-			ev:  stopped(target.ThreadStop{Tid: 100, Reason: target.StopDebug, Signal: target.SIGTRAP, DR6: 0x1}),
+			ev:  stopped(target.ThreadStop{Tid: 100, Reason: target.StopDebug, Signal: target.SIGTRAP, DR6: hwbp.DR6Hit(0)}),
 			toA: "", toB: "T05watch:2000;",
 		},
 		{
@@ -250,7 +250,7 @@ func TestStopRouting(t *testing.T) {
 				h.send(a, "vCont;c")
 				h.send(b, "vCont;c")
 			},
-			ev:  stopped(target.ThreadStop{Tid: 100, Reason: target.StopDebug, Signal: target.SIGTRAP, DR6: 0x1}),
+			ev:  stopped(target.ThreadStop{Tid: 100, Reason: target.StopDebug, Signal: target.SIGTRAP, DR6: hwbp.DR6Hit(0)}),
 			toA: "T05watch:2000;", toB: "T05watch:2000;",
 		},
 		{
@@ -357,7 +357,7 @@ func TestChurnWritesNothing(t *testing.T) {
 	if len(h.f.debugImages) != 1 {
 		t.Fatalf("debug images set: %d, want 1", len(h.f.debugImages))
 	}
-	h.event(stopped(target.ThreadStop{Tid: 100, Reason: target.StopDebug, Signal: target.SIGTRAP, DR6: 0x1}))
+	h.event(stopped(target.ThreadStop{Tid: 100, Reason: target.StopDebug, Signal: target.SIGTRAP, DR6: hwbp.DR6Hit(0)}))
 	h.replies(a)
 	for _, p := range []string{"z2,2000,4", "z4,3000,8", "Z4,3000,8", "Z2,2000,4", "vCont;c"} {
 		h.send(a, p)
@@ -442,8 +442,8 @@ func TestKernelRefusesSlot(t *testing.T) {
 // step of the same thread, and is dropped when the client continues
 // that thread instead.
 func TestPendingStepBesideWatch(t *testing.T) {
-	step := target.ThreadStop{Tid: 101, Reason: target.StopDebug, Signal: target.SIGTRAP, DR6: 0x4000}
-	watch := target.ThreadStop{Tid: 100, Reason: target.StopDebug, Signal: target.SIGTRAP, DR6: 0x1}
+	step := target.ThreadStop{Tid: 101, Reason: target.StopDebug, Signal: target.SIGTRAP, DR6: hwbp.DR6SingleStep}
+	watch := target.ThreadStop{Tid: 100, Reason: target.StopDebug, Signal: target.SIGTRAP, DR6: hwbp.DR6Hit(0)}
 	const (
 		stepReply  = `^T05[0-9a-f:;]*thread:p64\.65;$`
 		watchReply = `^T05watch:2000;.*thread:p64\.64;$`

@@ -412,10 +412,11 @@ func (s *Server) sweep() {
 // garbage: what the connections used (their buffers, the documents and
 // files they were sent) is garbage once they are gone. Left to the
 // collector's pacing, it would grow the heap to the collector's minimum
-// goal (4 MiB) before the first collection, and the server's RSS with
-// it: 2.4 MiB more after 1000 connections than after 10 (TestSoak). A
-// collection costs about 1 ms of CPU, off the core loop; one after every
-// connection cost 50% more server CPU in the soak. One runs at a time.
+// goal (4 MiB) before the first collection, and the server's RSS with it
+// as connections come and go; a collection after every connection costs
+// more CPU than the garbage is worth, hence the threshold (figures from
+// TestSoak: bench/RESULTS.md, "server"). The collection runs off the core
+// loop, one at a time.
 func (s *Server) collect() {
 	if s.collecting.Load() {
 		return
@@ -641,15 +642,14 @@ const pollWait = time.Second
 // pollFds waits in ppoll(2) without telling the Go scheduler (a raw
 // system call): the core thread keeps its P while it waits, so that
 // after the wait it runs on at once. Through the scheduler's syscall
-// path, a wait longer than 20 us (gdb's every round trip) let the
-// runtime's monitor take the P back and wake other threads to place it,
-// and the core thread then had to get one back: 79.8 against 64.5 us of
-// server CPU per stepi, 4.1 against 3.2 context switches (shared
-// bench/run.sh -b stepi, AMD EPYC, GOMAXPROCS=2 in both). The goroutines
-// that need a P meanwhile (acceptors, the garbage collector's workers)
-// have the other: New makes GOMAXPROCS at least 2. The garbage collector
-// stops the world with a preemption signal, which interrupts the wait
-// (EINTR); the timeout bounds the wait where that signal is off
+// path, a wait longer than the runtime monitor's 20 us (gdb's every round
+// trip) let the monitor take the P back and wake other threads to place
+// it, and the core thread then had to get one back: more server CPU and
+// more context switches per stepi (bench/RESULTS.md, "server"). The
+// goroutines that need a P meanwhile (acceptors, the garbage collector's
+// workers) have the other: New makes GOMAXPROCS at least 2. The garbage
+// collector stops the world with a preemption signal, which interrupts
+// the wait (EINTR); the timeout bounds the wait where that signal is off
 // (GODEBUG=asyncpreemptoff=1).
 func pollFds(fds []unix.PollFd) (int, error) {
 	ts := unix.NsecToTimespec(int64(pollWait))

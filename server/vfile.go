@@ -22,11 +22,11 @@ type hostFile struct {
 
 // Read windows of vFile:pread. gdb asks for a whole packet's worth at
 // every read (it caches what it gets), while at connect it needs a few
-// hundred bytes here and there of ld.so and libc: answering 64 KiB each
-// time cost gdb 10 ms of CPU to unescape and the connect 1.44x
-// gdbserver's time (bench.py -b connect). Reads start at a page and the
-// window grows fourfold while gdb reads in sequence (`remote get`, a
-// symbol file read whole), up to what a packet holds.
+// hundred bytes here and there of ld.so and libc: answering a whole packet
+// each time made gdb unescape far more than it used, and the connect
+// slower than gdbserver's (bench/RESULTS.md, "server"). Reads start at a
+// page and the window grows fourfold while gdb reads in sequence (`remote
+// get`, a symbol file read whole), up to what a packet holds.
 const (
 	preadFirst = 4096
 	preadGrow  = 4

@@ -40,7 +40,8 @@ func (m memory) ReadMemory(addr uint64, buf []byte) (int, error) {
 //	later D                time passes (a Go duration)
 //	leave C
 //	poke ADDR HEX          the program (or the kernel) writes memory
-//	debug DR6 [ID@ADDR...] a debug-exception stop (with the engine's hits)
+//	debug DR6 [ID@ADDR...] a debug-exception stop (with the engine's
+//	                       hits); DR6 is its bits joined by '+': B0-B3, BS
 //	emulated ID@ADDR...    the engine's hits at a StopWatch
 //	kernel                 a syscall-exit stop
 //	points C               the client's debugpoints, as monitor slots shows them
@@ -110,7 +111,7 @@ func (sc *script) run(line string) string {
 		}
 		return ""
 	case "debug":
-		step, hs := sc.d.DebugStop(uint64(sc.num(f[1])), sc.watchHits(f[2:]), sc.mem)
+		step, hs := sc.d.DebugStop(sc.dr6(f[1]), sc.watchHits(f[2:]), sc.mem)
 		if step {
 			return join("step", hits(hs))
 		}
@@ -141,6 +142,22 @@ func (sc *script) num(s string) int {
 		sc.t.Fatalf("%q: %v", s, err)
 	}
 	return int(n)
+}
+
+// dr6 makes a DR6 value from hwbp's words: "B0+B1", "BS".
+func (sc *script) dr6(s string) uint64 {
+	var v uint64
+	for _, b := range strings.Split(s, "+") {
+		switch {
+		case b == "BS":
+			v |= hwbp.DR6SingleStep
+		case len(b) == 2 && b[0] == 'B' && b[1] >= '0' && b[1] <= '3':
+			v |= hwbp.DR6Hit(hwbp.Slot(b[1] - '0'))
+		default:
+			sc.t.Fatalf("DR6 bit %q", b)
+		}
+	}
+	return v
 }
 
 func (sc *script) request(f []string) hwbp.Request {
@@ -358,19 +375,19 @@ func TestSet(t *testing.T) {
 			{"Z 2 watch 0x2000 4", "ok\nc2 write 0x2000 len 4: absent -> installed (inserted) slots [0]"},
 			{"Z 2 awatch 0x3000 8", "ok\nc2 access 0x3000 len 8: absent -> installed (inserted) slots [1]"},
 			{"plan", "slots [write 0x2000 len 4, access 0x3000 len 8, -, -] written"},
-			{"debug 0x1", "c1 write 0x2000\nc2 write 0x2000"},
-			{"debug 0x3", "c1 write 0x2000\nc2 write 0x2000\nc2 access 0x3000"},
+			{"debug B0", "c1 write 0x2000\nc2 write 0x2000"},
+			{"debug B0+B1", "c1 write 0x2000\nc2 write 0x2000\nc2 access 0x3000"},
 			// BS alone: a step, no hit; B2 of a slot not enabled counts
 			// for nothing.
-			{"debug 0x4000", "step"},
-			{"debug 0x4004", "step"},
+			{"debug BS", "step"},
+			{"debug BS+B2", "step"},
 			{"points 2", "write 0x2000 len 4 installed slots [0] hits 2\naccess 0x3000 len 8 installed slots [1] hits 1"},
 		}},
 		{"a read watchpoint's write pair tells a read from a write", Options{}, []step{
 			{"Z 1 rwatch 0x2000 4", "ok\nc1 read 0x2000 len 4: absent -> installed (inserted) slots [0]\nc1 pair read 0x2000 len 4: absent -> installed (inserted) slots [1]"},
 			{"plan", "slots [access 0x2000 len 4, write 0x2000 len 4, -, -] written"},
-			{"debug 0x1", "c1 read 0x2000"},
-			{"debug 0x3", ""},
+			{"debug B0", "c1 read 0x2000"},
+			{"debug B0+B1", ""},
 			// The pair gives way first when the slots are needed; the
 			// read watchpoint then falls back to a value check.
 			{"owner 2 prio=5", ""},
@@ -379,19 +396,19 @@ func TestSet(t *testing.T) {
 			{"Z 2 watch 0x5010 8", "ok\nc2 write 0x5010 len 8: absent -> installed (inserted) slots [1]\nc1 pair read 0x2000 len 4: installed -> suspended (evicted) by c2@5"},
 			{"plan", "slots [access 0x2000 len 4, write 0x5010 len 8, write 0x5000 len 8, write 0x5008 len 8] written"},
 			{"points 1", "read 0x2000 len 4 installed slots [0] hits 1 value-check"},
-			{"debug 0x1", "c1 read 0x2000"},
+			{"debug B0", "c1 read 0x2000"},
 			{"poke 0x2001 aa", ""},
-			{"debug 0x1", ""},
+			{"debug B0", ""},
 		}},
 		{"a widened write piece reports only a change inside the range", Options{}, []step{
 			{"Z 1 watch 0x2001 2", "ok\nc1 write 0x2001 len 2: absent -> installed (inserted) slots [0]"},
 			{"plan", "slots [write 0x2000 len 4, -, -, -] written"},
 			{"poke 0x2003 11", ""},
-			{"debug 0x1", ""},
+			{"debug B0", ""},
 			{"poke 0x2002 22", ""},
-			{"debug 0x1", "c1 write 0x2002"},
+			{"debug B0", "c1 write 0x2002"},
 			// The trapped store is accounted for.
-			{"debug 0x1", ""},
+			{"debug B0", ""},
 		}},
 		{"the kernel's writes are found at a syscall exit", Options{SyscallExits: true}, []step{
 			{"Z 1 watch 0x2000 8", "ok\nc1 write 0x2000 len 8: absent -> installed (inserted) slots [0]"},
