@@ -202,6 +202,10 @@ const (
 	// as a hardware watchpoint's trap reports it; for a write by the
 	// kernel during a system call, PC is after the syscall instruction.
 	StopWatch
+	// StopInterrupt: the thread stopped because it was asked to
+	// (NonStop.StopThreads, or Interrupt in non-stop mode), for no reason
+	// of its own.
+	StopInterrupt
 )
 
 func (r StopReason) String() string {
@@ -220,6 +224,8 @@ func (r StopReason) String() string {
 		return "syscall-entry"
 	case StopWatch:
 		return "watch"
+	case StopInterrupt:
+		return "interrupt"
 	}
 	return fmt.Sprintf("StopReason(%d)", int(r))
 }
@@ -300,6 +306,26 @@ type HardwareDebug interface {
 	// Only while stopped. A kernel refusal surfaces from Resume as a
 	// *DebugRegisterError, before any thread runs.
 	SetDebugRegisters(img DebugRegisters) error
+}
+
+// NonStop is the optional capability of running the threads of the
+// process independently (gdb's non-stop mode, GDB manual "Remote Non-Stop").
+// In non-stop mode an event stops the thread it comes from and no other:
+// the event's Stops name that thread alone, and the others go on. Resume
+// resumes stopped threads while others run; a thread's registers can be
+// read and written while it is stopped, whatever the others do; debug
+// registers set while threads run reach them at once (each is stopped
+// for a moment, invisibly, to write them); the ThreadRunner calls stop
+// the other threads around themselves, as all-stop has them stopped.
+type NonStop interface {
+	// SetNonStop turns non-stop mode on or off. Only while every thread
+	// is stopped.
+	SetNonStop(on bool) error
+	// StopThreads asks running threads to stop (none named: every
+	// thread). Each stops with an event of its own, StopInterrupt, unless
+	// an event of its own comes first. A thread already stopped, or
+	// already asked, is left as it is.
+	StopThreads(tids []Tid) error
 }
 
 // GeneralRegisterReader is the optional capability of reading the general

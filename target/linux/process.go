@@ -49,7 +49,8 @@ type Process struct {
 	// Reset at exec.
 	sysInsn uint64
 
-	worldStopped bool // every thread is stopped and requests are served
+	worldStopped bool // all-stop: every thread is stopped and requests are served
+	nonStop      bool // non-stop mode: events stop their own thread only (nonstop.go)
 	stopping     bool // a thread reported an event (or Interrupt): the world is being stopped
 	interrupted  bool // Interrupt was called during this run
 	killing      bool // SIGKILL sent: reap until the main thread's status
@@ -96,16 +97,26 @@ func newProcess(owner *Tracer) *Process {
 	return p
 }
 
-// usable says why the process cannot serve a request that needs it
-// stopped, or nil.
-func (p *Process) usable() error {
+// alive says why the process cannot serve a request, or nil.
+func (p *Process) alive() error {
 	p.owner.check()
 	switch {
 	case p.over:
 		return p.ended
 	case p.killing:
 		return fmt.Errorf("process %d is being killed: %w", p.pid, target.ErrExited)
-	case !p.worldStopped:
+	}
+	return nil
+}
+
+// usable says why the process cannot serve a request that needs it
+// stopped, or nil: in all-stop mode the world must be stopped; in
+// non-stop mode a request that needs a thread stopped checks that thread.
+func (p *Process) usable() error {
+	if err := p.alive(); err != nil {
+		return err
+	}
+	if !p.nonStop && !p.worldStopped {
 		return target.ErrRunning
 	}
 	return nil
@@ -253,6 +264,9 @@ func (p *Process) NextEvent() (target.Event, bool) {
 // injected), as the SIGSTOP a debugger sends to interrupt would.
 func (p *Process) Interrupt() error {
 	p.owner.check()
+	if p.nonStop && !p.over && !p.killing {
+		return p.StopThreads(nil)
+	}
 	if p.over || p.killing || p.worldStopped || p.interrupted {
 		return nil
 	}
@@ -285,6 +299,9 @@ func (p *Process) Detach() error {
 	if err := p.usable(); err != nil {
 		return err
 	}
+	if !p.allStopped() {
+		return fmt.Errorf("detach: %w", target.ErrRunning)
+	}
 	return p.detach()
 }
 
@@ -295,6 +312,9 @@ func (p *Process) SetDebugRegisters(img target.DebugRegisters) error {
 		return err
 	}
 	p.want = img
+	if p.nonStop {
+		p.refreshRunning()
+	}
 	return nil
 }
 
