@@ -33,6 +33,8 @@ type Process struct {
 	exe     target.ExecFile
 	counter target.Counter
 	gpr     target.GeneralRegisterReader
+	nonStop target.NonStop
+	forks   target.ForkFollower
 	// filterer is the target's StopFilter, which holds the engine's fast
 	// path (filter.go) and, after it, the caller's filter.
 	filterer target.StopFilter
@@ -89,6 +91,10 @@ func New(p target.Process) (*Process, error) {
 	has(ok, "Counter")
 	w.gpr, ok = p.(target.GeneralRegisterReader)
 	has(ok, "GeneralRegisterReader")
+	w.nonStop, ok = p.(target.NonStop)
+	has(ok, "NonStop")
+	w.forks, ok = p.(target.ForkFollower)
+	has(ok, "ForkFollower")
 	w.filterer, ok = p.(target.StopFilter)
 	has(ok, "StopFilter")
 	if len(missing) > 0 {
@@ -142,6 +148,8 @@ var (
 	_ target.ExecFile              = (*Process)(nil)
 	_ target.Counter               = (*Process)(nil)
 	_ target.GeneralRegisterReader = (*Process)(nil)
+	_ target.NonStop               = (*Process)(nil)
+	_ target.ForkFollower          = (*Process)(nil)
 )
 
 // Target returns the wrapped process.
@@ -189,6 +197,17 @@ func (p *Process) Threads() ([]target.Thread, error) { return p.inner.Threads() 
 func (p *Process) ReadRegisters(tid target.Tid, buf []byte) error {
 	return p.inner.ReadRegisters(tid, buf)
 }
+
+// SetNonStop forwards to the target (see target.NonStop).
+func (p *Process) SetNonStop(on bool) error { return p.nonStop.SetNonStop(on) }
+
+// StopThreads forwards to the target (see target.NonStop).
+func (p *Process) StopThreads(tids []target.Tid) error { return p.nonStop.StopThreads(tids) }
+
+// FollowForks forwards to the target (see target.ForkFollower). A
+// followed child comes unwrapped in the event: it holds no watch (fork
+// runs with every page open, syscall.go).
+func (p *Process) FollowForks(on bool) error { return p.forks.FollowForks(on) }
 
 // ReadGeneralRegisters reads a thread's general registers (forwarded:
 // New requires the capability).

@@ -202,6 +202,14 @@ const (
 	// as a hardware watchpoint's trap reports it; for a write by the
 	// kernel during a system call, PC is after the syscall instruction.
 	StopWatch
+	// StopFork and StopVFork: the thread forked (vforked) a process that
+	// is followed (ForkFollower): Child is the new process, stopped.
+	StopFork
+	StopVFork
+	// StopVForkDone: the child of a followed vfork has exec'd or exited:
+	// the parent, which waited in the kernel, runs again (the memory the
+	// two shared is the parent's alone).
+	StopVForkDone
 	// StopInterrupt: the thread stopped because it was asked to
 	// (NonStop.StopThreads, or Interrupt in non-stop mode), for no reason
 	// of its own.
@@ -226,6 +234,12 @@ func (r StopReason) String() string {
 		return "watch"
 	case StopInterrupt:
 		return "interrupt"
+	case StopFork:
+		return "fork"
+	case StopVFork:
+		return "vfork"
+	case StopVForkDone:
+		return "vfork-done"
 	}
 	return fmt.Sprintf("StopReason(%d)", int(r))
 }
@@ -248,6 +262,8 @@ type ThreadStop struct {
 	// Syscall is the system call number at StopSyscallExit and
 	// StopSyscallEntry.
 	Syscall int
+	// Child is the new process at StopFork and StopVFork.
+	Child Process
 	// Watches lists the emulated watchpoints the thread's last
 	// instruction (or system call) accessed: at StopWatch, at a
 	// StopDebug when that instruction also completed a single step or hit
@@ -326,6 +342,22 @@ type NonStop interface {
 	// an event of its own comes first. A thread already stopped, or
 	// already asked, is left as it is.
 	StopThreads(tids []Tid) error
+}
+
+// ForkFollower is the optional capability of keeping the processes a
+// process forks and vforks under the debugger (gdb's fork-events and
+// vfork-events, for `set follow-fork-mode child` and `set
+// detach-on-fork off`).
+type ForkFollower interface {
+	// FollowForks, on, makes a fork or vfork stop the thread that made it
+	// with StopFork or StopVFork, whose Child is the new process: traced
+	// by the same owner, stopped at its first instruction after the call,
+	// with the parent's software breakpoints in its memory (a copy: the
+	// int3s are in it) and none of its debug registers (the kernel does
+	// not copy them). The child's events come from its own NextEvent. Off
+	// (the default), children run on untraced, without the breakpoints.
+	// Only while stopped.
+	FollowForks(on bool) error
 }
 
 // GeneralRegisterReader is the optional capability of reading the general

@@ -71,7 +71,7 @@ func (p *Process) StepThread(tid target.Tid, sig target.Signal) (target.ThreadSt
 	if err != nil {
 		return target.ThreadStop{}, err
 	}
-	resume, err := p.pauseOthers(th)
+	resume, err := pauser{p}.pauseOthers(th)
 	defer resume()
 	if err != nil {
 		return target.ThreadStop{}, err
@@ -101,7 +101,7 @@ func (p *Process) InjectSyscall(tid target.Tid, nr int, args ...uint64) (uint64,
 				return 0, err
 			}
 		}
-		resume, err := p.pauseOthers(th)
+		resume, err := pauser{p}.pauseOthers(th)
 		defer resume()
 		if err != nil {
 			return 0, err

@@ -223,6 +223,21 @@ func (m *memory) restoreIn(pid int) error {
 	return nil
 }
 
+// rewrite writes every int3 again (after a followed vfork, whose child
+// may have taken some out of the memory both shared).
+func (m *memory) rewrite() error {
+	if m.lifted || m.file == nil {
+		return nil
+	}
+	var first error
+	for a := range m.bps {
+		if _, err := m.file.WriteAt([]byte{int3}, int64(a)); err != nil && first == nil {
+			first = fmt.Errorf("breakpoint at %#x: %w", a, err)
+		}
+	}
+	return first
+}
+
 // lift takes every int3 out of memory and keeps the table (vfork: the
 // child shares this memory and is not traced). unlift puts them back.
 func (m *memory) lift() error   { return m.setLifted(true) }

@@ -23,6 +23,11 @@ import (
 
 var _ target.NonStop = (*Process)(nil)
 
+// pauser is the machinery of non-stop mode: a thread's own event, the
+// stops asked for and the refreshes, and the pauses around the
+// ThreadRunner calls; its state is the Process's and its threads'.
+type pauser struct{ p *Process }
+
 // SetNonStop turns non-stop mode on or off (see target.NonStop). Only
 // while every thread is stopped.
 func (p *Process) SetNonStop(on bool) error {
@@ -81,7 +86,8 @@ func (p *Process) allStopped() bool {
 
 // reportThread queues the event of one thread's stop (non-stop mode):
 // its general registers fetched, as finishStop does for all-stop.
-func (p *Process) reportThread(st target.ThreadStop) {
+func (ps pauser) reportThread(st target.ThreadStop) {
+	p := ps.p
 	if th := p.threads[int(st.Tid)]; th != nil && p.loadGP(th) == nil {
 		st.PC = th.regs.gp.Rip
 	}
@@ -96,20 +102,21 @@ func (p *Process) reportThread(st target.ThreadStop) {
 // StopThreads asked for (reported, unless a trap collected first is),
 // a stop for a refresh of the debug registers (the thread goes on), or a
 // group-stop or leftover trap (the thread goes on, as during any run).
-func (p *Process) onNonStopEventStop(th *thread) {
+func (ps pauser) onNonStopEventStop(th *thread) {
+	p := ps.p
 	switch {
 	case th.stopWanted:
 		th.stopWanted = false
 		th.refresh = false
 		p.collectTrap(th)
 		if th.state == stopped {
-			p.reportThread(target.ThreadStop{Tid: target.Tid(th.tid), Reason: target.StopInterrupt, Signal: 0})
+			ps.reportThread(target.ThreadStop{Tid: target.Tid(th.tid), Reason: target.StopInterrupt, Signal: 0})
 		}
 	case th.refresh:
 		th.refresh = false
 		if err := p.applyDR(th); err != nil && !isGone(err) {
 			// It cannot hold the image: it stays stopped, and says so.
-			p.reportThread(target.ThreadStop{Tid: target.Tid(th.tid), Reason: target.StopSignal})
+			ps.reportThread(target.ThreadStop{Tid: target.Tid(th.tid), Reason: target.StopSignal})
 			return
 		}
 		p.restart(th)
@@ -121,7 +128,8 @@ func (p *Process) onNonStopEventStop(th *thread) {
 // refreshRunning brings the running threads to the debug-register image
 // (non-stop mode): each is interrupted, written and restarted when it
 // reports the interrupt (onNonStopEventStop).
-func (p *Process) refreshRunning() {
+func (ps pauser) refreshRunning() {
+	p := ps.p
 	for _, th := range p.order {
 		if th.gone || th.state == stopped || th.refresh || th.dr == p.want {
 			continue
@@ -138,7 +146,8 @@ func (p *Process) refreshRunning() {
 // stops: a stop that is an event of a thread's own is queued as that
 // thread's event (and the thread stays stopped); the others only paused.
 // In all-stop mode the world is stopped already and it does nothing.
-func (p *Process) pauseOthers(th *thread) (resume func(), err error) {
+func (ps pauser) pauseOthers(th *thread) (resume func(), err error) {
+	p := ps.p
 	if !p.nonStop {
 		return func() {}, nil
 	}
@@ -175,7 +184,8 @@ func (p *Process) pauseOthers(th *thread) (resume func(), err error) {
 
 // pausedStop takes the PTRACE_EVENT_STOP of a thread pauseOthers asked to
 // stop: it stays stopped, to be restarted when the pause ends.
-func (p *Process) pausedStop(th *thread) bool {
+func (ps pauser) pausedStop(th *thread) bool {
+	p := ps.p
 	if !th.pausing {
 		return false
 	}

@@ -57,9 +57,10 @@ type Process struct {
 	over         bool // the process ended or was detached
 	ended        error
 
-	stops  []target.ThreadStop // the reasons of the stop being collected
-	queue  []target.Event      // events not yet taken with NextEvent
-	vforks map[int]bool        // threads in a vfork whose child shares the memory
+	stops       []target.ThreadStop // the reasons of the stop being collected
+	queue       []target.Event      // events not yet taken with NextEvent
+	vforks      map[int]int         // threads in a vfork whose child shares the memory: vforkLifted or vforkFollowed
+	followForks bool                // fork and vfork children become Processes (fork.go)
 
 	xsBuf   []byte
 	planBuf []target.DebugWrite
@@ -88,7 +89,7 @@ func newProcess(owner *Tracer) *Process {
 	p := &Process{
 		owner:   owner,
 		threads: map[int]*thread{},
-		vforks:  map[int]bool{},
+		vforks:  map[int]int{},
 		// x87 and SSE until the first stop shows what the process has
 		// (probeRegisters).
 		regs: newRegLayout(false, 0, 0, x86cpu.Host()),
@@ -313,7 +314,7 @@ func (p *Process) SetDebugRegisters(img target.DebugRegisters) error {
 	}
 	p.want = img
 	if p.nonStop {
-		p.refreshRunning()
+		pauser{p}.refreshRunning()
 	}
 	return nil
 }

@@ -24,7 +24,7 @@ func (p *Process) report(st target.ThreadStop) {
 			// answered by this one.
 			th.pausing, th.paused, th.stopWanted = false, false, false
 		}
-		p.reportThread(st)
+		pauser{p}.reportThread(st)
 		return
 	}
 	p.stops = append(p.stops, st)
@@ -72,13 +72,7 @@ func (p *Process) dispatch(wpid int, ws unix.WaitStatus) {
 	case unix.PTRACE_EVENT_VFORK_DONE:
 		th.stop = stopInSyscall
 		// The vfork child has exec'd or exited: memory is ours again.
-		if p.vforks[th.tid] {
-			delete(p.vforks, th.tid)
-			if len(p.vforks) == 0 {
-				p.mem.unlift()
-			}
-		}
-		p.quiet(th)
+		forker{p}.vforkDone(th)
 	case unix.PTRACE_EVENT_EXIT:
 		// The thread is exiting: let it, and forget it now, so that no
 		// stop of the world waits for it.
@@ -110,11 +104,11 @@ func isStopSignal(sig int) bool {
 // listening thread (SIGTRAP).
 func (p *Process) onEventStop(th *thread, sig int) {
 	th.groupStop = isStopSignal(sig)
-	if p.pausedStop(th) {
+	if (pauser{p}).pausedStop(th) {
 		return
 	}
 	if p.nonStop && !p.stopping {
-		p.onNonStopEventStop(th)
+		pauser{p}.onNonStopEventStop(th)
 		return
 	}
 	if !p.stopping {
@@ -302,6 +296,10 @@ func (p *Process) onNewChild(parent *thread, ev int) {
 		p.quiet(parent)
 		return
 	}
+	if !isThread && p.followForks {
+		forker{p}.adoptChild(parent, child, ev)
+		return
+	}
 	if !isThread {
 		if ev == unix.PTRACE_EVENT_VFORK {
 			// The child shares our memory and runs untraced: take the
@@ -309,7 +307,7 @@ func (p *Process) onNewChild(parent *thread, ev int) {
 			// the parent), even when there are none yet (one inserted
 			// meanwhile would wait too).
 			p.mem.lift()
-			p.vforks[parent.tid] = true
+			p.vforks[parent.tid] = vforkLifted
 		} else {
 			p.mem.restoreIn(child)
 		}
