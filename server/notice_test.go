@@ -13,7 +13,7 @@ import (
 // TestNoticeWording checks that the notices the code writes are the ones
 // documented in noticeForms (and so in the README).
 func TestNoticeWording(t *testing.T) {
-	s := &Server{proc: &process{dp: newDebugpoints(), syms: []symbol{{addr: 0x404028, size: 4, name: "counter"}, {addr: 0x404060, size: 4096, name: "big"}}}}
+	s := &Server{proc: &process{dp: newDebugpoints(), syms: symbolTable{{0x404028, 4, "counter"}, {0x404060, 4096, "big"}}}}
 	req := hwbp.Request{Kind: hwbp.KindWrite, Addr: 0x404028, Len: 4}
 	big := hwbp.Request{Kind: hwbp.KindWrite, Addr: 0x404060, Len: 4096}
 	o := owner{id: 1}

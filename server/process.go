@@ -3,7 +3,6 @@ package server
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -33,6 +32,12 @@ type process struct {
 	exe   target.ExecFile
 	count target.Counter
 	gpr   target.GeneralRegisterReader
+	// What the system says about the process (target/facts.go).
+	libs   target.LibraryLister
+	syms   target.Symbolizer
+	info   target.ProcessInfoReader
+	thInfo target.ThreadInfo
+	root   target.FileRoot
 
 	desc *target.Description
 	xml  []byte // target.xml
@@ -56,15 +61,12 @@ type process struct {
 	stopRegs  []byte // register file of a stop reply's thread
 	expRegs   []rsp.ExpeditedRegister
 
-	// names caches thread names (a /proc read each): gdb asks for the
-	// thread list at every stop. Entries of threads that are gone are
-	// dropped; names are read again after namesMaxAge, so a thread
-	// renaming itself shows within that time.
+	// names caches thread names (a read of the system each): gdb asks
+	// for the thread list at every stop. Entries of threads that are
+	// gone are dropped; names are read again after namesMaxAge, so a
+	// thread renaming itself shows within that time.
 	names     map[target.Tid]string
 	namesTime time.Time
-
-	// syms is the program's symbol table, loaded at the first notice.
-	syms []symbol
 
 	// Software breakpoints: owners per address. An address is inserted
 	// in the target while it has an owner; removals wait for the next
@@ -107,6 +109,11 @@ func newProcess(t target.Process, attached bool, path string) *process {
 	p.exe, _ = t.(target.ExecFile)
 	p.count, _ = t.(target.Counter)
 	p.gpr, _ = t.(target.GeneralRegisterReader)
+	p.libs, _ = t.(target.LibraryLister)
+	p.syms, _ = t.(target.Symbolizer)
+	p.info, _ = t.(target.ProcessInfoReader)
+	p.thInfo, _ = t.(target.ThreadInfo)
+	p.root, _ = t.(target.FileRoot)
 	p.desc = t.Description()
 	p.xml = targetXML(p.desc)
 	return p
@@ -138,8 +145,7 @@ func (s *Server) attach(pid int) error {
 	if err != nil {
 		return err
 	}
-	path, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
-	s.proc = newProcess(t, true, path)
+	s.proc = newProcess(t, true, "") // its path is the target's (execName)
 	if s.proc.sw != nil {
 		s.proc.sw.SetNotes(s.proc.notes.add)
 	}

@@ -3,9 +3,7 @@ package server
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"gdbserverx/rsp"
@@ -140,17 +138,17 @@ func (s *Server) threadExtraInfo(c *client, r *rsp.QueryThreadExtraInfo) {
 		c.replyError(rsp.CodeNoProcess)
 		return
 	}
-	name := threadName(s.proc.pid, tid)
+	name := s.proc.threadName(tid)
 	c.reply(rsp.AppendHex(c.scratch(), []byte(name)))
 }
 
-// threadName reads a thread's name from /proc.
-func threadName(pid int, tid target.Tid) string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/comm", pid, tid))
-	if err != nil {
+// threadName is a thread's name, or "" when the target cannot tell.
+func (p *process) threadName(tid target.Tid) string {
+	if p.thInfo == nil {
 		return ""
 	}
-	return strings.TrimSuffix(string(b), "\n")
+	name, _ := p.thInfo.ThreadName(tid)
+	return name
 }
 
 // attached answers qAttached: 1 when the server attached to the process
@@ -201,19 +199,17 @@ func (s *Server) readXfer(c *client, r *rsp.ReadXfer) {
 		obj = []byte(p.execName())
 	case rsp.XferLibrariesSVR4:
 		if p.libsDoc == nil || r.Offset == 0 {
-			if p.auxvR == nil {
+			if p.libs == nil {
 				c.replyEmpty()
 				return
 			}
-			auxv, err := p.auxvR.Auxv()
-			if err == nil {
-				p.libsDoc, err = librariesSVR4(p.t, auxv)
-			}
+			list, err := p.libs.Libraries()
 			if err != nil {
 				s.debugf("libraries-svr4: %v", err)
 				c.replyError(rsp.CodeIO)
 				return
 			}
+			p.libsDoc = librariesSVR4(list)
 		}
 		obj = p.libsDoc
 	case rsp.XferThreads:
@@ -246,7 +242,8 @@ func (s *Server) readXfer(c *client, r *rsp.ReadXfer) {
 	c.reply(rsp.AppendXferReply(c.scratch(), piece, last))
 }
 
-// threadsXML is the qXfer:threads document, with thread names.
+// threadsXML is the qXfer:threads document, with each thread's core and
+// name, as gdbserver writes it.
 func (s *Server) threadsXML(c *client) []byte {
 	p := s.proc
 	var b bytes.Buffer
@@ -254,6 +251,11 @@ func (s *Server) threadsXML(c *client) []byte {
 	names := p.threadNames()
 	for _, t := range p.threads {
 		fmt.Fprintf(&b, "<thread id=\"%s\"", c.threadID(p, t))
+		if p.thInfo != nil {
+			if core, ok := p.thInfo.ThreadCore(t); ok {
+				fmt.Fprintf(&b, " core=\"%d\"", core)
+			}
+		}
 		if name := names[t]; name != "" {
 			fmt.Fprintf(&b, " name=\"%s\"", esc(name))
 		}
@@ -266,8 +268,8 @@ func (s *Server) threadsXML(c *client) []byte {
 // namesMaxAge bounds how stale a cached thread name may be.
 const namesMaxAge = time.Second
 
-// threadNames returns the names of the threads at the last stop, from
-// /proc, cached.
+// threadNames returns the names of the threads at the last stop, as the
+// target tells them, cached.
 func (p *process) threadNames() map[target.Tid]string {
 	if p.names == nil || time.Since(p.namesTime) > namesMaxAge {
 		p.names = map[target.Tid]string{}
@@ -277,7 +279,7 @@ func (p *process) threadNames() map[target.Tid]string {
 	for _, t := range p.threads {
 		live[t] = true
 		if _, ok := p.names[t]; !ok {
-			p.names[t] = threadName(p.pid, t)
+			p.names[t] = p.threadName(t)
 		}
 	}
 	for t := range p.names {

@@ -2,7 +2,6 @@ package server
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -110,31 +109,31 @@ func avx512Register(name string) bool {
 	return false
 }
 
-// processInfo answers lldb's qProcessInfo: who the process is, from /proc.
+// processInfo answers lldb's qProcessInfo: who the process is, as the
+// target tells it (target.ProcessInfoReader); a target that cannot tell
+// gets the fields lldb can do without left out.
 func (s *Server) processInfo(c *client) {
 	p := s.proc
 	if p == nil {
 		c.replyError(rsp.CodeNoProcess)
 		return
 	}
-	var ppid, uid, gid, euid, egid int
-	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.pid)); err == nil {
-		for _, line := range strings.Split(string(b), "\n") {
-			f := strings.Fields(line)
-			switch {
-			case len(f) >= 2 && f[0] == "PPid:":
-				ppid, _ = strconv.Atoi(f[1])
-			case len(f) >= 3 && f[0] == "Uid:":
-				uid, _ = strconv.Atoi(f[1])
-				euid, _ = strconv.Atoi(f[2])
-			case len(f) >= 3 && f[0] == "Gid:":
-				gid, _ = strconv.Atoi(f[1])
-				egid, _ = strconv.Atoi(f[2])
-			}
+	b := fmt.Appendf(c.scratch(), "pid:%x;", p.pid)
+	var info target.ProcessInfo
+	if p.info != nil {
+		var err error
+		if info, err = p.info.ProcessInfo(); err != nil {
+			s.debugf("qProcessInfo: %v", err)
+		} else {
+			b = fmt.Appendf(b, "ppid:%x;uid:%x;gid:%x;euid:%x;egid:%x;", info.PPid, info.UID, info.GID, info.EUID, info.EGID)
 		}
 	}
-	name := filepath.Base(p.execName())
-	text := fmt.Sprintf("pid:%x;ppid:%x;uid:%x;gid:%x;euid:%x;egid:%x;name:%x;triple:%x;ostype:linux;endian:little;ptrsize:8;",
-		p.pid, ppid, uid, gid, euid, egid, name, "x86_64-pc-linux-gnu")
-	c.reply(append(c.scratch(), text...))
+	b = fmt.Appendf(b, "name:%x;", filepath.Base(p.execName()))
+	if info.Triple != "" {
+		b = fmt.Appendf(b, "triple:%x;", info.Triple)
+	}
+	if info.OSType != "" {
+		b = fmt.Appendf(b, "ostype:%s;", info.OSType)
+	}
+	c.reply(append(b, "endian:little;ptrsize:8;"...))
 }

@@ -2,7 +2,6 @@ package server
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -49,6 +48,22 @@ func (h *hostFile) readWindow(off int64, count, max int) int {
 func (s *Server) hostIO(c *client, req rsp.Request) {
 	switch r := req.(type) {
 	case *rsp.FileSetFS:
+		if pid := int(r.Pid); pid != 0 {
+			p := s.proc
+			if p != nil && p.root == nil {
+				// The target cannot tell where its files are: as
+				// gdbserver does for such a target, the packet is
+				// not supported, and gdb reads the server's files.
+				c.replyEmpty()
+				return
+			}
+			if p == nil || pid != p.pid {
+				// Only the process the server debugs has a filesystem
+				// the server knows (gdb names no other).
+				c.reply(rsp.AppendFileError(c.scratch(), fioENOENT))
+				return
+			}
+		}
 		c.fsPid = int(r.Pid)
 		c.reply(rsp.AppendFileResult(c.scratch(), 0))
 	case *rsp.FileOpen:
@@ -61,7 +76,12 @@ func (s *Server) hostIO(c *client, req rsp.Request) {
 			c.reply(rsp.AppendFileError(c.scratch(), fioEMFILE))
 			return
 		}
-		f, err := os.OpenFile(c.hostPath(r.Path), flags|syscall.O_CLOEXEC, os.FileMode(r.Mode&0o777))
+		path, ok := c.hostPath(r.Path)
+		if !ok {
+			c.reply(rsp.AppendFileError(c.scratch(), fioENOENT))
+			return
+		}
+		f, err := os.OpenFile(path, flags|syscall.O_CLOEXEC, os.FileMode(r.Mode&0o777))
 		if err != nil {
 			c.reply(rsp.AppendFileError(c.scratch(), fileioErrno(err)))
 			return
@@ -127,14 +147,24 @@ func (s *Server) hostIO(c *client, req rsp.Request) {
 		}
 		c.reply(rsp.AppendFileData(c.scratch(), fileioStat(&st)))
 	case *rsp.FileReadlink:
-		target, err := os.Readlink(c.hostPath(r.Path))
+		path, ok := c.hostPath(r.Path)
+		if !ok {
+			c.reply(rsp.AppendFileError(c.scratch(), fioENOENT))
+			return
+		}
+		target, err := os.Readlink(path)
 		if err != nil {
 			c.reply(rsp.AppendFileError(c.scratch(), fileioErrno(err)))
 			return
 		}
 		c.reply(rsp.AppendFileData(c.scratch(), []byte(target)))
 	case *rsp.FileUnlink:
-		if err := os.Remove(c.hostPath(r.Path)); err != nil {
+		path, ok := c.hostPath(r.Path)
+		if !ok {
+			c.reply(rsp.AppendFileError(c.scratch(), fioENOENT))
+			return
+		}
+		if err := os.Remove(path); err != nil {
 			c.reply(rsp.AppendFileError(c.scratch(), fileioErrno(err)))
 			return
 		}
@@ -142,18 +172,26 @@ func (s *Server) hostIO(c *client, req rsp.Request) {
 	}
 }
 
-// hostPath resolves a path in the filesystem vFile:setfs chose: a
-// process's root (/proc/PID/root), so that gdb reads the files a process
-// in a container sees, or the server's own for 0.
-func (c *client) hostPath(p string) string {
-	if c.fsPid <= 0 || !filepath.IsAbs(p) {
-		return p
+// hostPath resolves a path in the filesystem vFile:setfs chose: the
+// process's (target.FileRoot: a process in a container or a chroot sees
+// files of its own), or the server's for 0. ok is false when the
+// process chosen is gone.
+func (c *client) hostPath(path string) (string, bool) {
+	if c.fsPid <= 0 || !filepath.IsAbs(path) {
+		return path, true
 	}
-	root := fmt.Sprintf("/proc/%d/root", c.fsPid)
-	if link, err := os.Readlink(root); err == nil && link == "/" {
-		return p
+	p := c.s.proc
+	if p == nil || p.pid != c.fsPid || p.root == nil {
+		return "", false
 	}
-	return root + p
+	root, err := p.root.FileRoot()
+	switch {
+	case err != nil:
+		return "", false
+	case root == "/":
+		return path, true
+	}
+	return root + path, true // not Join: the kernel resolves the whole path, as gdb gave it
 }
 
 func isEOF(err error) bool { return errors.Is(err, io.EOF) }

@@ -478,16 +478,6 @@ type FilterThread interface {
 	WriteMemory(addr uint64, data []byte) (int, error)
 }
 
-// AuxvReader is the optional capability of reading the auxiliary vector.
-type AuxvReader interface {
-	Auxv() ([]byte, error)
-}
-
-// ExecFile is the optional capability of naming the program's executable.
-type ExecFile interface {
-	ExecPath() (string, error)
-}
-
 // DebugRegisterError reports that the kernel refused a debug-register write
 // for a thread. Errors.Is(err, ErrNoSpace) says the kernel had no capacity
 // (ENOSPC: another perf user holds a slot); the caller should plan with one

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"syscall"
 
 	"gdbserverx/internal/x86cpu"
@@ -12,10 +11,13 @@ import (
 )
 
 // Process is a process traced with ptrace. It implements target.Process
-// and the capabilities target.HardwareDebug, target.Breakpoints,
-// target.SyscallTracer, target.SyscallEntryTracer, target.ThreadRunner,
-// target.StopFilter, target.AuxvReader, target.ExecFile and
-// target.Counter.
+// and the capabilities target.GeneralRegisterReader,
+// target.HardwareDebug, target.Breakpoints, target.SyscallTracer,
+// target.SyscallEntryTracer, target.ThreadRunner, target.StopFilter and
+// target.Counter, and, through its facts (facts.go), the capabilities
+// that read /proc and the program's files: target.AuxvReader,
+// target.ExecFile, target.LibraryLister, target.Symbolizer,
+// target.ProcessInfoReader, target.ThreadInfo and target.FileRoot.
 //
 // Every method must be called on the thread of the Tracer that launched
 // or attached it (see Tracer); the Process has no goroutine and no lock
@@ -29,6 +31,10 @@ type Process struct {
 	mem    *memory
 	handle *os.Process // a pidfd: signals cannot reach a recycled pid
 	c      counters
+
+	// facts reads /proc and the program's files (facts.go); its
+	// methods are the Process's.
+	facts
 
 	threads    map[int]*thread
 	order      []*thread  // creation order, main thread first; may hold gone threads
@@ -77,9 +83,14 @@ var (
 	_ target.HardwareDebug         = (*Process)(nil)
 	_ target.Breakpoints           = (*Process)(nil)
 	_ target.SyscallTracer         = (*Process)(nil)
+	_ target.Counter               = (*Process)(nil)
 	_ target.AuxvReader            = (*Process)(nil)
 	_ target.ExecFile              = (*Process)(nil)
-	_ target.Counter               = (*Process)(nil)
+	_ target.LibraryLister         = (*Process)(nil)
+	_ target.Symbolizer            = (*Process)(nil)
+	_ target.ProcessInfoReader     = (*Process)(nil)
+	_ target.ThreadInfo            = (*Process)(nil)
+	_ target.FileRoot              = (*Process)(nil)
 )
 
 // errDetached ends a process after Detach.
@@ -95,6 +106,7 @@ func newProcess(owner *Tracer) *Process {
 		regs: newRegLayout(false, 0, 0, x86cpu.Host()),
 	}
 	p.desc = p.regs.desc
+	p.facts.p = p
 	return p
 }
 
@@ -143,14 +155,6 @@ func (p *Process) Threads() ([]target.Thread, error) {
 		out[i] = target.Thread{Tid: tid, Name: threadName(p.pid, int(tid))}
 	}
 	return out, nil
-}
-
-func threadName(pid, tid int) string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/comm", pid, tid))
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSuffix(string(b), "\n")
 }
 
 // ReadRegisters fills buf with the thread's register file in description
@@ -326,22 +330,6 @@ func (p *Process) TraceSyscalls(on bool) error {
 	}
 	p.syscalls = on
 	return nil
-}
-
-// Auxv returns /proc/PID/auxv.
-func (p *Process) Auxv() ([]byte, error) {
-	if p.over {
-		return nil, p.ended
-	}
-	return os.ReadFile(fmt.Sprintf("/proc/%d/auxv", p.pid))
-}
-
-// ExecPath returns the target of /proc/PID/exe.
-func (p *Process) ExecPath() (string, error) {
-	if p.over {
-		return "", p.ended
-	}
-	return os.Readlink(fmt.Sprintf("/proc/%d/exe", p.pid))
 }
 
 // Counts returns the running totals of ptrace calls, debug-register

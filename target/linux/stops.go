@@ -358,7 +358,8 @@ func (p *Process) onExec(wpid int) {
 	th := p.addThread(wpid, stopped, unknownDR)
 	th.dr.Control = 0 // exec flushed them: nothing is armed
 	th.stop = stopInSyscall
-	p.sysInsn = 0 // a new vDSO
+	p.sysInsn = 0      // a new vDSO
+	p.facts.syms = nil // a new program
 	p.mem.reset()
 	// The stops collected so far belong to the old image.
 	p.stops = p.stops[:0]
