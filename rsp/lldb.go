@@ -92,9 +92,13 @@ func ParseRegisterInfo(payload []byte) (*RegisterInfo, error) {
 // ProcessInfo is the reply to qProcessInfo: who the process is, its
 // owner and its architecture, "pid:HEX;ppid:HEX;uid:HEX;gid:HEX;euid:HEX;
 // egid:HEX;name:HEXSTRING;triple:HEXSTRING;ostype:linux;endian:little;
-// ptrsize:8;".
+// ptrsize:8;". What the server cannot tell is left out (lldb does
+// without): the parent and the ids unless HasIDs, the triple and the OS
+// type when empty.
 type ProcessInfo struct {
-	Pid, ParentPid       int64
+	Pid                  int64
+	HasIDs               bool
+	ParentPid            int64
 	UID, GID, EUID, EGID int64
 	Name                 string // hex-encoded on the wire
 	Triple               string // hex-encoded on the wire: x86_64-pc-linux-gnu
@@ -105,7 +109,10 @@ type ProcessInfo struct {
 
 // AppendPayload appends the reply.
 func (p *ProcessInfo) AppendPayload(dst []byte) []byte {
-	for _, kv := range p.ids() {
+	for i, kv := range p.ids() {
+		if i > 0 && !p.HasIDs {
+			break
+		}
 		dst = append(dst, kv.key...)
 		dst = append(dst, ':')
 		dst = appendInt(dst, *kv.v)
@@ -113,14 +120,19 @@ func (p *ProcessInfo) AppendPayload(dst []byte) []byte {
 	}
 	dst = append(dst, "name:"...)
 	dst = append(AppendHexString(dst, p.Name), ';')
-	dst = append(dst, "triple:"...)
-	dst = append(AppendHexString(dst, p.Triple), ';')
-	dst = appendPair(dst, "ostype", p.OSType)
+	if p.Triple != "" {
+		dst = append(dst, "triple:"...)
+		dst = append(AppendHexString(dst, p.Triple), ';')
+	}
+	if p.OSType != "" {
+		dst = appendPair(dst, "ostype", p.OSType)
+	}
 	dst = appendPair(dst, "endian", p.Endian)
 	return appendIntPair(dst, "ptrsize", int64(p.PointerSize))
 }
 
-// ids lists the hex-numbered fields, in the order of the reply.
+// ids lists the hex-numbered fields, in the order of the reply: the pid,
+// then those of HasIDs.
 func (p *ProcessInfo) ids() []struct {
 	key string
 	v   *int64
@@ -138,13 +150,14 @@ func ParseProcessInfo(payload []byte) (*ProcessInfo, error) {
 	p := &ProcessInfo{}
 	ids := p.ids()
 	err := eachPair(packet, payload, func(key, value string) error {
-		for _, kv := range ids {
+		for i, kv := range ids {
 			if kv.key == key {
 				v, err := strconv.ParseInt(value, 16, 64)
 				if err != nil {
 					return malformed(packet, key+": expected a hex number")
 				}
 				*kv.v = v
+				p.HasIDs = p.HasIDs || i > 0
 				return nil
 			}
 		}

@@ -52,18 +52,27 @@ func TestRegisterInfoReply(t *testing.T) {
 // TestProcessInfoReply: the qProcessInfo reply against its exact bytes
 // (ids in hex, name and triple hex-encoded), and back.
 func TestProcessInfoReply(t *testing.T) {
-	info := ProcessInfo{Pid: 0x2c1f, ParentPid: 0x2c1a, UID: 1000, GID: 1000, EUID: 0, EGID: 0,
-		Name: "basic", Triple: "x86_64-pc-linux-gnu", OSType: "linux", Endian: "little", PointerSize: 8}
-	const wire = "pid:2c1f;ppid:2c1a;uid:3e8;gid:3e8;euid:0;egid:0;name:6261736963;triple:7838365f36342d70632d6c696e75782d676e75;ostype:linux;endian:little;ptrsize:8;"
-	if got := string(info.AppendPayload(nil)); got != wire {
-		t.Fatalf("AppendPayload:\n got %s\nwant %s", got, wire)
-	}
-	back, err := ParseProcessInfo([]byte(wire))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if *back != info {
-		t.Errorf("ParseProcessInfo = %+v, want %+v", *back, info)
+	for _, tc := range []struct {
+		name string
+		info ProcessInfo
+		wire string
+	}{
+		{"everything known", ProcessInfo{Pid: 0x2c1f, HasIDs: true, ParentPid: 0x2c1a, UID: 1000, GID: 1000, EUID: 0, EGID: 0,
+			Name: "basic", Triple: "x86_64-pc-linux-gnu", OSType: "linux", Endian: "little", PointerSize: 8},
+			"pid:2c1f;ppid:2c1a;uid:3e8;gid:3e8;euid:0;egid:0;name:6261736963;triple:7838365f36342d70632d6c696e75782d676e75;ostype:linux;endian:little;ptrsize:8;"},
+		{"no ids, triple or OS type", ProcessInfo{Pid: 0x64, Name: "prog", Endian: "little", PointerSize: 8},
+			"pid:64;name:70726f67;endian:little;ptrsize:8;"},
+	} {
+		if got := string(tc.info.AppendPayload(nil)); got != tc.wire {
+			t.Fatalf("%s: AppendPayload:\n got %s\nwant %s", tc.name, got, tc.wire)
+		}
+		back, err := ParseProcessInfo([]byte(tc.wire))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if *back != tc.info {
+			t.Errorf("%s: ParseProcessInfo = %+v, want %+v", tc.name, *back, tc.info)
+		}
 	}
 	for _, bad := range []string{"pid:zz;", "name:6;", "ptrsize:8", "triple;"} {
 		var pe *ParseError

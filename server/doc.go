@@ -112,4 +112,16 @@
 // kernel give the process), the same table for lldb (qRegisterInfo,
 // reginfo.go), Z types and hwbp requests (points.go), File-I/O flags and
 // errno (hostio.go).
+//
+// What the operating system and the program's files say about the
+// process (its shared libraries, its symbols, its ids, each thread's
+// name and core, the root of its files, its auxiliary vector and
+// executable) comes from the target's capabilities (target/facts.go),
+// which target/linux reads from /proc, the dynamic linker's link maps
+// and the ELF file. The server only formats them for the wire: the
+// library list in the GDB manual's "Library List Format for SVR4
+// Targets" (svr4.go), "0x404028 <counter>" in notices (symbols.go),
+// qProcessInfo (reginfo.go), the thread list (xfer.go), vFile:setfs
+// (vfile.go). It reads no /proc file and no ELF file itself, so that
+// another target changes nothing here.
 package server

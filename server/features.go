@@ -28,10 +28,8 @@ type serverFeatures struct {
 type targetFeatures struct {
 	softwareBreak  bool // Z0: target.Breakpoints
 	hardwarePoints bool // Z1-Z4: target.HardwareDebug
-	// auxv serves qXfer:auxv:read, and qXfer:libraries-svr4:read, whose
-	// list is found from the program headers the auxiliary vector
-	// points at: target.AuxvReader.
-	auxv bool
+	auxv           bool // qXfer:auxv:read: target.AuxvReader
+	libraries      bool // qXfer:libraries-svr4:read: target.LibraryLister
 }
 
 // features is the whole set a client is offered (Server.offer).
@@ -45,7 +43,7 @@ type features struct {
 // once, at connect, so the offer is made for the process to come. Every
 // target this server is wired to (target/linux, wrapped by swwatch) has
 // them all; a packet a later process cannot serve gets the empty reply.
-var assumedTarget = targetFeatures{softwareBreak: true, hardwarePoints: true, auxv: true}
+var assumedTarget = targetFeatures{softwareBreak: true, hardwarePoints: true, auxv: true, libraries: true}
 
 // serverFeaturesOf is what a configuration allows.
 func serverFeaturesOf(cfg Config) serverFeatures {
@@ -58,7 +56,8 @@ func targetFeaturesOf(t target.Process) targetFeatures {
 	_, bps := t.(target.Breakpoints)
 	_, hw := t.(target.HardwareDebug)
 	_, auxv := t.(target.AuxvReader)
-	return targetFeatures{softwareBreak: bps, hardwarePoints: hw, auxv: auxv}
+	_, libs := t.(target.LibraryLister)
+	return targetFeatures{softwareBreak: bps, hardwarePoints: hw, auxv: auxv, libraries: libs}
 }
 
 // clientFeatures are the qSupported features a client announces that
@@ -94,7 +93,7 @@ func (f features) supportedFeatures(c clientFeatures) []rsp.Feature {
 		out = append(out, on("qXfer:auxv:read"))
 	}
 	out = append(out, on("qXfer:exec-file:read"))
-	if f.auxv {
+	if f.libraries {
 		out = append(out, on("qXfer:libraries-svr4:read"))
 	}
 	out = append(out, on("qXfer:siginfo:read"), on("QStartNoAckMode"), on("vContSupported"))

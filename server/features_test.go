@@ -11,8 +11,9 @@ import (
 // interface hides fakeProcess's Breakpoints and HardwareDebug.
 type plainProcess struct{ target.Process }
 
-// auxvProcess is the fake with an auxiliary vector (target.AuxvReader),
-// as target/linux has.
+// auxvProcess is the fake with an auxiliary vector (target.AuxvReader)
+// and nothing else of what the system says (factsProcess, facts_test.go,
+// has it all).
 type auxvProcess struct{ *fakeProcess }
 
 func (auxvProcess) Auxv() ([]byte, error) { return make([]byte, 16), nil }
@@ -34,19 +35,22 @@ func TestFeatures(t *testing.T) {
 		vCont     string
 		points    string // Z0-Z4 served: "+" or "-" each
 	}{
-		{"a target with every capability", nil, func(f *fakeProcess) target.Process { return auxvProcess{f} },
+		{"a target with every capability", nil, func(f *fakeProcess) target.Process { return &factsProcess{fakeProcess: f} },
 			head + "qXfer:auxv:read+;qXfer:exec-file:read+;qXfer:libraries-svr4:read+;" + middle + "qXfer:threads:read+;multiprocess+;swbreak+;hwbreak+;exec-events+",
 			vCont, "+++++"},
-		{"no auxiliary vector: no auxv, no library list", nil, func(f *fakeProcess) target.Process { return f },
+		{"an auxiliary vector but no library list", nil, func(f *fakeProcess) target.Process { return auxvProcess{f} },
+			head + "qXfer:auxv:read+;qXfer:exec-file:read+;" + middle + "qXfer:threads:read+;multiprocess+;swbreak+;hwbreak+;exec-events+",
+			vCont, "+++++"},
+		{"neither auxiliary vector nor library list", nil, func(f *fakeProcess) target.Process { return f },
 			head + "qXfer:exec-file:read+;" + middle + "qXfer:threads:read+;multiprocess+;swbreak+;hwbreak+;exec-events+",
 			vCont, "+++++"},
 		{"no breakpoints, no debug registers", nil, func(f *fakeProcess) target.Process { return plainProcess{f} },
 			head + "qXfer:exec-file:read+;" + middle + "qXfer:threads:read+;multiprocess+;exec-events+",
 			vCont, "-----"},
-		{"--disable-packet=vCont", []string{"vCont"}, func(f *fakeProcess) target.Process { return auxvProcess{f} },
+		{"--disable-packet=vCont", []string{"vCont"}, func(f *fakeProcess) target.Process { return &factsProcess{fakeProcess: f} },
 			head + "qXfer:auxv:read+;qXfer:exec-file:read+;qXfer:libraries-svr4:read+;" + middle + "qXfer:threads:read+;multiprocess+;swbreak+;hwbreak+;exec-events+",
 			"", "+++++"},
-		{"--disable-packet=threads", []string{"threads", "vCont", "qC", "qfThreadInfo", "Tthread"}, func(f *fakeProcess) target.Process { return auxvProcess{f} },
+		{"--disable-packet=threads", []string{"threads", "vCont", "qC", "qfThreadInfo", "Tthread"}, func(f *fakeProcess) target.Process { return &factsProcess{fakeProcess: f} },
 			head + "qXfer:auxv:read+;qXfer:exec-file:read+;qXfer:libraries-svr4:read+;" + middle + "multiprocess+;swbreak+;hwbreak+;exec-events+",
 			"", "+++++"},
 		{"no process yet: the target's offer is assumed", nil, nil,

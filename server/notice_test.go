@@ -16,7 +16,7 @@ import (
 // names (who holds the slots, too long, pinned) come with the change;
 // debugpoints' tests check that they are right.
 func TestNoticeWording(t *testing.T) {
-	p := &process{syms: []symbol{{addr: 0x404028, size: 4, name: "counter"}, {addr: 0x404060, size: 4096, name: "big"}}}
+	p := &process{syms: symbolTable{{0x404028, 4, "counter"}, {0x404060, 4096, "big"}}}
 	req := hwbp.Request{Kind: hwbp.KindWrite, Addr: 0x404028, Len: 4}
 	big := hwbp.Request{Kind: hwbp.KindWrite, Addr: 0x404060, Len: 4096}
 	o := debugpoints.Owner{Client: 1}

@@ -37,6 +37,12 @@ type process struct {
 	exe   target.ExecFile
 	count target.Counter
 	gpr   target.GeneralRegisterReader
+	// What the system says about the process (target/facts.go).
+	libs   target.LibraryLister
+	syms   target.Symbolizer
+	info   target.ProcessInfoReader
+	thInfo target.ThreadInfo
+	root   target.FileRoot
 
 	// serves is what the target implements (features.go).
 	serves targetFeatures
@@ -63,15 +69,12 @@ type process struct {
 	stopRegs  []byte // register file of a stop reply's thread
 	expRegs   []rsp.ExpeditedRegister
 
-	// names caches thread names (a /proc read each): gdb asks for the
-	// thread list at every stop. Entries of threads that are gone are
-	// dropped; names are read again after namesMaxAge, so a thread
-	// renaming itself shows within that time.
+	// names caches thread names (a read of the system each): gdb asks
+	// for the thread list at every stop. Entries of threads that are
+	// gone are dropped; names are read again after namesMaxAge, so a
+	// thread renaming itself shows within that time.
 	names     map[target.Tid]string
 	namesTime time.Time
-
-	// syms is the program's symbol table, loaded at the first notice.
-	syms []symbol
 
 	// Software breakpoints: owners per address. An address is inserted
 	// in the target while it has an owner; removals wait for the next
@@ -116,6 +119,11 @@ func newProcess(t target.Process, b Backend, log *logger, attached bool, path st
 	p.exe, _ = t.(target.ExecFile)
 	p.count, _ = t.(target.Counter)
 	p.gpr, _ = t.(target.GeneralRegisterReader)
+	p.libs, _ = t.(target.LibraryLister)
+	p.syms, _ = t.(target.Symbolizer)
+	p.info, _ = t.(target.ProcessInfoReader)
+	p.thInfo, _ = t.(target.ThreadInfo)
+	p.root, _ = t.(target.FileRoot)
 	p.serves = targetFeaturesOf(t)
 	p.desc = t.Description()
 	p.xml = targetXML(p.desc)

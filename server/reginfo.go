@@ -2,7 +2,6 @@ package server
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -102,25 +101,19 @@ func avx512Register(name string) bool {
 	return false
 }
 
-// processInfo answers lldb's qProcessInfo: who the process is, from /proc.
+// processInfo answers lldb's qProcessInfo: who the process is, as the
+// target tells it (target.ProcessInfoReader); a target that cannot tell
+// gets the fields lldb can do without left out.
 func (p *process) processInfo(c *client) {
-	var ppid, uid, gid, euid, egid int
-	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.pid)); err == nil {
-		for _, line := range strings.Split(string(b), "\n") {
-			f := strings.Fields(line)
-			switch {
-			case len(f) >= 2 && f[0] == "PPid:":
-				ppid, _ = strconv.Atoi(f[1])
-			case len(f) >= 3 && f[0] == "Uid:":
-				uid, _ = strconv.Atoi(f[1])
-				euid, _ = strconv.Atoi(f[2])
-			case len(f) >= 3 && f[0] == "Gid:":
-				gid, _ = strconv.Atoi(f[1])
-				egid, _ = strconv.Atoi(f[2])
-			}
+	reply := rsp.ProcessInfo{Pid: int64(p.pid), Name: filepath.Base(p.execName()), Endian: "little", PointerSize: 8}
+	if p.info != nil {
+		if info, err := p.info.ProcessInfo(); err != nil {
+			p.log.debugf("qProcessInfo: %v", err)
+		} else {
+			reply.HasIDs = true
+			reply.ParentPid, reply.UID, reply.GID, reply.EUID, reply.EGID = int64(info.PPid), int64(info.UID), int64(info.GID), int64(info.EUID), int64(info.EGID)
+			reply.Triple, reply.OSType = info.Triple, info.OSType
 		}
 	}
-	info := rsp.ProcessInfo{Pid: int64(p.pid), ParentPid: int64(ppid), UID: int64(uid), GID: int64(gid), EUID: int64(euid), EGID: int64(egid),
-		Name: filepath.Base(p.execName()), Triple: "x86_64-pc-linux-gnu", OSType: "linux", Endian: "little", PointerSize: 8}
-	c.reply(info.AppendPayload(c.scratch()))
+	c.reply(reply.AppendPayload(c.scratch()))
 }

@@ -2,7 +2,6 @@ package server
 
 import (
 	"errors"
-	"fmt"
 	"os"
 
 	"gdbserverx/rsp"
@@ -37,8 +36,7 @@ func (s *Server) attach(pid int) error {
 	if err != nil {
 		return err
 	}
-	path, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
-	s.wire(newProcess(t, s.cfg.Backend, s.log, true, path))
+	s.wire(newProcess(t, s.cfg.Backend, s.log, true, "")) // its path is the target's (execName)
 	s.log.printf("Attached; pid = %d", pid)
 	return s.proc.afterStart()
 }

@@ -308,7 +308,7 @@ func (c *client) threadExtraInfo(r *rsp.QueryThreadExtraInfo) {
 		c.replyError(rsp.CodeNoProcess)
 		return
 	}
-	name := threadName(c.s.proc.pid, tid)
+	name := c.s.proc.threadName(tid)
 	c.reply(rsp.AppendHex(c.scratch(), []byte(name)))
 }
 

@@ -2,7 +2,6 @@ package server
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -59,12 +58,12 @@ type hostFiles struct {
 // "target:", the default. Replies use GDB's File-I/O errno values.
 func (h *hostFiles) serve(c *client, req rsp.Request) {
 	dst := c.scratch()
+	p := c.s.proc
 	switch r := req.(type) {
 	case *rsp.FileSetFS:
-		h.fsPid = int(r.Pid)
-		dst = rsp.AppendFileResult(dst, 0)
+		dst = h.setfs(dst, p, int(r.Pid))
 	case *rsp.FileOpen:
-		dst = h.openFile(dst, r)
+		dst = h.openFile(dst, p, r)
 	case *rsp.FileRead:
 		dst = h.pread(dst, r)
 	case *rsp.FileWrite:
@@ -81,14 +80,24 @@ func (h *hostFiles) serve(c *client, req rsp.Request) {
 	case *rsp.FileStat:
 		dst = h.fstat(dst, r)
 	case *rsp.FileReadlink:
-		target, err := os.Readlink(h.path(r.Path))
+		path, ok := h.path(p, r.Path)
+		if !ok {
+			dst = rsp.AppendFileError(dst, fioENOENT)
+			break
+		}
+		target, err := os.Readlink(path)
 		if err != nil {
 			dst = rsp.AppendFileError(dst, fileioErrno(err))
 			break
 		}
 		dst = rsp.AppendFileData(dst, []byte(target))
 	case *rsp.FileUnlink:
-		if err := os.Remove(h.path(r.Path)); err != nil {
+		path, ok := h.path(p, r.Path)
+		if !ok {
+			dst = rsp.AppendFileError(dst, fioENOENT)
+			break
+		}
+		if err := os.Remove(path); err != nil {
 			dst = rsp.AppendFileError(dst, fileioErrno(err))
 			break
 		}
@@ -97,8 +106,27 @@ func (h *hostFiles) serve(c *client, req rsp.Request) {
 	c.reply(dst)
 }
 
+// setfs serves vFile:setfs: the paths of the next packets are the
+// process's (pid, the process debugged: gdb names no other) or the
+// server's (0).
+func (h *hostFiles) setfs(dst []byte, p *process, pid int) []byte {
+	if pid != 0 {
+		if p != nil && p.root == nil {
+			// The target cannot tell where its files are: as gdbserver
+			// does for such a target, the packet is not supported, and
+			// gdb reads the server's files.
+			return dst
+		}
+		if p == nil || pid != p.pid {
+			return rsp.AppendFileError(dst, fioENOENT)
+		}
+	}
+	h.fsPid = pid
+	return rsp.AppendFileResult(dst, 0)
+}
+
 // openFile serves vFile:open: at most maxHostFiles at once (EMFILE).
-func (h *hostFiles) openFile(dst []byte, r *rsp.FileOpen) []byte {
+func (h *hostFiles) openFile(dst []byte, p *process, r *rsp.FileOpen) []byte {
 	flags, ok := fileioFlags(int(r.Flags))
 	if !ok {
 		return rsp.AppendFileError(dst, fioEINVAL)
@@ -106,7 +134,11 @@ func (h *hostFiles) openFile(dst []byte, r *rsp.FileOpen) []byte {
 	if len(h.open) >= maxHostFiles {
 		return rsp.AppendFileError(dst, fioEMFILE)
 	}
-	f, err := os.OpenFile(h.path(r.Path), flags|syscall.O_CLOEXEC, os.FileMode(r.Mode&0o777))
+	path, ok := h.path(p, r.Path)
+	if !ok {
+		return rsp.AppendFileError(dst, fioENOENT)
+	}
+	f, err := os.OpenFile(path, flags|syscall.O_CLOEXEC, os.FileMode(r.Mode&0o777))
 	if err != nil {
 		return rsp.AppendFileError(dst, fileioErrno(err))
 	}
@@ -166,18 +198,25 @@ func (h *hostFiles) fstat(dst []byte, r *rsp.FileStat) []byte {
 	return rsp.AppendFileData(dst, fileioStat(&st))
 }
 
-// path resolves a path in the filesystem vFile:setfs chose: a process's
-// root (/proc/PID/root), so that gdb reads the files a process in a
-// container sees, or the server's own for 0.
-func (h *hostFiles) path(p string) string {
-	if h.fsPid <= 0 || !filepath.IsAbs(p) {
-		return p
+// path resolves a path in the filesystem vFile:setfs chose: the
+// process's (target.FileRoot: a process in a container or a chroot sees
+// files of its own), or the server's for 0. ok is false when the
+// process chosen is gone.
+func (h *hostFiles) path(p *process, path string) (string, bool) {
+	if h.fsPid <= 0 || !filepath.IsAbs(path) {
+		return path, true
 	}
-	root := fmt.Sprintf("/proc/%d/root", h.fsPid)
-	if link, err := os.Readlink(root); err == nil && link == "/" {
-		return p
+	if p == nil || p.pid != h.fsPid || p.root == nil {
+		return "", false
 	}
-	return root + p
+	root, err := p.root.FileRoot()
+	switch {
+	case err != nil:
+		return "", false
+	case root == "/":
+		return path, true
+	}
+	return root + path, true // not Join: the kernel resolves the whole path, as gdb gave it
 }
 
 // closeAll closes every file (the client left).

@@ -7,22 +7,20 @@ package server
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"gdbserverx/rsp"
 	"gdbserverx/target"
 )
 
-// threadName reads a thread's name from /proc.
-func threadName(pid int, tid target.Tid) string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/comm", pid, tid))
-	if err != nil {
+// threadName is a thread's name, or "" when the target cannot tell.
+func (p *process) threadName(tid target.Tid) string {
+	if p.thInfo == nil {
 		return ""
 	}
-	return strings.TrimSuffix(string(b), "\n")
+	name, _ := p.thInfo.ThreadName(tid)
+	return name
 }
 
 // readXfer serves qXfer reads. Every object is built once per stop and
@@ -57,19 +55,17 @@ func (p *process) readXfer(c *client, r *rsp.ReadXfer) {
 		obj = []byte(p.execName())
 	case rsp.XferLibrariesSVR4:
 		if p.libsDoc == nil || r.Offset == 0 {
-			if !p.serves.auxv {
+			if !p.serves.libraries {
 				c.replyEmpty()
 				return
 			}
-			auxv, err := p.auxvR.Auxv()
-			if err == nil {
-				p.libsDoc, err = librariesSVR4(p.t, auxv)
-			}
+			list, err := p.libs.Libraries()
 			if err != nil {
 				p.log.debugf("libraries-svr4: %v", err)
 				c.replyError(rsp.CodeIO)
 				return
 			}
+			p.libsDoc = librariesSVR4(list)
 		}
 		obj = p.libsDoc
 	case rsp.XferThreads:
@@ -102,13 +98,19 @@ func (p *process) readXfer(c *client, r *rsp.ReadXfer) {
 	c.reply(rsp.AppendXferReply(c.scratch(), piece, last))
 }
 
-// threadsXML is the qXfer:threads document, with thread names.
+// threadsXML is the qXfer:threads document, with each thread's core and
+// name, as gdbserver writes it.
 func (p *process) threadsXML(c *client) []byte {
 	var b bytes.Buffer
 	b.WriteString("<threads>\n")
 	names := p.threadNames()
 	for _, t := range p.threads {
 		fmt.Fprintf(&b, "<thread id=\"%s\"", c.threadID(p, t))
+		if p.thInfo != nil {
+			if core, ok := p.thInfo.ThreadCore(t); ok {
+				fmt.Fprintf(&b, " core=\"%d\"", core)
+			}
+		}
 		if name := names[t]; name != "" {
 			fmt.Fprintf(&b, " name=\"%s\"", esc(name))
 		}
@@ -121,8 +123,8 @@ func (p *process) threadsXML(c *client) []byte {
 // namesMaxAge bounds how stale a cached thread name may be.
 const namesMaxAge = time.Second
 
-// threadNames returns the names of the threads at the last stop, from
-// /proc, cached.
+// threadNames returns the names of the threads at the last stop, as the
+// target tells them, cached.
 func (p *process) threadNames() map[target.Tid]string {
 	if p.names == nil || time.Since(p.namesTime) > namesMaxAge {
 		p.names = map[target.Tid]string{}
@@ -132,7 +134,7 @@ func (p *process) threadNames() map[target.Tid]string {
 	for _, t := range p.threads {
 		live[t] = true
 		if _, ok := p.names[t]; !ok {
-			p.names[t] = threadName(p.pid, t)
+			p.names[t] = p.threadName(t)
 		}
 	}
 	for t := range p.names {

@@ -17,7 +17,7 @@ import (
 // CPUID) is a leaf beside them: the register file (target/linux) and
 // what an instruction touches (swwatch/insn, swwatch) depend on the CPU.
 //
-// internal/procfs (the /proc status file, parsed once) is a leaf too:
+// internal/procfs (the /proc status and stat files, parsed once) is a leaf too:
 // the target and the software-watchpoint engine both read it, and
 // swwatch may not import target/linux.
 //

@@ -44,8 +44,10 @@ var bigTypes = map[string]struct {
 	"swwatch.engine": {77, "its state (pages, system calls in flight, step mode, the run's actions) has one owner, " +
 		"and most methods read several parts of it; the watch set went to watchSet (issue 16), " +
 		"the page table and the calls in flight are the next splits by state"},
-	"target/linux.Process": {76, "implements target.Process and its capabilities (23 exported methods) over one " +
-		"thread table; the machinery that runs one thread for a moment (inject.go) could be a type of its own"},
+	"target/linux.Process": {75, "implements target.Process and its ptrace capabilities (25 exported methods, non-stop " +
+		"mode among them) over one thread table; the stop classification (stops.go) could be a type of its own next, as " +
+		"the ThreadRunner machinery (runner, inject.go) and what /proc and the program's files say (the embedded facts, " +
+		"facts.go) now are"},
 	"arbiter.Arbiter": {65, "21 exported methods, the server's API (server is being split: not moved now), and " +
 		"the planner over the same tables (commit.go, fast.go), which could take them as a type of its own"},
 }
