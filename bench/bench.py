@@ -11,9 +11,12 @@ bench/src (gcc) into a scratch folder, then runs every benchmark against
 each server in turn, one repetition at a time (interleaved, so that drift
 on the machine hits both alike), with gdb, the server and the program
 pinned to one CPU.  It prints three tables (medians, spread, ratio
-gdbserverx/gdbserver) and writes results.json, RESULTS.md and every log
-to bench/results/DATE-TIME/ (-o to change); a full run also writes
-bench/RESULTS.md.  bench/README.md describes the method.
+gdbserverx/gdbserver): the user's figures, the cost per event (server
+CPU and context switches, round trips, gdb and inferior CPU, ceiling)
+and peak RSS.  It writes results.json,
+RESULTS.md and every log to bench/results/DATE-TIME/ (-o to change); a
+full run also writes bench/RESULTS.md.  bench/README.md describes the
+method.
 
 Needs gdb (13; its embedded Python), gcc, go, taskset and, for the
 comparison, GNU gdbserver.  Python 3.9+ standard library only.
@@ -52,10 +55,14 @@ class Region:
     """A timed gdb command of one client (role) of a benchmark.  Its wall
     time gives the user's figure: events/s (shown="rate") or ms per
     command (shown="ms"); events() gives the divisor of the per-event
-    rows: server, gdb and inferior CPU, and RSP round trips."""
+    rows: server, gdb and inferior CPU, the server's context switches,
+    and RSP round trips.  id names it: BENCH.ID, the "name" of its rows
+    in results.json; a benchmark with one region leaves it None (BENCH).
+    """
     def __init__(self, rec, label, unit, event, events, shown="rate",
-                 role="main"):
+                 role="main", id=None):
         self.rec = rec
+        self.id = id
         self.label = label
         self.unit = unit
         self.event = event
@@ -365,11 +372,12 @@ def make_benches(quick, scale):
               {"main": "manythreads.gdb"}, {"t": many_t, "d": 10},
               {"t": many_t, "d": 10},
               [F("bt", "`bt` (13 frames), %d threads" % many_t, "ms",
-                 "command", one, "ms"),
+                 "command", one, "ms", id="bt"),
                F("info_threads", "`info threads`, %d threads" % many_t,
-                 "ms", "thread", const("t", add=1), "ms"),
+                 "ms", "thread", const("t", add=1), "ms",
+                 id="info_threads"),
                F("bt_all", "`thread apply all bt`, %d threads" % many_t,
-                 "ms", "thread", const("t", add=1), "ms")],
+                 "ms", "thread", const("t", add=1), "ms", id="bt_all")],
               checks(ex_many), timeout=300),
         Bench("multi", "three gdbs on one server: one with `watch g` over "
               "N writes, one polling 64 KiB every K writes, one "
@@ -382,12 +390,13 @@ def make_benches(quick, scale):
               {"n": n(200, 100), "k": 20, "bytes": 65536,
                "steps": n(200, 100)},
               [F("loop", "multi: watching client", "hits/s", "hit",
-                 stops_total("watch"), role="watch"),
+                 stops_total("watch"), role="watch", id="watch"),
                F("loop", "multi: polling client (64 KiB a poll)", "polls/s",
                  "poll", lambda r, p: (r.get("poll", {}).get("polls") or
-                                       {}).get("total"), role="poll"),
+                                       {}).get("total"), role="poll",
+                 id="poll"),
                F("steps", "multi: stepping client", "steps/s", "step",
-                 const("steps"), role="step")],
+                 const("steps"), role="step", id="step")],
               checks(check_stops(lambda p: p["n"], role="watch"),
                      check_types("BP_HARDWARE_WATCHPOINT", role="watch"),
                      ex_multi),
@@ -723,7 +732,9 @@ def figures(bench, params, run):
             # see the "all" figures below
             continue
         cost_figures(figs, "r%d" % i, c["server"], c["gdb"], c["inferior"],
-                     c["wall"], n, idle_s(c, c))
+                     c["wall"], n, idle_s(c, c),
+                     (c.get("server_vcsw"), c.get("server_nvcsw"),
+                      c.get("server_threads"), c.get("server_threads_gone")))
     if bench.multi:
         multi_figures(bench, params, recs, figs)
     return figs
@@ -734,8 +745,21 @@ def idle_s(first, last):
     return b - a if isinstance(a, float) and isinstance(b, float) else None
 
 
-def cost_figures(figs, key, s, g, inf, wall, n, idle):
+def cost_figures(figs, key, s, g, inf, wall, n, idle, csw):
+    """The per-event figures of a region: server, gdb and inferior CPU
+    (s -> us), the server's context switches (csw: voluntary,
+    nonvoluntary, threads they were summed over, threads that exited in
+    between; None when not sampled),
+    the ceiling, and the CPU accounted for."""
     figs[key + ".srv_us"] = s / n * 1e6
+    v, nv, threads, gone = csw
+    if isinstance(threads, int):                # results.json only
+        figs[key + ".srv_threads"] = threads
+        figs[key + ".srv_threads_gone"] = gone or 0
+    if isinstance(v, int) and isinstance(nv, int):
+        figs[key + ".csw"] = (v + nv) / n
+        figs[key + ".vcsw"] = v / n
+        figs[key + ".nvcsw"] = nv / n
     figs[key + ".gdb_us"] = g / n * 1e6
     figs[key + ".inf_us"] = inf / n * 1e6
     if g + inf > 0:
@@ -767,10 +791,14 @@ def multi_figures(bench, params, recs, figs):
     if wall <= 0:
         return
     figs["all.user"] = total / wall
+    csw = (None, None, None, None)
+    if "server_csw0" in first and "server_csw1" in last:
+        csw = procstat.switches_delta(first["server_csw0"],
+                                      last["server_csw1"])
     cost_figures(figs, "all",
                  last["server_total1"] - first["server_total0"], gdb,
                  last["inferior_total1"] - first["inferior_total0"], wall,
-                 total, idle_s(first, last))
+                 total, idle_s(first, last), csw)
 
 
 def probe_figures(bench, params, run):
@@ -885,6 +913,8 @@ def main():
     opts = ap.parse_args()
     if opts.reps is None:
         opts.reps = 1 if opts.quick else 3
+    if opts.reps < 1:
+        ap.error("-n: at least one repetition")
     if opts.cpus == "last":
         opts.cpus = str(max(os.sched_getaffinity(0)))
     elif opts.cpus == "none":
@@ -1086,9 +1116,39 @@ def others_running(samples=10, interval=0.05):
 # Tables
 # ---------------------------------------------------------------------------
 
+# The per-event rows of a region, in the cost table's order: the suffix
+# of the figure's key (and name), the row's text, its unit, and whether
+# the ratio column means anything (the ceiling is already a ratio within
+# one server's run).  "rt" comes from the one probe run.
+COST_ROWS = (
+    ("srv_us", "server CPU, us", "us", True),
+    ("csw", "server context switches", "csw", True),
+    ("vcsw", "server voluntary switches", "csw", True),
+    ("nvcsw", "server nonvoluntary switches", "csw", True),
+    ("rt", "RSP round trips (probe run)", "RTs", True),
+    ("gdb_us", "gdb CPU, us", "us", True),
+    ("inf_us", "inferior CPU, us", "us", True),
+    ("ceiling", "gdb-bound ceiling (S+G+I)/(G+I)", "x", False),
+)
+
+
+def region_keys(bench):
+    """[(key prefix of the figures, name, label, event, unit, shown)] of
+    bench's timed regions, and of multi's union of them ("all")."""
+    out = [("r%d" % i, bench.name + ("." + reg.id if reg.id else ""),
+            reg.label, reg.event, reg.unit, reg.shown)
+           for i, reg in enumerate(bench.regions)]
+    if bench.multi:
+        out.append(("all", bench.name + ".all",
+                    "multi: all three clients together", "event",
+                    "events/s", "rate"))
+    return out
+
+
 def build_tables(benches, servers, results, pinned):
-    """Three tables as lists of rows; a cell is {"v": median or "FAIL" or
-    "n/a", "spread": fraction or None}."""
+    """The tables as lists of rows: user (the user's figures), cost (per
+    event: one row per region and COST_ROWS entry), and rss.  A cell is
+    {"v": median or "FAIL" or "n/a", "spread": fraction or None}."""
     def cell(r, key, probe=False):
         if r["na"]:
             return {"v": "n/a"}
@@ -1101,34 +1161,38 @@ def build_tables(benches, servers, results, pinned):
         med, spread = summarize(vals)
         return {"v": med, "spread": spread}
 
+    def shown(cells):
+        return any(isinstance(c.get("v"), (int, float)) or c.get("v") ==
+                   "FAIL" for c in cells.values())
+
     user, cost, rss, fails = [], [], [], []
     for b in benches:
         res = results[b.name]
         if b.name == "connect":
             user.append({"bench": b.name, "figure": "server start to "
                          "`Listening on port`", "unit": "ms",
-                         "better": "lower",
+                         "better": "lower", "name": "connect.ready",
                          "cells": {s.label: cell(res[s.label], "ready_ms")
                                    for s in servers}})
-        regs = [("r%d" % i, reg.label, reg.unit, reg.shown, reg.event)
-                for i, reg in enumerate(b.regions)]
-        if b.multi:
-            regs.append(("all", "multi: all three clients together",
-                         "events/s", "rate", "event"))
-        for key, label, unit, shown, event in regs:
+        for key, name, label, event, unit, kind in region_keys(b):
             user.append({"bench": b.name, "figure": label, "unit": unit,
-                         "better": "higher" if shown == "rate"
-                         else "lower",
+                         "better": "higher" if kind == "rate"
+                         else "lower", "name": name,
                          "cells": {s.label: cell(res[s.label], key + ".user")
                                    for s in servers}})
-            row = {"bench": b.name, "figure": label, "event": event}
-            for k in ("srv_us", "gdb_us", "inf_us", "ceiling"):
-                row[k] = {s.label: cell(res[s.label], "%s.%s" % (key, k))
-                          for s in servers}
-            row["rt"] = {s.label: cell(res[s.label], key + ".rt", True)
-                         for s in servers}
-            cost.append(row)
-        rss.append({"bench": b.name, "cells": {
+            for k, what, u, has_ratio in COST_ROWS:
+                cells = {s.label: cell(res[s.label], "%s.%s" % (key, k),
+                                       k == "rt") for s in servers}
+                if not shown(cells):
+                    continue    # e.g. the server CPU of one multi client
+                cost.append({"bench": b.name, "figure": label,
+                             "event": event, "row": what, "key": k,
+                             "name": None if k == "rt"
+                             else "%s.%s" % (name, k),
+                             "better": None if k == "ceiling" else "lower",
+                             "ratio": has_ratio, "spread": k != "rt",
+                             "cells": cells})
+        rss.append({"bench": b.name, "name": b.name + ".rss", "cells": {
             s.label: cell(res[s.label], "rss_mib") for s in servers}})
         for s in servers:
             r = res[s.label]
@@ -1166,8 +1230,19 @@ def build_tables(benches, servers, results, pinned):
                         label, s.label, v,
                         ", CPU idle %.2f" % idle
                         if isinstance(idle, float) else ""))
-    return {"user": user, "cost": cost, "rss": rss, "fails": fails,
-            "noisy": noisy}
+    # A thread that exits inside a region takes its switches with it.
+    gone = []
+    for b in benches:
+        for key, name, _, _, _, _ in region_keys(b):
+            for s in servers:
+                k = max((x["figs"].get(key + ".srv_threads_gone", 0)
+                         for x in results[b.name][s.label]["runs"]),
+                        default=0)
+                if k:
+                    gone.append("%s (%s): up to %d" % (name, s.label, k))
+    out = {"user": user, "cost": cost, "rss": rss, "fails": fails,
+           "noisy": noisy, "threads_gone": gone}
+    return out
 
 
 def show(c, spread=True):
@@ -1188,49 +1263,46 @@ def ratio(cells, servers):
 
 
 def table_rows(table, servers):
-    """The tables as (title, header, rows) of strings."""
+    """The tables as (title, header, rows of strings, how many columns
+    are left-aligned text)."""
     labels = [s.label for s in servers]
     rl = ["%s/%s" % (labels[0], labels[1])] if len(labels) > 1 else []
-    arrow = {"higher": "^", "lower": "v"}
-    t1 = [(r["bench"], r["figure"], r["unit"] + " " + arrow[r["better"]])
+    arrow = {"higher": " ^", "lower": " v", None: ""}
+    t1 = [(r["bench"], r["figure"], r["unit"] + arrow[r["better"]])
           + tuple(show(r["cells"][l]) for l in labels)
           + ((ratio(r["cells"], servers),) if rl else ())
           for r in table["user"]]
     hdr1 = ("bench", "figure", "unit") + tuple(labels) + tuple(rl)
-    t2 = []
+    t2, prev = [], None
     for r in table["cost"]:
-        row = (r["bench"], r["figure"], r["event"])
-        row += tuple(show(r["srv_us"][l]) for l in labels)
-        row += (ratio(r["srv_us"], servers),) if rl else ()
-        for k in ("rt", "gdb_us", "inf_us", "ceiling"):
-            row += tuple(show(r[k][l], spread=False) for l in labels)
+        head = (r["bench"], r["figure"], r["event"])
+        row = ("", "", "") if head == prev else head
+        prev = head
+        row += (r["row"] + arrow[r["better"]],)
+        row += tuple(show(r["cells"][l], r["spread"]) for l in labels)
+        if rl:
+            row += (ratio(r["cells"], servers) if r["ratio"] else "",)
         t2.append(row)
-    short = [SHORT.get(l, l) for l in labels]
-    hdr2 = (("bench", "figure", "per") + tuple("server CPU us " + l
-                                                for l in short)
-            + (("ratio %s/%s" % (short[0], short[1]),) if rl else ())
-            + tuple("RTs " + l for l in short)
-            + tuple("gdb CPU us " + l for l in short)
-            + tuple("inferior CPU us " + l for l in short)
-            + tuple("ceiling " + l for l in short))
+    hdr2 = ("bench", "figure", "per", "cost") + tuple(labels) + tuple(rl)
     t3 = [(r["bench"],) + tuple(show(r["cells"][l]) for l in labels)
           + ((ratio(r["cells"], servers),) if rl else ())
           for r in table["rss"]]
     hdr3 = ("bench",) + tuple(labels) + tuple(rl)
-    return [("Throughput as the user sees it (median ±half the spread; "
-             "^ higher is better, v lower is better)", hdr1, t1),
-            ("Cost per event (%s): server CPU (utime+stime, median "
-             "±half the spread), RSP round trips (probe run), gdb CPU, "
-             "inferior CPU, and the gdb-bound ceiling "
-             "(server+gdb+inferior)/(gdb+inferior)" % ", ".join(
-                 "%s = %s" % (b, a) for a, b in zip(labels, short)),
-             hdr2, t2),
-            ("Server peak RSS (VmHWM), MiB", hdr3, t3)]
+    out = [("Throughput as the user sees it (median ±half the spread; "
+            "^ higher is better, v lower is better)", hdr1, t1, 3),
+           ("Cost per event (median ±half the spread; v lower is better): "
+            "the server's CPU and context switches (from "
+            "/proc/PID/task/*/status, all its threads), RSP round trips "
+            "(probe run), gdb and inferior CPU, and the gdb-bound ceiling "
+            "(server+gdb+inferior)/(gdb+inferior), which has no ratio",
+            hdr2, t2, 4),
+           ("Server peak RSS (VmHWM), MiB", hdr3, t3, 1)]
+    return out
 
 
 def render_text(table, servers, env):
     out = []
-    for title, hdr, rows in table_rows(table, servers):
+    for title, hdr, rows, _ in table_rows(table, servers):
         widths = [max(len(str(x)) for x in col) for col in zip(hdr, *rows)]
         out.append(title + ":")
         out.append("  ".join(h.ljust(w) for h, w in zip(hdr, widths)))
@@ -1246,8 +1318,8 @@ def notes(table, servers, env):
     out = []
     if any(r["bench"] == "multi" for r in table["user"]):
         out.append("multi: the server and the program work for the three "
-                   "clients at once, so their CPU is given per event of all "
-                   "three (its last row).")
+                   "clients at once, so their CPU and context switches are "
+                   "given per event of all three (its last rows).")
     if any(r["cells"][s.label].get("v") == "n/a" for r in table["user"]
            for s in servers):
         out.append("n/a: the multi-client benchmark needs a server that "
@@ -1268,6 +1340,10 @@ def notes(table, servers, env):
                    "everyone was waiting) or something else ran there and "
                    "the rates are low by that much: "
                    + "; ".join(table["noisy"]) + ".")
+    if table.get("threads_gone"):
+        out.append("Context switches undercounted: server threads exited "
+                   "inside these regions, and their switches left with "
+                   "them: " + "; ".join(table["threads_gone"]) + ".")
     out.append("Total %.0f s." % env["total_s"])
     return out
 
@@ -1289,11 +1365,10 @@ def render_markdown(table, servers, env):
            "- gdbserverx commit: %s" % env["commit"],
            "- Other runnable tasks at the start: %.1f (0 on a quiet "
            "machine)" % env["others_running"], ""]
-    for title, hdr, rows in table_rows(table, servers):
+    for title, hdr, rows, left in table_rows(table, servers):
         out.append("## " + title)
         out.append("")
         out.append("| " + " | ".join(hdr) + " |")
-        left = 1 if title.startswith("Server") else 3
         out.append("|" + "|".join("---" if i < left else "---:"
                                   for i in range(len(hdr))) + "|")
         for r in rows:
