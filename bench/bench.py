@@ -5,6 +5,7 @@
     python3 bench/bench.py --quick       # a few seconds per benchmark
     python3 bench/bench.py -b stepi,bp -n 5
     python3 bench/bench.py -l            # list the benchmarks
+    python3 bench/bench.py --spread -b stepi --want 'stepi.csw<=1'
 
 It builds gdbserverx (go build ./cmd/gdbserverx) and the C programs of
 bench/src (gcc) into a scratch folder, then runs every benchmark against
@@ -13,7 +14,8 @@ on the machine hits both alike), with gdb, the server and the program
 pinned to one CPU.  It prints three tables (medians, spread, ratio
 gdbserverx/gdbserver): the user's figures, the cost per event (server
 CPU and context switches, round trips, gdb and inferior CPU, ceiling)
-and peak RSS.  It writes results.json,
+and peak RSS; with --spread, every figure's spread over 10 runs; with
+--want, how many runs met each target.  It writes results.json,
 RESULTS.md and every log to bench/results/DATE-TIME/ (-o to change); a
 full run also writes bench/RESULTS.md.  bench/README.md describes the
 method.
@@ -56,9 +58,8 @@ class Region:
     time gives the user's figure: events/s (shown="rate") or ms per
     command (shown="ms"); events() gives the divisor of the per-event
     rows: server, gdb and inferior CPU, the server's context switches,
-    and RSP round trips.  id names it: BENCH.ID, the "name" of its rows
-    in results.json; a benchmark with one region leaves it None (BENCH).
-    """
+    and RSP round trips.  id names it: BENCH.ID (figure_names); a
+    benchmark with one region leaves it None (BENCH)."""
     def __init__(self, rec, label, unit, event, events, shown="rate",
                  role="main", id=None):
         self.rec = rec
@@ -882,8 +883,22 @@ def main():
     ap.add_argument("-b", "--bench", default="",
                     help="comma-separated benchmarks (default: all; -l)")
     ap.add_argument("-n", "--reps", type=int, default=None,
-                    help="repetitions (default 3, --quick 1); connect "
-                         "and connect_local run 2n+1 times")
+                    help="repetitions (default 3, --spread 10, --quick 1); "
+                         "connect and connect_local run 2n+1 times")
+    ap.add_argument("--spread", action="store_true",
+                    help="10 repetitions unless -n says otherwise, and a "
+                         "table of every figure's median [min..max] and "
+                         "largest deviation from the median, per server "
+                         "and for the ratio of paired runs")
+    ap.add_argument("--want", action="append", default=[],
+                    metavar="[SERVER:]FIGURE OP NUMBER",
+                    help="a target to count runs against, e.g. "
+                         "manythreads.bt_all<=0.9 (the ratio first/second "
+                         "server, per pair of runs) or "
+                         "gdbserverx:stepi.rss<=10 (that server's own "
+                         "value, per run); OP is <=, <, >= or >; repeat "
+                         "it or separate targets with commas.  Exit status "
+                         "3 if one is missed in any run")
     ap.add_argument("--quick", action="store_true",
                     help="small sizes, 1 repetition: a few seconds per "
                          "benchmark (for tests)")
@@ -909,10 +924,10 @@ def main():
                     help="also write RESULTS.md here (default: "
                          "bench/RESULTS.md for a full run, else nowhere)")
     ap.add_argument("-l", "--list", action="store_true",
-                    help="list the benchmarks")
+                    help="list the benchmarks and their figures")
     opts = ap.parse_args()
     if opts.reps is None:
-        opts.reps = 1 if opts.quick else 3
+        opts.reps = 10 if opts.spread else 1 if opts.quick else 3
     if opts.reps < 1:
         ap.error("-n: at least one repetition")
     if opts.cpus == "last":
@@ -924,6 +939,12 @@ def main():
     if opts.list:
         for b in benches:
             print("%-14s %s" % (b.name, b.descr))
+            print("%-14s figures: %s" % ("", " ".join(
+                f.name for f in figure_names(b) if f.key.endswith(".user")
+                or f.key in ("ready_ms", "rss_mib"))))
+        print("A region's figure (BENCH or BENCH.REGION) followed by one "
+              "of\n%s names that row of its cost per event (--want)." %
+              " ".join("." + k for k, _, _, _ in COST_ROWS if k != "rt"))
         return 0
     full = not opts.bench and not opts.quick and opts.scale == 1.0
     if opts.bench:
@@ -933,6 +954,11 @@ def main():
             ap.error("unknown benchmark(s): %s (-l lists them)"
                      % ",".join(sorted(unknown)))
         benches = [b for b in benches if b.name in want]
+    try:
+        opts.wants = parse_wants(opts.want, benches,
+                                 opts.servers.split(","))
+    except ValueError as e:
+        ap.error(str(e))
     for tool in (opts.gdb, "gcc", "taskset") + (
             () if opts.gdbserverx else ("go",)):
         if not shutil.which(tool):
@@ -981,6 +1007,7 @@ def run_all(opts, benches, scratch, outdir, full):
 
     env = machine()
     env.update({"reps": opts.reps, "quick": opts.quick,
+                "spread": opts.spread,
                 "scale": opts.scale, "pinned_cpu": opts.cpus or "none",
                 "command": " ".join(["python3", "bench/bench.py"]
                                     + sys.argv[1:]),
@@ -1038,7 +1065,8 @@ def run_all(opts, benches, scratch, outdir, full):
         sys.stdout.flush()
     env["total_s"] = round(time.monotonic() - t_all, 1)
 
-    table = build_tables(benches, servers, results, bool(opts.cpus))
+    table = build_tables(benches, servers, results, bool(opts.cpus),
+                         spread=opts.spread, wants=opts.wants)
     text = render_text(table, servers, env)
     print()
     print(text)
@@ -1057,7 +1085,8 @@ def run_all(opts, benches, scratch, outdir, full):
     print("results and logs: %s" % os.path.relpath(outdir))
     failed = any(not r["ok"] for b in results.values() for s in b.values()
                  for r in s["runs"] + ([s["probe"]] if s["probe"] else []))
-    return 1 if failed else 0
+    missed = any(not w["ok"] for w in table.get("wants", ()))
+    return 1 if failed else 3 if missed else 0
 
 
 # KEEP_MARK starts the part of bench/RESULTS.md that bench.py does not
@@ -1132,6 +1161,19 @@ COST_ROWS = (
 )
 
 
+class Figure:
+    """A figure of every timed run of a benchmark, by name: key in the
+    run's figures, unit, which way is better ("higher", "lower" or None)
+    and whether a ratio between servers means anything."""
+    def __init__(self, name, key, unit, better, label, ratio=True):
+        self.name = name
+        self.key = key
+        self.unit = unit
+        self.better = better
+        self.label = label
+        self.ratio = ratio
+
+
 def region_keys(bench):
     """[(key prefix of the figures, name, label, event, unit, shown)] of
     bench's timed regions, and of multi's union of them ("all")."""
@@ -1145,10 +1187,44 @@ def region_keys(bench):
     return out
 
 
-def build_tables(benches, servers, results, pinned):
+def figure_names(bench):
+    """bench's figures under the names that the spread table shows and
+    --want takes.  BENCH.REGION is a region's user figure (REGION is left
+    out when the benchmark has one region: stepi, bp, memread, ...;
+    manythreads.bt_all, multi.watch, multi.all otherwise); with
+    .srv_us, .csw, .vcsw, .nvcsw, .gdb_us, .inf_us or .ceiling after it,
+    that row of its cost per event.  BENCH.rss is the peak RSS,
+    connect.ready the start to `Listening on port`.  RSP round trips
+    come from one probe run: they have no name.  The clients of multi
+    have only their gdb CPU: the server's and the program's are those of
+    multi.all."""
+    figs = []
+    if bench.name == "connect":
+        figs.append(Figure("connect.ready", "ready_ms", "ms", "lower",
+                           "server start to `Listening on port`"))
+    for key, name, label, event, unit, shown in region_keys(bench):
+        figs.append(Figure(name, key + ".user", unit,
+                           "higher" if shown == "rate" else "lower", label))
+        for k, what, u, has_ratio in COST_ROWS:
+            if k != "rt" and (key == "all" or not bench.multi
+                              or k == "gdb_us"):
+                figs.append(Figure(
+                    "%s.%s" % (name, k), "%s.%s" % (key, k),
+                    u if k == "ceiling" else "%s/%s" % (u, event),
+                    None if k == "ceiling" else "lower",
+                    "%s: %s" % (label, what), has_ratio))
+    figs.append(Figure(bench.name + ".rss", "rss_mib", "MiB", "lower",
+                       "server peak RSS (VmHWM)"))
+    return figs
+
+
+def build_tables(benches, servers, results, pinned, spread=False,
+                 wants=()):
     """The tables as lists of rows: user (the user's figures), cost (per
-    event: one row per region and COST_ROWS entry), and rss.  A cell is
-    {"v": median or "FAIL" or "n/a", "spread": fraction or None}."""
+    event: one row per region and COST_ROWS entry), rss, and with spread
+    the spread of every figure over the runs; wants are evaluated into
+    "wants".  A cell is {"v": median or "FAIL" or "n/a", "spread":
+    fraction or None}."""
     def cell(r, key, probe=False):
         if r["na"]:
             return {"v": "n/a"}
@@ -1242,7 +1318,158 @@ def build_tables(benches, servers, results, pinned):
                     gone.append("%s (%s): up to %d" % (name, s.label, k))
     out = {"user": user, "cost": cost, "rss": rss, "fails": fails,
            "noisy": noisy, "threads_gone": gone}
+    if spread:
+        out["spread"] = spread_rows(benches, servers, results)
+    if wants:
+        out["wants"] = [eval_want(w, servers, results) for w in wants]
     return out
+
+
+# ---------------------------------------------------------------------------
+# Spread over the runs, and --want
+# ---------------------------------------------------------------------------
+
+SPREAD_LIMIT = 0.10     # issue 15: ten runs within ±10% of their median
+
+
+def spread_stats(vals, total):
+    """{"median", "min", "max", "dev", "n", "of"} of a list of numbers;
+    dev is the largest |v - median| / |median| (None when the median is
+    0), n the values, of the runs they come from."""
+    if not vals:
+        return None
+    med = statistics.median(vals)
+    dev = (max(abs(v - med) for v in vals) / abs(med)) if med else None
+    return {"median": med, "min": min(vals), "max": max(vals), "dev": dev,
+            "n": len(vals), "of": total}
+
+
+def run_values(r, key):
+    """The figure key of each timed run of a server, None where the run
+    failed or lacks it (a run whose checks fail has no figures)."""
+    return [x["figs"].get(key) if isinstance(x["figs"].get(key),
+                                             (int, float)) else None
+            for x in r["runs"]]
+
+
+def pair_ratios(ra, rb, key):
+    """first/second of the figure key in each pair of runs (repetition i
+    of either server; they ran one after the other), None where either
+    run lacks it."""
+    out = []
+    for a, b in zip(run_values(ra, key), run_values(rb, key)):
+        out.append(a / b if a is not None and b else None)
+    return out
+
+
+def spread_rows(benches, servers, results):
+    """One row per named figure (figure_names) that any run has: per
+    server spread_stats of its runs, and of the ratios of the paired
+    runs of the first two servers."""
+    rows = []
+    for b in benches:
+        res = results[b.name]
+        for f in figure_names(b):
+            cells = {}
+            for s in servers:
+                r = res[s.label]
+                if r["na"]:
+                    cells[s.label] = "n/a"
+                    continue
+                vals = run_values(r, f.key)
+                cells[s.label] = spread_stats(
+                    [v for v in vals if v is not None], len(vals))
+            if not any(isinstance(c, dict) for c in cells.values()):
+                continue
+            rat = None
+            if f.ratio and len(servers) > 1 and not any(
+                    res[s.label]["na"] for s in servers[:2]):
+                vals = pair_ratios(res[servers[0].label],
+                                   res[servers[1].label], f.key)
+                rat = spread_stats([v for v in vals if v is not None],
+                                   len(vals))
+            rows.append({"bench": b.name, "name": f.name, "unit": f.unit,
+                         "better": f.better, "label": f.label,
+                         "cells": cells, "ratio": rat})
+    return rows
+
+
+_WANT = re.compile(r"^\s*(?:([A-Za-z][\w-]*)\s*:)?\s*([\w.]+)\s*"
+                   r"(<=|>=|<|>)\s*([-+]?(?:\d+\.?\d*|\.\d+)"
+                   r"(?:[eE][-+]?\d+)?)\s*$")
+_OPS = {"<=": lambda a, b: a <= b, "<": lambda a, b: a < b,
+        ">=": lambda a, b: a >= b, ">": lambda a, b: a > b}
+
+
+def parse_wants(specs, benches, labels):
+    """--want values (each may hold several, separated by commas) as
+    [{"text", "server", "bench", "figure", "op", "value"}].  Raises
+    ValueError with what is wrong and the names to choose from."""
+    names = {f.name: (b, f) for b in benches for f in figure_names(b)}
+    out = []
+    for spec in specs:
+        for text in (t for t in spec.split(",") if t.strip()):
+            m = _WANT.match(text)
+            if not m:
+                raise ValueError(
+                    "--want %r: want [SERVER:]FIGURE OP NUMBER, OP one of "
+                    "<= < >= > (e.g. manythreads.bt_all<=0.9)" % text)
+            server, name, op, value = m.groups()
+            if server and server not in labels:
+                raise ValueError("--want %r: no server %r in this run (%s)"
+                                 % (text, server, ", ".join(labels)))
+            if name not in names:
+                bench = name.split(".")[0]
+                known = [n for n, (b, _) in names.items()
+                         if b.name == bench]
+                raise ValueError(
+                    "--want %r: no figure %r; %s" % (
+                        text, name, "%s has %s" % (bench, " ".join(known))
+                        if known else "the benchmarks chosen are " +
+                        " ".join(b.name for b in benches)))
+            b, f = names[name]
+            if not server and not f.ratio:
+                raise ValueError("--want %r: %s has no ratio; give a "
+                                 "server (SERVER:%s)" % (text, name, name))
+            out.append({"text": text.strip(), "server": server,
+                        "bench": b.name, "figure": f, "op": op,
+                        "value": float(value)})
+    return out
+
+
+def eval_want(w, servers, results):
+    """How many runs (or pairs of runs) of w's figure met its threshold:
+    {"want", "over", "met", "n", "median", "worst", "ok"}; ok is False
+    unless every one did (a failed run does not)."""
+    f, res = w["figure"], results[w["bench"]]
+    row = {"want": w["text"], "met": None, "n": None, "median": None,
+           "worst": None, "ok": False}
+    labels = [s.label for s in servers]
+    if w["server"]:
+        r = res.get(w["server"])
+        row["over"] = "%s runs" % w["server"]
+        if r is None or r["na"]:
+            row["over"] += ": n/a"
+            return row
+        vals = run_values(r, f.key)
+    else:
+        row["over"] = "%s/%s, paired runs" % tuple(labels[:2]) if len(
+            labels) > 1 else "ratio"
+        if len(labels) < 2 or res[labels[0]]["na"] or res[labels[1]]["na"]:
+            row["over"] += ": n/a (two servers needed)"
+            return row
+        vals = pair_ratios(res[labels[0]], res[labels[1]], f.key)
+    ok = _OPS[w["op"]]
+    got = [v for v in vals if v is not None]
+    row["met"] = sum(1 for v in got if ok(v, w["value"]))
+    row["n"] = len(vals)
+    if got:
+        row["median"] = statistics.median(got)
+        # the run farthest on the wrong side: the largest value for < and
+        # <=, the smallest for > and >=
+        row["worst"] = max(got) if w["op"][0] == "<" else min(got)
+    row["ok"] = row["n"] > 0 and row["met"] == row["n"]
+    return row
 
 
 def show(c, spread=True):
@@ -1250,6 +1477,23 @@ def show(c, spread=True):
     s = fmt(v)
     if spread and isinstance(v, (int, float)) and c.get("spread") is not None:
         s += " ±%.0f%%" % (100 * c["spread"] / 2)
+    return s
+
+
+def show_spread(st, f=None):
+    """A spread cell: median [min..max] ±dev%, "!" past SPREAD_LIMIT,
+    and how many runs gave it when not all did; f formats the numbers
+    (default fmt)."""
+    if not isinstance(st, dict):
+        return st or "-"
+    f = f or fmt
+    s = "%s [%s..%s]" % (f(st["median"]), f(st["min"]), f(st["max"]))
+    if st["dev"] is not None:
+        s += " ±%.1f%%" % (100 * st["dev"])
+        if st["dev"] > SPREAD_LIMIT:
+            s += "!"
+    if st["n"] < st["of"]:
+        s += " (%d of %d)" % (st["n"], st["of"])
     return s
 
 
@@ -1297,6 +1541,31 @@ def table_rows(table, servers):
             "(server+gdb+inferior)/(gdb+inferior), which has no ratio",
             hdr2, t2, 4),
            ("Server peak RSS (VmHWM), MiB", hdr3, t3, 1)]
+    if "spread" in table:
+        n = max((c["of"] for r in table["spread"]
+                 for c in r["cells"].values() if isinstance(c, dict)),
+                default=0)
+        t4 = [(r["name"], r["unit"] + arrow[r["better"]])
+              + tuple(show_spread(r["cells"][l]) for l in labels)
+              + ((show_spread(r["ratio"], "%.3f".__mod__)
+                  if r["ratio"] else "",)
+                 if rl else ())
+              for r in table["spread"]]
+        hdr4 = ("figure", "unit") + tuple(labels) + tuple(
+            "%s per pair" % x for x in rl)
+        out.append(("Spread over %d runs: median [min..max] ±the largest "
+                    "deviation from the median (! over %d%%); the ratio "
+                    "column divides the two servers' runs of the same "
+                    "repetition" % (n, 100 * SPREAD_LIMIT), hdr4, t4, 2))
+    if table.get("wants"):
+        t5 = [(w["want"], w["over"],
+               "%d of %d" % (w["met"], w["n"]) if w["n"] is not None
+               else "-", fmt(w["median"]), fmt(w["worst"]),
+               "met" if w["ok"] else "MISSED")
+              for w in table["wants"]]
+        out.append(("Targets (--want): in how many runs the figure met the "
+                    "threshold", ("want", "over", "met in", "median",
+                                  "worst", "verdict"), t5, 2))
     return out
 
 
@@ -1344,6 +1613,12 @@ def notes(table, servers, env):
         out.append("Context switches undercounted: server threads exited "
                    "inside these regions, and their switches left with "
                    "them: " + "; ".join(table["threads_gone"]) + ".")
+    if table.get("wants"):
+        missed = [w["want"] for w in table["wants"] if not w["ok"]]
+        out.append("--want: %s." % (
+            "every target met in every run" if not missed else
+            "missed (exit status 3 unless a check failed): " +
+            "; ".join(missed)))
     out.append("Total %.0f s." % env["total_s"])
     return out
 
