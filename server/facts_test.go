@@ -82,7 +82,7 @@ func factsHarness(t *testing.T) (*harness, *factsProcess, *client) {
 		root:  "/",
 		exe:   "/usr/local/bin/prog",
 	}
-	h.s.proc = newProcess(f, false, "prog")
+	h.s.wire(newProcess(f, fakeBackend{}, h.s.log, false, "prog"))
 	h.s.proc.threads = []target.Tid{100, 101}
 	h.s.proc.lastTid = 100
 	c := h.client()

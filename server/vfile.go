@@ -21,11 +21,11 @@ type hostFile struct {
 
 // Read windows of vFile:pread. gdb asks for a whole packet's worth at
 // every read (it caches what it gets), while at connect it needs a few
-// hundred bytes here and there of ld.so and libc: answering 64 KiB each
-// time cost gdb 10 ms of CPU to unescape and the connect 1.44x
-// gdbserver's time (bench.py -b connect). Reads start at a page and the
-// window grows fourfold while gdb reads in sequence (`remote get`, a
-// symbol file read whole), up to what a packet holds.
+// hundred bytes here and there of ld.so and libc: answering a whole packet
+// each time made gdb unescape far more than it used, and the connect
+// slower than gdbserver's (bench/RESULTS.md, "server"). Reads start at a
+// page and the window grows fourfold while gdb reads in sequence (`remote
+// get`, a symbol file read whole), up to what a packet holds.
 const (
 	preadFirst = 4096
 	preadGrow  = 4
@@ -42,146 +42,171 @@ func (h *hostFile) readWindow(off int64, count, max int) int {
 	return min(count, h.window, max)
 }
 
-// hostIO serves the vFile packets (GDB manual, "Host I/O Packets"): gdb
+// hostFiles are the host files a client opened through vFile:open, by
+// the descriptor it was given, and the process whose filesystem paths
+// refer to (vFile:setfs). Owned by the client's session; closed when it
+// leaves.
+type hostFiles struct {
+	open  map[int]*hostFile
+	next  int // the next descriptor given
+	fsPid int
+	buf   []byte // pread scratch
+}
+
+// serve serves the vFile packets (GDB manual, "Host I/O Packets"): gdb
 // reads the program and its libraries through them when its sysroot is
 // "target:", the default. Replies use GDB's File-I/O errno values.
-func (s *Server) hostIO(c *client, req rsp.Request) {
+func (h *hostFiles) serve(c *client, req rsp.Request) {
+	dst := c.scratch()
+	p := c.s.proc
 	switch r := req.(type) {
 	case *rsp.FileSetFS:
-		if pid := int(r.Pid); pid != 0 {
-			p := s.proc
-			if p != nil && p.root == nil {
-				// The target cannot tell where its files are: as
-				// gdbserver does for such a target, the packet is
-				// not supported, and gdb reads the server's files.
-				c.replyEmpty()
-				return
-			}
-			if p == nil || pid != p.pid {
-				// Only the process the server debugs has a filesystem
-				// the server knows (gdb names no other).
-				c.reply(rsp.AppendFileError(c.scratch(), fioENOENT))
-				return
-			}
-		}
-		c.fsPid = int(r.Pid)
-		c.reply(rsp.AppendFileResult(c.scratch(), 0))
+		dst = h.setfs(dst, p, int(r.Pid))
 	case *rsp.FileOpen:
-		flags, ok := fileioFlags(int(r.Flags))
-		if !ok {
-			c.reply(rsp.AppendFileError(c.scratch(), fioEINVAL))
-			return
-		}
-		if len(c.files) >= maxHostFiles {
-			c.reply(rsp.AppendFileError(c.scratch(), fioEMFILE))
-			return
-		}
-		path, ok := c.hostPath(r.Path)
-		if !ok {
-			c.reply(rsp.AppendFileError(c.scratch(), fioENOENT))
-			return
-		}
-		f, err := os.OpenFile(path, flags|syscall.O_CLOEXEC, os.FileMode(r.Mode&0o777))
-		if err != nil {
-			c.reply(rsp.AppendFileError(c.scratch(), fileioErrno(err)))
-			return
-		}
-		fd := c.nextFD
-		c.nextFD++
-		c.files[fd] = &hostFile{f: f}
-		c.reply(rsp.AppendFileResult(c.scratch(), int64(fd)))
+		dst = h.openFile(dst, p, r)
 	case *rsp.FileRead:
-		h := c.files[r.FD]
-		if h == nil {
-			c.reply(rsp.AppendFileError(c.scratch(), fioEBADF))
-			return
-		}
-		// The reply is binary and escaped: read what can fit.
-		n := h.readWindow(int64(r.Offset), r.Count, (PacketSize-32)/2)
-		if cap(c.fileBuf) < n {
-			c.fileBuf = make([]byte, n)
-		}
-		buf := c.fileBuf[:n]
-		got, err := h.f.ReadAt(buf, int64(r.Offset))
-		if got == 0 && err != nil && !isEOF(err) {
-			c.reply(rsp.AppendFileError(c.scratch(), fileioErrno(err)))
-			return
-		}
-		data := buf[:got]
-		if fit := rsp.EscapedFit(data, PacketSize-32); fit < len(data) {
-			data = data[:fit]
-		}
-		h.next = int64(r.Offset) + int64(len(data))
-		c.reply(rsp.AppendFileData(c.scratch(), data))
+		dst = h.pread(dst, r)
 	case *rsp.FileWrite:
-		f := c.files[r.FD]
-		if f == nil {
-			c.reply(rsp.AppendFileError(c.scratch(), fioEBADF))
-			return
-		}
-		n, err := f.f.WriteAt(r.Data, int64(r.Offset))
-		if err != nil && n == 0 {
-			c.reply(rsp.AppendFileError(c.scratch(), fileioErrno(err)))
-			return
-		}
-		c.reply(rsp.AppendFileResult(c.scratch(), int64(n)))
+		dst = h.pwrite(dst, r)
 	case *rsp.FileClose:
-		f := c.files[r.FD]
+		f := h.open[r.FD]
 		if f == nil {
-			c.reply(rsp.AppendFileError(c.scratch(), fioEBADF))
-			return
+			dst = rsp.AppendFileError(dst, fioEBADF)
+			break
 		}
-		delete(c.files, r.FD)
+		delete(h.open, r.FD)
 		f.f.Close()
-		c.reply(rsp.AppendFileResult(c.scratch(), 0))
+		dst = rsp.AppendFileResult(dst, 0)
 	case *rsp.FileStat:
-		f := c.files[r.FD]
-		if f == nil {
-			c.reply(rsp.AppendFileError(c.scratch(), fioEBADF))
-			return
-		}
-		var st syscall.Stat_t
-		if err := syscall.Fstat(int(f.f.Fd()), &st); err != nil {
-			c.reply(rsp.AppendFileError(c.scratch(), fileioErrno(err)))
-			return
-		}
-		c.reply(rsp.AppendFileData(c.scratch(), fileioStat(&st)))
+		dst = h.fstat(dst, r)
 	case *rsp.FileReadlink:
-		path, ok := c.hostPath(r.Path)
+		path, ok := h.path(p, r.Path)
 		if !ok {
-			c.reply(rsp.AppendFileError(c.scratch(), fioENOENT))
-			return
+			dst = rsp.AppendFileError(dst, fioENOENT)
+			break
 		}
 		target, err := os.Readlink(path)
 		if err != nil {
-			c.reply(rsp.AppendFileError(c.scratch(), fileioErrno(err)))
-			return
+			dst = rsp.AppendFileError(dst, fileioErrno(err))
+			break
 		}
-		c.reply(rsp.AppendFileData(c.scratch(), []byte(target)))
+		dst = rsp.AppendFileData(dst, []byte(target))
 	case *rsp.FileUnlink:
-		path, ok := c.hostPath(r.Path)
+		path, ok := h.path(p, r.Path)
 		if !ok {
-			c.reply(rsp.AppendFileError(c.scratch(), fioENOENT))
-			return
+			dst = rsp.AppendFileError(dst, fioENOENT)
+			break
 		}
 		if err := os.Remove(path); err != nil {
-			c.reply(rsp.AppendFileError(c.scratch(), fileioErrno(err)))
-			return
+			dst = rsp.AppendFileError(dst, fileioErrno(err))
+			break
 		}
-		c.reply(rsp.AppendFileResult(c.scratch(), 0))
+		dst = rsp.AppendFileResult(dst, 0)
 	}
+	c.reply(dst)
 }
 
-// hostPath resolves a path in the filesystem vFile:setfs chose: the
+// setfs serves vFile:setfs: the paths of the next packets are the
+// process's (pid, the process debugged: gdb names no other) or the
+// server's (0).
+func (h *hostFiles) setfs(dst []byte, p *process, pid int) []byte {
+	if pid != 0 {
+		if p != nil && p.root == nil {
+			// The target cannot tell where its files are: as gdbserver
+			// does for such a target, the packet is not supported, and
+			// gdb reads the server's files.
+			return dst
+		}
+		if p == nil || pid != p.pid {
+			return rsp.AppendFileError(dst, fioENOENT)
+		}
+	}
+	h.fsPid = pid
+	return rsp.AppendFileResult(dst, 0)
+}
+
+// openFile serves vFile:open: at most maxHostFiles at once (EMFILE).
+func (h *hostFiles) openFile(dst []byte, p *process, r *rsp.FileOpen) []byte {
+	flags, ok := fileioFlags(int(r.Flags))
+	if !ok {
+		return rsp.AppendFileError(dst, fioEINVAL)
+	}
+	if len(h.open) >= maxHostFiles {
+		return rsp.AppendFileError(dst, fioEMFILE)
+	}
+	path, ok := h.path(p, r.Path)
+	if !ok {
+		return rsp.AppendFileError(dst, fioENOENT)
+	}
+	f, err := os.OpenFile(path, flags|syscall.O_CLOEXEC, os.FileMode(r.Mode&0o777))
+	if err != nil {
+		return rsp.AppendFileError(dst, fileioErrno(err))
+	}
+	fd := h.next
+	h.next++
+	h.open[fd] = &hostFile{f: f}
+	return rsp.AppendFileResult(dst, int64(fd))
+}
+
+// pread serves vFile:pread: as much of the window as fits a packet.
+func (h *hostFiles) pread(dst []byte, r *rsp.FileRead) []byte {
+	f := h.open[r.FD]
+	if f == nil {
+		return rsp.AppendFileError(dst, fioEBADF)
+	}
+	// The reply is binary and escaped: read what can fit.
+	n := f.readWindow(int64(r.Offset), r.Count, (PacketSize-32)/2)
+	if cap(h.buf) < n {
+		h.buf = make([]byte, n)
+	}
+	buf := h.buf[:n]
+	got, err := f.f.ReadAt(buf, int64(r.Offset))
+	if got == 0 && err != nil && !isEOF(err) {
+		return rsp.AppendFileError(dst, fileioErrno(err))
+	}
+	data := buf[:got]
+	if fit := rsp.EscapedFit(data, PacketSize-32); fit < len(data) {
+		data = data[:fit]
+	}
+	f.next = int64(r.Offset) + int64(len(data))
+	return rsp.AppendFileData(dst, data)
+}
+
+// pwrite serves vFile:pwrite.
+func (h *hostFiles) pwrite(dst []byte, r *rsp.FileWrite) []byte {
+	f := h.open[r.FD]
+	if f == nil {
+		return rsp.AppendFileError(dst, fioEBADF)
+	}
+	n, err := f.f.WriteAt(r.Data, int64(r.Offset))
+	if err != nil && n == 0 {
+		return rsp.AppendFileError(dst, fileioErrno(err))
+	}
+	return rsp.AppendFileResult(dst, int64(n))
+}
+
+// fstat serves vFile:fstat, in GDB's struct stat.
+func (h *hostFiles) fstat(dst []byte, r *rsp.FileStat) []byte {
+	f := h.open[r.FD]
+	if f == nil {
+		return rsp.AppendFileError(dst, fioEBADF)
+	}
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(f.f.Fd()), &st); err != nil {
+		return rsp.AppendFileError(dst, fileioErrno(err))
+	}
+	return rsp.AppendFileData(dst, fileioStat(&st))
+}
+
+// path resolves a path in the filesystem vFile:setfs chose: the
 // process's (target.FileRoot: a process in a container or a chroot sees
 // files of its own), or the server's for 0. ok is false when the
 // process chosen is gone.
-func (c *client) hostPath(path string) (string, bool) {
-	if c.fsPid <= 0 || !filepath.IsAbs(path) {
+func (h *hostFiles) path(p *process, path string) (string, bool) {
+	if h.fsPid <= 0 || !filepath.IsAbs(path) {
 		return path, true
 	}
-	p := c.s.proc
-	if p == nil || p.pid != c.fsPid || p.root == nil {
+	if p == nil || p.pid != h.fsPid || p.root == nil {
 		return "", false
 	}
 	root, err := p.root.FileRoot()
@@ -192,6 +217,14 @@ func (c *client) hostPath(path string) (string, bool) {
 		return path, true
 	}
 	return root + path, true // not Join: the kernel resolves the whole path, as gdb gave it
+}
+
+// closeAll closes every file (the client left).
+func (h *hostFiles) closeAll() {
+	for fd, f := range h.open {
+		f.f.Close()
+		delete(h.open, fd)
+	}
 }
 
 func isEOF(err error) bool { return errors.Is(err, io.EOF) }

@@ -3,11 +3,20 @@ package server
 import (
 	"errors"
 	"fmt"
+	"time"
 
-	"gdbserverx/hwbp"
 	"gdbserverx/rsp"
+	"gdbserverx/server/internal/debugpoints"
 	"gdbserverx/target"
 )
+
+// Routing: who is told what, and when the process runs (DESIGN.md,
+// "Several clients, one target"). A target event becomes pending stops
+// (onEvent), each addressed to the running clients it concerns; settle,
+// after every message and event, tells each running client its next
+// pending stop (tellStop), lets waiting clients take the process, and
+// resumes the process once every client runs (resumeProcess), with their
+// requests combined (process.combinedActions).
 
 // stopKind classifies a stop for routing (DESIGN.md, "Several clients,
 // one target"): who is told depends on the kind.
@@ -68,89 +77,88 @@ func (st *stop) tellAll(cs []*client) {
 	}
 }
 
+// pendingStops are the stops of the process not yet told to every client
+// they concern, in the order they happened.
+type pendingStops []*stop
+
+// addWatches makes pending stops of watchpoint hits: one per hit, so
+// that a client with two hits in one stop is told both, one per resume.
+func (ps *pendingStops) addWatches(ts *target.ThreadStop, hits map[*client][]stopNote) {
+	for round := 0; ; round++ {
+		var st *stop
+		for c, notes := range hits {
+			if round < len(notes) {
+				if st == nil {
+					st = &stop{kind: stopWatch, tid: ts.Tid, signal: target.SIGTRAP, info: ts.SigInfo, to: map[*client]stopNote{}}
+				}
+				st.to[c] = notes[round]
+			}
+		}
+		if st == nil {
+			return
+		}
+		*ps = append(*ps, st)
+	}
+}
+
+// dropDelivered forgets pending stops nobody is left to tell.
+func (ps *pendingStops) dropDelivered() {
+	out := (*ps)[:0]
+	for _, st := range *ps {
+		if len(st.to) > 0 {
+			out = append(out, st)
+		}
+	}
+	*ps = out
+}
+
+// forget drops a client from every pending stop: they are for nobody now.
+func (ps pendingStops) forget(c *client) {
+	for _, st := range ps {
+		delete(st.to, c)
+	}
+}
+
+// siginfo is the siginfo of a thread's pending stop, if it has one.
+func (ps pendingStops) siginfo(tid target.Tid) []byte {
+	for _, st := range ps {
+		if st.tid == tid && len(st.info) > 0 {
+			return st.info
+		}
+	}
+	return nil
+}
+
 // onEvent takes a target event: the end of the process, or a stop of all
 // its threads whose reasons become pending stops.
 func (s *Server) onEvent(ev target.Event) {
 	p := s.proc
-	s.logEngineNotes(p)
+	s.events.engineNotes(&p.notes)
 	if ev.Kind != target.EventStopped {
 		s.processGone(ev)
 		return
 	}
-	s.debugf("event: %d stops, interrupted %v", len(ev.Stops), ev.Interrupted)
+	s.log.debugf("event: %d stops, interrupted %v", len(ev.Stops), ev.Interrupted)
 	p.running = false
 	p.threads = append(p.threads[:0], ev.Threads...)
 	p.libsDoc, p.threadsDoc = nil, nil
 	interrupted := p.interrupted || ev.Interrupted
 	p.interrupted = false
-	running := s.clientsIn(clientRunning)
+	running := s.clients.inState(clientRunning)
 
 	// Hardware hits first: a watched byte that changed because a thread
 	// stored to it trapped (a hit in this very stop) is no kernel write.
 	var syscallExits []*target.ThreadStop
 	for i := range ev.Stops {
 		ts := &ev.Stops[i]
-		st := &stop{tid: ts.Tid, signal: ts.Signal, info: ts.SigInfo, to: map[*client]stopNote{}}
-		switch ts.Reason {
-		case target.StopBreakpoint:
-			st.kind, st.addr = stopBreak, ts.PC
-			if b := p.breaks[ts.PC]; b != nil {
-				for c := range b.owners {
-					st.to[c] = stopNote{reason: rsp.ReasonSoftwareBreak}
-				}
-			}
-		case target.StopWatch:
-			p.addWatchStops(ts, s.softwareHits(ts.Watches))
-			continue
-		case target.StopDebug:
-			status := hwbp.DecodeStatus(ts.DR6, p.dp.image.Enabled())
-			hits := s.watchHits(ts, status.Fired)
-			for c, notes := range s.softwareHits(ts.Watches) {
-				if hits == nil {
-					hits = map[*client][]stopNote{}
-				}
-				hits[c] = append(hits[c], notes...)
-			}
-			if status.SingleStep {
-				st.kind = stopStep
-				for _, c := range running {
-					if c.steps(p, ts.Tid) && len(hits[c]) == 0 {
-						st.to[c] = stopNote{}
-					}
-				}
-				if len(st.to) > 0 {
-					p.pending = append(p.pending, st)
-				}
-			}
-			p.addWatchStops(ts, hits)
-			continue
-		case target.StopSyscallExit:
+		if ts.Reason == target.StopSyscallExit {
 			syscallExits = append(syscallExits, ts)
-			// While the server traces system call exits for its own
-			// slots, the engine's kernel writes into emulated
-			// watchpoints come on the exit stop itself, not as a
-			// StopWatch of their own.
-			p.addWatchStops(ts, s.softwareHits(ts.Watches))
-			continue
-		case target.StopExec:
-			st.kind = stopExec
-			if p.exe != nil {
-				st.exec, _ = p.exe.ExecPath()
-			}
-			st.tellAll(running)
-			p.breaks = map[uint64]*swBreak{}
-			p.dp = newDebugpoints()
-		case target.StopSignal:
-			st.kind = stopSignal
-			st.tellAll(running)
-		default:
-			continue
 		}
-		p.pending = append(p.pending, st)
+		s.threadStop(ts, running)
 	}
 	if len(syscallExits) > 0 {
-		if hits := s.kernelWrites(); len(hits) > 0 {
-			p.addWatchStops(kernelWriter(syscallExits), hits)
+		if hits := s.clients.hitNotes(p.dp.KernelWrites(p.t)); len(hits) > 0 {
+			p.pending.addWatches(kernelWriter(syscallExits), hits)
 		}
 	}
 	if interrupted {
@@ -167,6 +175,58 @@ func (s *Server) onEvent(ev target.Event) {
 			p.pending = append(p.pending, st)
 		}
 	}
+}
+
+// threadStop makes the pending stops of one thread's reason to stop,
+// each addressed to the running clients it concerns.
+func (s *Server) threadStop(ts *target.ThreadStop, running []*client) {
+	p := s.proc
+	st := &stop{tid: ts.Tid, signal: ts.Signal, info: ts.SigInfo, to: map[*client]stopNote{}}
+	switch ts.Reason {
+	case target.StopBreakpoint:
+		st.kind, st.addr = stopBreak, ts.PC
+		if b := p.breaks[ts.PC]; b != nil {
+			for c := range b.owners {
+				st.to[c] = stopNote{reason: rsp.ReasonSoftwareBreak}
+			}
+		}
+	case target.StopWatch, target.StopSyscallExit:
+		// While the server traces system call exits for its own slots,
+		// the engine's kernel writes into emulated watchpoints come on
+		// the exit stop itself, not as a StopWatch of their own.
+		p.pending.addWatches(ts, s.clients.hitNotes(p.dp.EmulatedHits(ts.Watches)))
+		return
+	case target.StopDebug:
+		step, dh := p.dp.DebugStop(ts.DR6, ts.Watches, p.t)
+		hits := s.clients.hitNotes(dh)
+		if step {
+			st.kind = stopStep
+			for _, c := range running {
+				if c.steps(p, ts.Tid) && len(hits[c]) == 0 {
+					st.to[c] = stopNote{}
+				}
+			}
+			if len(st.to) > 0 {
+				p.pending = append(p.pending, st)
+			}
+		}
+		p.pending.addWatches(ts, hits)
+		return
+	case target.StopExec:
+		st.kind = stopExec
+		if p.exe != nil {
+			st.exec, _ = p.exe.ExecPath()
+		}
+		st.tellAll(running)
+		p.breaks = map[uint64]*swBreak{}
+		p.dp = debugpoints.New(p.debugpointOptions())
+	case target.StopSignal:
+		st.kind = stopSignal
+		st.tellAll(running)
+	default:
+		return
+	}
+	p.pending = append(p.pending, st)
 }
 
 // kernelWriter picks, among the threads stopped at a syscall exit, the one
@@ -187,48 +247,6 @@ func kernelWriter(exits []*target.ThreadStop) *target.ThreadStop {
 // clock_nanosleep 230, sched_yield 24, pause 34).
 var waitingSyscall = map[int]bool{202: true, 35: true, 230: true, 24: true, 34: true}
 
-// addWatchStops makes pending stops of watchpoint hits: one per hit, so
-// that a client with two hits in one stop is told both, one per resume.
-func (p *process) addWatchStops(ts *target.ThreadStop, hits map[*client][]stopNote) {
-	for round := 0; ; round++ {
-		var st *stop
-		for c, notes := range hits {
-			if round < len(notes) {
-				if st == nil {
-					st = &stop{kind: stopWatch, tid: ts.Tid, signal: target.SIGTRAP, info: ts.SigInfo, to: map[*client]stopNote{}}
-				}
-				st.to[c] = notes[round]
-			}
-		}
-		if st == nil {
-			return
-		}
-		p.pending = append(p.pending, st)
-	}
-}
-
-// clientsIn lists the live clients in a state, by id (s.clients is kept
-// in id order).
-func (s *Server) clientsIn(st clientState) []*client {
-	var out []*client
-	for _, c := range s.clients {
-		if c.state == st {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-// anyIn says whether some client is in a state, without allocating.
-func (s *Server) anyIn(st clientState) bool {
-	for _, c := range s.clients {
-		if c.state == st {
-			return true
-		}
-	}
-	return false
-}
-
 // settle is called after every message and event: it tells pending stops
 // to the running clients they concern, lets clients that waited for the
 // process to stop take it, and resumes the process when every client is
@@ -238,57 +256,36 @@ func (s *Server) settle() {
 	if p == nil || p.running || s.exit {
 		// Clients waiting for a stop of a process that has gone are
 		// served now.
-		for _, c := range s.clientsIn(clientWaiting) {
+		for _, c := range s.clients.inState(clientWaiting) {
 			if p == nil {
-				s.hold(c)
+				c.hold()
 			}
 		}
 		return
 	}
-	if len(p.pending) == 0 && !p.orphaned && !s.anyIn(clientWaiting) && s.anyIn(clientStopped) {
+	if len(p.pending) == 0 && !p.orphaned && !s.clients.anyIn(clientWaiting) && s.clients.anyIn(clientStopped) {
 		return // a client holds the process and nothing waits: the common case
 	}
-	if p.orphaned && s.live() == 0 {
+	if p.orphaned && s.clients.live() == 0 {
 		s.resumeOrphan()
 		return
 	}
 	p.orphaned = false
-	for _, c := range s.clientsIn(clientRunning) {
+	for _, c := range s.clients.inState(clientRunning) {
 		if st := s.nextStopFor(c); st != nil {
 			s.tellStop(c, st)
 			// Packets it sent while it waited are served now.
-			s.serveQueued(c)
+			c.serveQueued()
 		}
 	}
-	p.dropDelivered()
-	for _, c := range s.clientsIn(clientWaiting) {
-		s.hold(c)
+	p.pending.dropDelivered()
+	for _, c := range s.clients.inState(clientWaiting) {
+		c.hold()
 	}
-	if len(s.clientsIn(clientStopped)) > 0 || len(s.clientsIn(clientRunning)) == 0 {
+	if s.clients.anyIn(clientStopped) || !s.clients.anyIn(clientRunning) {
 		return
 	}
 	s.resumeProcess()
-}
-
-// hold lets a client that waited for the process to stop take it, and
-// serves the packets it sent meanwhile.
-func (s *Server) hold(c *client) {
-	c.setState(clientStopped)
-	s.serveQueued(c)
-}
-
-// serveQueued serves the packets a client sent while it did not hold the
-// process, in order, until one of them resumes it again.
-func (s *Server) serveQueued(c *client) {
-	q := c.queued
-	c.queued = nil
-	for i, req := range q {
-		if c.state != clientStopped {
-			c.queued = append(c.queued, q[i:]...)
-			return
-		}
-		s.receive(c, req)
-	}
 }
 
 // nextStopFor finds the first pending stop that concerns c and is still
@@ -325,17 +322,6 @@ func (s *Server) nextStopFor(c *client) *stop {
 	return nil
 }
 
-// dropDelivered forgets pending stops nobody is left to tell.
-func (p *process) dropDelivered() {
-	out := p.pending[:0]
-	for _, st := range p.pending {
-		if len(st.to) > 0 {
-			out = append(out, st)
-		}
-	}
-	p.pending = out
-}
-
 // tellStop sends a running client its stop reply; it now holds the
 // process.
 func (s *Server) tellStop(c *client, st *stop) {
@@ -359,7 +345,7 @@ func (s *Server) tellStop(c *client, st *stop) {
 			reply.Reason, reply.ExecPath = rsp.ReasonExec, st.exec
 		}
 	}
-	s.appendThreadAndRegisters(c, &reply, st.tid)
+	p.appendThreadAndRegisters(c, &reply, st.tid)
 	c.reply(reply.AppendPayload(c.scratch()))
 	p.lastTid = st.tid
 	p.lastStop = st
@@ -369,84 +355,18 @@ func (s *Server) tellStop(c *client, st *stop) {
 	c.setState(clientStopped)
 }
 
-// appendThreadAndRegisters adds the thread and the expedited registers to
-// a T reply: every general register, so that gdb needs no g packet after
-// an ordinary stop.
-func (s *Server) appendThreadAndRegisters(c *client, reply *rsp.StopReply, tid target.Tid) {
-	p := s.proc
-	reply.Thread, reply.HasThread = c.threadID(p, tid), true
-	if len(p.stopRegs) != p.desc.Size() {
-		p.stopRegs = make([]byte, p.desc.Size())
-	}
-	buf := p.stopRegs
-	read := p.t.ReadRegisters
-	if p.gpr != nil && p.expeditedGeneral() {
-		read = p.gpr.ReadGeneralRegisters
-	}
-	if err := read(tid, buf); err != nil {
-		return
-	}
-	reply.Registers = p.expRegs[:0]
-	defer func() { p.expRegs = reply.Registers[:0] }()
-	regs := p.desc.Registers()
-	for _, n := range p.expedite() {
-		r := regs[n]
-		reply.Registers = append(reply.Registers, rsp.ExpeditedRegister{Reg: rsp.RegNum(r.Number), Value: buf[r.Offset : r.Offset+r.Bits/8]})
-	}
-}
-
-// expeditedNames are the registers sent with every stop reply. gdb needs
-// the pc, the stack and frame pointers to place a stop, and at a
-// breakpoint in optimised code also rbx (callee-saved, to identify the
-// caller's frame) and rdi (the first argument, for entry values); without
-// them it sends a g packet (measured with `set debug remote 1` on the
-// benchmarks' stops). Each register more costs gdb about 1.5 us to parse
-// at every stop (all 27 integer registers: 40 us more gdb CPU per stop),
-// so the list is no longer than that.
-var expeditedNames = []string{"rbx", "rdi", "rbp", "rsp", "rip"}
-
-// expeditedGeneral says the expedited registers are all general ones
-// (before st0 in the description): read without the floating-point and
-// vector state, which costs a system call more per stop.
-func (p *process) expeditedGeneral() bool {
-	st0, ok := p.desc.Lookup("st0")
-	if !ok {
-		return false
-	}
-	for _, n := range p.expedite() {
-		if n >= st0.Number {
-			return false
-		}
-	}
-	return true
-}
-
-// expedite lists the register numbers of expeditedNames in this target's
-// description.
-func (p *process) expedite() []int {
-	if p.expedited == nil {
-		p.expedited = []int{}
-		for _, name := range expeditedNames {
-			if r, ok := p.desc.Lookup(name); ok {
-				p.expedited = append(p.expedited, r.Number)
-			}
-		}
-	}
-	return p.expedited
-}
-
 // processGone tells every client the process ended and forgets it.
 func (s *Server) processGone(ev target.Event) {
 	p := s.proc
-	s.logEngineNotes(p)
-	s.logf("%s", describeExit(ev))
+	s.events.engineNotes(&p.notes)
+	s.log.printf("%s", describeExit(ev))
 	reply := rsp.StopReply{Kind: rsp.StopExited, ExitCode: uint8(ev.ExitCode)}
 	if ev.Kind == target.EventSignaled {
 		reply = rsp.StopReply{Kind: rsp.StopTerminated, Signal: gdbSignal(ev.Signal)}
 	}
 	s.lastExit = &reply
 	s.lastExitPid = p.pid
-	for _, c := range s.sortedClients() {
+	for _, c := range s.clients.connected() {
 		if c.state == clientRunning {
 			c.flushNotices()
 			r := reply
@@ -459,20 +379,20 @@ func (s *Server) processGone(ev target.Event) {
 		}
 	}
 	s.proc = nil
-	if s.live() == 0 && !s.cfg.Multi {
+	if s.clients.live() == 0 && !s.cfg.Multi {
 		s.exit = true
 	}
 }
 
 // resumeProcess runs the process with the actions of every client
-// combined: a thread is stepped when any client steps it, continued when
-// any continues it, given the signal a client passes.
+// combined (process.combinedActions). The debugpoints are planned and
+// given to the target first; when the kernel refuses a slot (ENOSPC:
+// another perf user holds it), the plan is made with one slot less and
+// the resume tried again.
 func (s *Server) resumeProcess() {
 	p := s.proc
-	actions, err := s.combinedActions()
-	if err == nil {
-		err = p.applyBreakpoints()
-	}
+	actions := p.combinedActions(s.clients.inState(clientRunning))
+	err := p.applyBreakpoints()
 	if err == nil && len(actions) == 0 {
 		err = errors.New("no thread to resume")
 	}
@@ -481,21 +401,23 @@ func (s *Server) resumeProcess() {
 			break
 		}
 		p.running = true
-		s.debugf("resume %v", actions)
+		s.log.debugf("resume %v", actions)
 		err = p.t.Resume(actions)
 		if err == nil {
 			p.pending = nil
 			break
 		}
 		p.running = false
-		// The kernel refused a slot: plan with one less and try again.
-		if errors.Is(err, target.ErrNoSpace) && s.noSpace() {
-			err = nil
+		if errors.Is(err, target.ErrNoSpace) {
+			if n, ok := p.dp.NoSpace(time.Now()); ok {
+				s.log.printf("the kernel refused a debug-register slot (another perf user holds it); planning with %d", n)
+				err = nil
+			}
 		}
 	}
 	if err != nil {
-		s.logf("resume failed: %v", err)
-		failed := s.clientsIn(clientRunning)
+		s.log.printf("resume failed: %v", err)
+		failed := s.clients.inState(clientRunning)
 		for _, c := range failed {
 			c.resume = nil
 			c.setState(clientStopped)
@@ -504,7 +426,7 @@ func (s *Server) resumeProcess() {
 		// They hold the process again: the packets they sent after
 		// the resume are theirs to be served now, in order.
 		for _, c := range failed {
-			s.serveQueued(c)
+			c.serveQueued()
 		}
 	}
 }
@@ -521,61 +443,39 @@ func (s *Server) resumeOrphan() {
 	}
 	p.pending = nil
 	if err := p.applyBreakpoints(); err != nil {
-		s.logf("%v", err)
+		s.log.printf("%v", err)
 	}
 	if err := s.prepareDebugRegisters(); err != nil {
-		s.logf("%v", err)
+		s.log.printf("%v", err)
 	}
 	p.running = true
 	if err := p.t.Resume(actions); err != nil {
 		p.running = false
-		s.logf("resume: %v", err)
+		s.log.printf("resume: %v", err)
 	}
 }
 
-// combinedActions merges the running clients' resume requests into one
-// action per thread.
-func (s *Server) combinedActions() ([]target.Action, error) {
+// interruptFrom serves Ctrl-C (0x03) from a running client: the process
+// stops and this client, only, is told (T02, as gdbserver reports it).
+func (s *Server) interruptFrom(c *client) {
 	p := s.proc
-	type merged struct {
-		kind   target.ResumeKind
-		sig    target.Signal
-		chosen bool
+	if p == nil {
+		return
 	}
-	per := make(map[target.Tid]*merged, len(p.threads))
-	for _, c := range s.clientsIn(clientRunning) {
-		if c.resume == nil {
-			continue
-		}
-		for _, tid := range p.threads {
-			a := c.actionFor(p, tid)
-			if a == nil || a.Kind == rsp.ResumeStop {
-				continue
-			}
-			m := per[tid]
-			if m == nil {
-				m = &merged{}
-				per[tid] = m
-			}
-			if !m.chosen || a.Kind == rsp.ResumeStep || a.Kind == rsp.ResumeRangeStep {
-				m.kind = target.Continue
-				if a.Kind == rsp.ResumeStep || a.Kind == rsp.ResumeRangeStep {
-					m.kind = target.Step
-				}
-			}
-			m.chosen = true
-			if a.Signal != rsp.SignalNone {
-				if sig, ok := linuxSignal(a.Signal); ok {
-					m.sig = sig
-				}
-			}
-		}
+	if c.state != clientRunning {
+		// gdb may send Ctrl-C while it is itself between two packets of
+		// one `continue` (stepping over a breakpoint first): the next
+		// resume then stops at once. Deferred, not lost.
+		c.ctrlC = true
+		return
 	}
-	actions := make([]target.Action, 0, len(per))
-	for _, tid := range p.threads {
-		if m := per[tid]; m != nil {
-			actions = append(actions, target.Action{Tid: tid, Kind: m.kind, Signal: m.sig})
-		}
+	c.interrupted = true
+	s.log.debugf("client #%d: Ctrl-C (process running: %v)", c.id, p.running)
+	if p.running {
+		p.interrupt()
+		return
 	}
-	return actions, nil
+	// The process is held by another client: answer at once.
+	tid := p.lastTid
+	p.pending = append(p.pending, &stop{kind: stopInterrupt, tid: tid, signal: target.SIGINT, to: map[*client]stopNote{c: {}}})
 }
