@@ -278,22 +278,25 @@ func (c *client) threadID(p *process, tid target.Tid) rsp.ThreadID {
 	return rsp.SingleThread(int64(tid))
 }
 
-// tid resolves a wire thread id to a thread of the process, if there is
+// tid resolves a wire thread id to a thread of its process, if there is
 // one (process.tidOf).
 func (c *client) tid(id rsp.ThreadID) (target.Tid, bool) {
-	if c.s.proc == nil {
+	p := c.procOf(id)
+	if p == nil {
 		return 0, false
 	}
-	return c.s.proc.tidOf(id)
+	return p.tidOf(id)
 }
 
-// process returns the process, or answers E03 (no process) and returns
-// nil: for the packets only a process can serve.
+// process returns the client's current process (cur), or answers E03
+// (no process) and returns nil: for the packets only a process can
+// serve.
 func (c *client) process() *process {
-	if c.s.proc == nil {
+	p := c.cur()
+	if p == nil {
 		c.replyError(rsp.CodeNoProcess)
 	}
-	return c.s.proc
+	return p
 }
 
 // clientList is the server's clients, in id order: clients are appended

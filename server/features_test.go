@@ -65,8 +65,8 @@ func TestFeatures(t *testing.T) {
 			}
 			h.s.offer.serverFeatures = serverFeaturesOf(h.s.cfg)
 			if tc.target != nil {
-				h.s.wire(newProcess(tc.target(h.f), fakeBackend{}, h.s.log, false, "prog"))
-				h.s.proc.threads = []target.Tid{100, 101}
+				h.s.setProc(newProcess(tc.target(h.f), fakeBackend{}, h.s.log, false, "prog"))
+				h.s.mainProc().threads = []target.Tid{100, 101}
 			} else {
 				h.s = newServer(h.s.cfg, h.s.wake) // --multi: no process yet
 			}

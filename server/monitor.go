@@ -152,7 +152,7 @@ func onOff(on bool) string {
 
 func monStats(s *Server, c *client, args []string) error {
 	var b strings.Builder
-	if p := s.proc; p != nil && p.count != nil {
+	if p := c.cur(); p != nil && p.count != nil {
 		n := p.count.Counts()
 		fmt.Fprintf(&b, "ptrace calls: %d\ndebug-register writes: %d\nwaits: %d\nstops: %d\n", n.PtraceCalls, n.DebugRegisterWrites, n.Waits, n.Stops)
 	} else {
@@ -241,11 +241,12 @@ func clientName(s *Server, id int) string {
 }
 
 func monSlots(s *Server, c *client, args []string) error {
-	if s.proc == nil {
+	p := c.cur()
+	if p == nil {
 		c.output("No process.\n")
 		return nil
 	}
-	d := s.proc.dp
+	d := p.dp
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "slot\tkind\taddress\tlen\towner\tpriority\tstate\thits\n")
@@ -255,9 +256,9 @@ func monSlots(s *Server, c *client, args []string) error {
 			if len(pt.Slots) > 0 {
 				slot = strings.Trim(strings.Join(strings.Fields(fmt.Sprint(pt.Slots)), ","), "[]")
 			}
-			kind := strings.Fields(s.proc.pointName(pt.Request))[0]
+			kind := strings.Fields(p.pointName(pt.Request))[0]
 			addr := fmt.Sprintf("0x%x", pt.Request.Addr)
-			if sym := s.proc.symbolAt(pt.Request.Addr); sym != "" {
+			if sym := p.symbolAt(pt.Request.Addr); sym != "" {
 				addr += " <" + sym + ">"
 			}
 			state := pt.State.String()
@@ -280,8 +281,8 @@ func monClients(s *Server, c *client, args []string) error {
 	fmt.Fprintf(tw, "id\tpeer\tpriority\tstate\thardware\temulated\tsuspended\n")
 	for _, cl := range s.clients.connected() {
 		var hw, em, su int
-		if s.proc != nil {
-			for pt := range s.proc.dp.Points(cl.id) {
+		for _, p := range s.procs {
+			for pt := range p.dp.Points(cl.id) {
 				switch pt.State {
 				case arbiter.Installed:
 					hw++

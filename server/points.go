@@ -55,7 +55,7 @@ func (c *client) insertPoint(r *rsp.InsertBreakpoint) {
 	}
 	req, _ := request(r.Type, r.Addr, r.Kind)
 	changes, err := p.dp.Insert(c.id, c.ownerConfig(), req)
-	s.tell(changes)
+	s.tell(p, changes)
 	if err != nil {
 		code, logged := insertError(err)
 		if logged {
@@ -138,20 +138,19 @@ func (c *client) ownerConfig() arbiter.OwnerConfig {
 // pinning and re-plans at once: other clients hear of evictions now.
 func (c *client) applyOwner() {
 	s := c.s
-	if s.proc == nil {
-		return
+	for _, p := range s.procs {
+		s.tell(p, p.dp.SetOwner(c.id, c.ownerConfig()))
+		s.replanIfRunning(p)
 	}
-	s.tell(s.proc.dp.SetOwner(c.id, c.ownerConfig()))
-	s.replanIfRunning()
 }
 
 // tell handles the changes of a commit: for each, --debug output, a line
 // of the event log, and the notice for its owner (kept for `monitor
 // events`).
-func (s *Server) tell(changes []debugpoints.Change) {
+func (s *Server) tell(p *process, changes []debugpoints.Change) {
 	for _, ch := range changes {
 		s.log.debugf("debugpoint %v of client #%d (pair %v): %v -> %v (%v)", ch.Key, ch.Owner.Client, ch.Owner.Pair, ch.Old, ch.New, ch.Cause)
-		point := s.proc.pointName(ch.Key)
+		point := p.pointName(ch.Key)
 		c := s.clients.byID(ch.Owner.Client)
 		peer := ""
 		if c != nil {
@@ -175,13 +174,12 @@ func (s *Server) tell(changes []debugpoints.Change) {
 // prepareDebugRegisters plans the debugpoints for the next resume, tells
 // the commit's changes, and gives the target the plan: the
 // debug-register image, the emulated watchpoints, syscall-exit stops.
-func (s *Server) prepareDebugRegisters() error {
-	p := s.proc
+func (s *Server) prepareDebugRegisters(p *process) error {
 	if p.hw == nil {
 		return nil
 	}
 	plan, changes, err := p.dp.Plan(time.Now())
-	s.tell(changes)
+	s.tell(p, changes)
 	if err != nil {
 		return err
 	}
@@ -195,9 +193,8 @@ func (s *Server) prepareDebugRegisters() error {
 // replanIfRunning brings a running process to a changed plan (a client
 // left, and its slots can go to others' points): the process is stopped,
 // which no client is told of, and settle resumes it with the new image.
-func (s *Server) replanIfRunning() {
-	p := s.proc
-	if p == nil || !p.running {
+func (s *Server) replanIfRunning(p *process) {
+	if !p.running {
 		return
 	}
 	if !p.dp.Changed() && !p.breaksChanged() {

@@ -129,13 +129,12 @@ func (ps pendingStops) siginfo(tid target.Tid) []byte {
 	return nil
 }
 
-// onEvent takes a target event: the end of the process, or a stop of all
+// onEvent takes a target event of process p: its end, or a stop of all
 // its threads whose reasons become pending stops.
-func (s *Server) onEvent(ev target.Event) {
-	p := s.proc
+func (s *Server) onEvent(p *process, ev target.Event) {
 	s.events.engineNotes(&p.notes)
 	if ev.Kind != target.EventStopped {
-		s.processGone(ev)
+		s.processGone(p, ev)
 		return
 	}
 	s.log.debugf("event: %d stops, interrupted %v", len(ev.Stops), ev.Interrupted)
@@ -154,7 +153,7 @@ func (s *Server) onEvent(ev target.Event) {
 		if ts.Reason == target.StopSyscallExit {
 			syscallExits = append(syscallExits, ts)
 		}
-		s.threadStop(ts, running)
+		s.threadStop(p, ts, running)
 	}
 	if len(syscallExits) > 0 {
 		if hits := s.clients.hitNotes(p.dp.KernelWrites(p.t)); len(hits) > 0 {
@@ -179,8 +178,7 @@ func (s *Server) onEvent(ev target.Event) {
 
 // threadStop makes the pending stops of one thread's reason to stop,
 // each addressed to the running clients it concerns.
-func (s *Server) threadStop(ts *target.ThreadStop, running []*client) {
-	p := s.proc
+func (s *Server) threadStop(p *process, ts *target.ThreadStop, running []*client) {
 	st := &stop{tid: ts.Tid, signal: ts.Signal, info: ts.SigInfo, to: map[*client]stopNote{}}
 	switch ts.Reason {
 	case target.StopBreakpoint:
@@ -249,43 +247,79 @@ var waitingSyscall = map[int]bool{202: true, 35: true, 230: true, 24: true, 34: 
 
 // settle is called after every message and event: it tells pending stops
 // to the running clients they concern, lets clients that waited for the
-// process to stop take it, and resumes the process when every client is
+// processes to stop take them, keeps every process stopped while a
+// client holds them (all-stop), and resumes them when every client is
 // running.
 func (s *Server) settle() {
-	p := s.proc
-	if p == nil || p.running || s.exit {
+	if s.exit {
+		return
+	}
+	if len(s.procs) == 0 {
 		// Clients waiting for a stop of a process that has gone are
 		// served now.
 		for _, c := range s.clients.inState(clientWaiting) {
-			if p == nil {
-				c.hold()
+			c.hold()
+		}
+		return
+	}
+	if !s.anyPending() && !s.anyOrphaned() && !s.clients.anyIn(clientWaiting) && s.clients.anyIn(clientStopped) && !s.anyRunning() {
+		return // a client holds the processes and nothing waits: the common case
+	}
+	if s.clients.live() == 0 {
+		for _, p := range s.procs {
+			if p.orphaned && !p.running {
+				s.resumeOrphan(p)
 			}
 		}
 		return
 	}
-	if len(p.pending) == 0 && !p.orphaned && !s.clients.anyIn(clientWaiting) && s.clients.anyIn(clientStopped) {
-		return // a client holds the process and nothing waits: the common case
+	for _, p := range s.procs {
+		p.orphaned = false
 	}
-	if p.orphaned && s.clients.live() == 0 {
-		s.resumeOrphan()
-		return
-	}
-	p.orphaned = false
 	for _, c := range s.clients.inState(clientRunning) {
-		if st := s.nextStopFor(c); st != nil {
-			s.tellStop(c, st)
+		if p, st := s.nextStopFor(c); st != nil {
+			s.tellStop(c, p, st)
 			// Packets it sent while it waited are served now.
 			c.serveQueued()
 		}
 	}
-	p.pending.dropDelivered()
+	for _, p := range s.procs {
+		p.pending.dropDelivered()
+	}
+	if s.clients.anyIn(clientStopped) || s.clients.anyIn(clientWaiting) {
+		// All-stop: no process runs while a client holds them.
+		s.interruptAll()
+	}
+	if s.anyRunning() {
+		return // their stops come
+	}
 	for _, c := range s.clients.inState(clientWaiting) {
 		c.hold()
 	}
 	if s.clients.anyIn(clientStopped) || !s.clients.anyIn(clientRunning) {
 		return
 	}
-	s.resumeProcess()
+	s.resumeAll()
+}
+
+// anyPending says whether a process has stops not told yet.
+func (s *Server) anyPending() bool {
+	for _, p := range s.procs {
+		if len(p.pending) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// anyOrphaned says whether a process runs on for nobody.
+func (s *Server) anyOrphaned() bool {
+	for _, p := range s.procs {
+		if p.orphaned {
+			return true
+		}
+	}
+	return false
 }
 
 // nextStopFor finds the first pending stop that concerns c and is still
@@ -299,33 +333,33 @@ func (s *Server) settle() {
 // the thread should be continuing"). When c steps it again (it passed a
 // signal told before the step), the completion answers that step, which
 // must not run a second instruction.
-func (s *Server) nextStopFor(c *client) *stop {
-	p := s.proc
-	for _, st := range p.pending {
-		if _, ok := st.to[c]; !ok {
-			continue
-		}
-		switch st.kind {
-		case stopBreak:
-			if b := p.breaks[st.addr]; b == nil || !b.owners[c] {
-				delete(st.to, c)
+func (s *Server) nextStopFor(c *client) (*process, *stop) {
+	for _, p := range s.procs {
+		for _, st := range p.pending {
+			if _, ok := st.to[c]; !ok {
 				continue
 			}
-		case stopStep:
-			if !c.steps(p, st.tid) {
-				delete(st.to, c)
-				continue
+			switch st.kind {
+			case stopBreak:
+				if b := p.breaks[st.addr]; b == nil || !b.owners[c] {
+					delete(st.to, c)
+					continue
+				}
+			case stopStep:
+				if !c.steps(p, st.tid) {
+					delete(st.to, c)
+					continue
+				}
 			}
+			return p, st
 		}
-		return st
 	}
-	return nil
+	return nil, nil
 }
 
 // tellStop sends a running client its stop reply; it now holds the
 // process.
-func (s *Server) tellStop(c *client, st *stop) {
-	p := s.proc
+func (s *Server) tellStop(c *client, p *process, st *stop) {
 	note := st.to[c]
 	delete(st.to, c)
 	c.flushNotices()
@@ -355,9 +389,8 @@ func (s *Server) tellStop(c *client, st *stop) {
 	c.setState(clientStopped)
 }
 
-// processGone tells every client the process ended and forgets it.
-func (s *Server) processGone(ev target.Event) {
-	p := s.proc
+// processGone tells every client a process ended and forgets it.
+func (s *Server) processGone(p *process, ev target.Event) {
 	s.events.engineNotes(&p.notes)
 	s.log.printf("%s", describeExit(ev))
 	reply := rsp.StopReply{Kind: rsp.StopExited, ExitCode: uint8(ev.ExitCode)}
@@ -378,45 +411,38 @@ func (s *Server) processGone(ev target.Event) {
 			c.setState(clientStopped)
 		}
 	}
-	s.proc = nil
-	if s.clients.live() == 0 && !s.cfg.Multi {
+	s.dropProc(p)
+	if len(s.procs) == 0 && s.clients.live() == 0 && !s.cfg.Multi {
 		s.exit = true
 	}
 }
 
-// resumeProcess runs the process with the actions of every client
-// combined (process.combinedActions). The debugpoints are planned and
-// given to the target first; when the kernel refuses a slot (ENOSPC:
-// another perf user holds it), the plan is made with one slot less and
-// the resume tried again.
-func (s *Server) resumeProcess() {
-	p := s.proc
-	actions := p.combinedActions(s.clients.inState(clientRunning))
-	err := p.applyBreakpoints()
-	if err == nil && len(actions) == 0 {
-		err = errors.New("no thread to resume")
+// resumeAll runs the processes with the actions of every client
+// combined (process.combinedActions); a process no action names stays
+// stopped. The debugpoints are planned and given to the target first;
+// when the kernel refuses a slot (ENOSPC: another perf user holds it),
+// the plan is made with one slot less and the resume tried again.
+func (s *Server) resumeAll() {
+	running := s.clients.inState(clientRunning)
+	resumed := 0
+	var err error
+	for _, p := range s.procs {
+		actions := p.combinedActions(running)
+		if len(actions) == 0 {
+			continue
+		}
+		if err = s.resumeProcess(p, actions); err != nil {
+			break
+		}
+		resumed++
 	}
-	for err == nil {
-		if err = s.prepareDebugRegisters(); err != nil {
-			break
-		}
-		p.running = true
-		s.log.debugf("resume %v", actions)
-		err = p.t.Resume(actions)
-		if err == nil {
-			p.pending = nil
-			break
-		}
-		p.running = false
-		if errors.Is(err, target.ErrNoSpace) {
-			if n, ok := p.dp.NoSpace(time.Now()); ok {
-				s.log.printf("the kernel refused a debug-register slot (another perf user holds it); planning with %d", n)
-				err = nil
-			}
-		}
+	if err == nil && resumed == 0 {
+		err = errors.New("no thread to resume")
 	}
 	if err != nil {
 		s.log.printf("resume failed: %v", err)
+		// What did resume stops again for the clients to be told.
+		s.interruptAll()
 		failed := s.clients.inState(clientRunning)
 		for _, c := range failed {
 			c.resume = nil
@@ -431,10 +457,34 @@ func (s *Server) resumeProcess() {
 	}
 }
 
+// resumeProcess runs one process with the actions given.
+func (s *Server) resumeProcess(p *process, actions []target.Action) error {
+	err := p.applyBreakpoints()
+	for err == nil {
+		if err = s.prepareDebugRegisters(p); err != nil {
+			break
+		}
+		p.running = true
+		s.log.debugf("resume %d %v", p.pid, actions)
+		err = p.t.Resume(actions)
+		if err == nil {
+			p.pending = nil
+			return nil
+		}
+		p.running = false
+		if errors.Is(err, target.ErrNoSpace) {
+			if n, ok := p.dp.NoSpace(time.Now()); ok {
+				s.log.printf("the kernel refused a debug-register slot (another perf user holds it); planning with %d", n)
+				err = nil
+			}
+		}
+	}
+	return err
+}
+
 // resumeOrphan lets a program nobody debugs run on: every breakpoint and
 // debug register removed, signals delivered as they come.
-func (s *Server) resumeOrphan() {
-	p := s.proc
+func (s *Server) resumeOrphan(p *process) {
 	actions := []target.Action{{Kind: target.Continue}}
 	for _, st := range p.pending {
 		if st.kind == stopSignal {
@@ -445,7 +495,7 @@ func (s *Server) resumeOrphan() {
 	if err := p.applyBreakpoints(); err != nil {
 		s.log.printf("%v", err)
 	}
-	if err := s.prepareDebugRegisters(); err != nil {
+	if err := s.prepareDebugRegisters(p); err != nil {
 		s.log.printf("%v", err)
 	}
 	p.running = true
@@ -458,7 +508,7 @@ func (s *Server) resumeOrphan() {
 // interruptFrom serves Ctrl-C (0x03) from a running client: the process
 // stops and this client, only, is told (T02, as gdbserver reports it).
 func (s *Server) interruptFrom(c *client) {
-	p := s.proc
+	p := c.cur()
 	if p == nil {
 		return
 	}
@@ -470,9 +520,9 @@ func (s *Server) interruptFrom(c *client) {
 		return
 	}
 	c.interrupted = true
-	s.log.debugf("client #%d: Ctrl-C (process running: %v)", c.id, p.running)
-	if p.running {
-		p.interrupt()
+	s.log.debugf("client #%d: Ctrl-C (process running: %v)", c.id, s.anyRunning())
+	if s.anyRunning() {
+		s.interruptAll()
 		return
 	}
 	// The process is held by another client: answer at once.

@@ -114,9 +114,9 @@ func newHarness(t *testing.T) *harness {
 	}
 	t.Cleanup(w.close)
 	s := newServer(Config{Log: io.Discard, MaxClients: 8, Listeners: []ListenerConfig{*lc}}, w)
-	s.wire(newProcess(f, fakeBackend{}, s.log, false, "prog"))
-	s.proc.threads = []target.Tid{100, 101}
-	s.proc.lastTid = 100
+	s.setProc(newProcess(f, fakeBackend{}, s.log, false, "prog"))
+	s.mainProc().threads = []target.Tid{100, 101}
+	s.mainProc().lastTid = 100
 	return &harness{t: t, s: s, f: f}
 }
 
@@ -174,7 +174,7 @@ func takePayloads(c *client) []string {
 
 // event delivers a target event and lets the core settle.
 func (h *harness) event(ev target.Event) {
-	h.s.onEvent(ev)
+	h.s.onEvent(h.s.mainProc(), ev)
 	h.s.settle()
 }
 
@@ -420,11 +420,11 @@ func TestKernelRefusesSlot(t *testing.T) {
 	if out.String() != want {
 		t.Errorf("notices: %q, want %q", out.String(), want)
 	}
-	if usable, _ := h.s.proc.dp.Capacity(); usable != 3 {
+	if usable, _ := h.s.mainProc().dp.Capacity(); usable != 3 {
 		t.Errorf("arbiter capacity %d, want 3", usable)
 	}
 	var fourth []debugpoints.Point
-	for pt := range h.s.proc.dp.Points(a.id) {
+	for pt := range h.s.mainProc().dp.Points(a.id) {
 		if pt.Request == (hwbp.Request{Kind: hwbp.KindWrite, Addr: 0x2018, Len: 8}) {
 			fourth = append(fourth, pt)
 		}
@@ -489,4 +489,10 @@ func TestPendingStepBesideWatch(t *testing.T) {
 			}
 		})
 	}
+}
+
+// setProc makes p the only process (the tests' process of one target).
+func (s *Server) setProc(p *process) {
+	s.procs = nil
+	s.addProc(p)
 }

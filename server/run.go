@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"os"
+	"slices"
 
 	"gdbserverx/rsp"
 	"gdbserverx/target"
@@ -25,9 +26,10 @@ func (s *Server) launch(spec LaunchSpec) error {
 	if err != nil {
 		return err
 	}
-	s.wire(newProcess(t, s.cfg.Backend, s.log, false, spec.Path))
-	s.log.printf("Process %s created; pid = %d", spec.Path, s.proc.pid)
-	return s.proc.afterStart()
+	p := newProcess(t, s.cfg.Backend, s.log, false, spec.Path)
+	s.addProc(p)
+	s.log.printf("Process %s created; pid = %d", spec.Path, p.pid)
+	return p.afterStart()
 }
 
 // attach attaches to a running process.
@@ -36,23 +38,27 @@ func (s *Server) attach(pid int) error {
 	if err != nil {
 		return err
 	}
-	s.wire(newProcess(t, s.cfg.Backend, s.log, true, "")) // its path is the target's (execName)
+	p := newProcess(t, s.cfg.Backend, s.log, true, "") // its path is the target's (execName)
+	s.addProc(p)
 	s.log.printf("Attached; pid = %d", pid)
-	return s.proc.afterStart()
+	return p.afterStart()
 }
 
-// wire makes p the process, and its target's features the offer
-// (features.go).
-func (s *Server) wire(p *process) {
-	s.proc = p
-	s.offer.targetFeatures = p.serves
-}
-
-// kill serves k and vKill: the process is killed, every other client told
-// (X09), and the server leaves if nothing else keeps it.
+// kill serves k and vKill: a process (vKill;PID), or every process (k),
+// is killed, every other client told (X09), and the server leaves if
+// nothing else keeps it.
 func (s *Server) kill(c *client, pid int, reply bool) {
-	p := s.proc
-	if p == nil || (pid != 0 && pid != p.pid) {
+	victims := s.procs
+	if pid != 0 {
+		p := s.procByPid(pid)
+		if p == nil {
+			if reply {
+				c.replyError(rsp.CodeNoProcess)
+			}
+			return
+		}
+		victims = []*process{p}
+	} else if len(victims) == 0 {
 		if reply {
 			c.replyError(rsp.CodeNoProcess)
 		}
@@ -62,8 +68,10 @@ func (s *Server) kill(c *client, pid int, reply bool) {
 	// unless none of them has a higher priority.
 	for _, o := range s.clients.connected() {
 		if o != c && o.state != clientIdle && o.priority > c.priority {
-			s.log.printf("Client #%d asked to kill process %d; client #%d (priority %d) still debugs it: the client leaves it instead", c.id, p.pid, o.id, o.priority)
-			s.tell(p.dropOwner(c))
+			for _, p := range victims {
+				s.log.printf("Client #%d asked to kill process %d; client #%d (priority %d) still debugs it: the client leaves it instead", c.id, p.pid, o.id, o.priority)
+				s.tell(p, p.dropOwner(c))
+			}
 			c.setState(clientIdle)
 			if reply {
 				c.replyOK()
@@ -71,11 +79,13 @@ func (s *Server) kill(c *client, pid int, reply bool) {
 			return
 		}
 	}
-	s.log.printf("Killing process %d", p.pid)
-	final := p.endOf()
-	// The killer gets OK; everyone else the end of the process.
-	c.setState(clientIdle)
-	s.processGone(final)
+	for _, p := range slices.Clone(victims) {
+		s.log.printf("Killing process %d", p.pid)
+		final := p.endOf()
+		// The killer gets OK; everyone else the end of the process.
+		c.setState(clientIdle)
+		s.processGone(p, final)
+	}
 	c.setState(clientStopped)
 	if reply {
 		c.replyOK()
@@ -88,11 +98,20 @@ func (s *Server) kill(c *client, pid int, reply bool) {
 	}
 }
 
-// detach serves D: the process goes on untraced (gdb's `detach`), once no
-// other client debugs it; otherwise only this client leaves it.
+// detach serves D: a process (D;PID), or every process, goes on untraced
+// (gdb's `detach`), once no other client debugs it; otherwise only this
+// client leaves it.
 func (s *Server) detach(c *client, r *rsp.Detach) {
-	p := s.proc
-	if p == nil || (r.HasPid && r.Pid != int64(p.pid)) {
+	targets := s.procs
+	if r.HasPid {
+		p := s.procByPid(int(r.Pid))
+		if p == nil {
+			c.replyError(rsp.CodeNoProcess)
+			return
+		}
+		targets = []*process{p}
+	}
+	if len(targets) == 0 {
 		c.replyError(rsp.CodeNoProcess)
 		return
 	}
@@ -103,25 +122,31 @@ func (s *Server) detach(c *client, r *rsp.Detach) {
 		}
 	}
 	if others {
-		s.tell(p.dropOwner(c))
-		c.setState(clientIdle)
+		for _, p := range targets {
+			s.tell(p, p.dropOwner(c))
+		}
+		if !r.HasPid || len(s.procs) == 1 {
+			c.setState(clientIdle)
+		}
 		c.replyOK()
 		return
 	}
-	s.log.printf("Detaching from process %d", p.pid)
-	p.removeAllBreakpoints()
-	if err := p.t.Detach(); err != nil {
-		s.log.printf("detach: %v", err)
-		c.replyError(errorCode(err))
-		return
+	for _, p := range slices.Clone(targets) {
+		s.log.printf("Detaching from process %d", p.pid)
+		p.removeAllBreakpoints()
+		if err := p.t.Detach(); err != nil {
+			s.log.printf("detach: %v", err)
+			c.replyError(errorCode(err))
+			return
+		}
+		s.dropProc(p)
 	}
-	s.proc = nil
 	c.replyOK()
 }
 
 // vAttach serves vAttach;PID (extended mode).
 func (s *Server) vAttach(c *client, r *rsp.Attach) {
-	if s.proc != nil {
+	if len(s.procs) > 0 {
 		c.replyError(rsp.CodeBusy)
 		return
 	}
@@ -136,11 +161,11 @@ func (s *Server) vAttach(c *client, r *rsp.Attach) {
 // vRun serves vRun;PROGRAM;ARGS (gdb's `run` in extended mode): any
 // process is killed and the program started anew.
 func (s *Server) vRun(c *client, r *rsp.Run) {
-	if p := s.proc; p != nil {
-		// The old process ends for everyone; running clients hear it.
+	for _, p := range slices.Clone(s.procs) {
+		// The old processes end for everyone; running clients hear it.
 		final := p.endOf()
 		exit := s.exit
-		s.processGone(final)
+		s.processGone(p, final)
 		s.exit = exit
 	}
 	spec := c.launch

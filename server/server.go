@@ -57,7 +57,9 @@ type Server struct {
 	events    eventLog
 	clients   clientList // by id
 	nextID    int
-	proc      *process // nil when there is no process
+	// procs are the processes debugged, in the order they came: the
+	// program, and the children of forks that are followed (fork.go).
+	procs     []*process
 	everConn  bool     // a client has connected (for --once)
 	exit      bool     // leave the core loop (monitor exit, --once, ...)
 	defLaunch LaunchSpec
@@ -259,17 +261,15 @@ func (s *Server) drain() (canceled bool) {
 	}
 }
 
-// takeEvent serves the next event of the process, if one is ready.
+// takeEvent serves the next event of a process, if one is ready.
 func (s *Server) takeEvent() bool {
-	if s.proc == nil {
-		return false
+	for _, p := range s.procs {
+		if ev, ok := p.t.NextEvent(); ok {
+			s.onEvent(p, ev)
+			return true
+		}
 	}
-	ev, ok := s.proc.t.NextEvent()
-	if !ok {
-		return false
-	}
-	s.onEvent(ev)
-	return true
+	return false
 }
 
 // poll waits for input on any connection or a ring of the wake-up fd, and
@@ -495,7 +495,7 @@ func (s *Server) connect(conn comm.Conn, lc *ListenerConfig) {
 		return
 	}
 	c := newClient(s, s.nextID, conn, lc)
-	c.joined = s.proc != nil && s.clients.live() > 0
+	c.joined = len(s.procs) > 0 && s.clients.live() > 0
 	s.nextID++
 	s.clients = append(s.clients, c)
 	s.everConn = true
@@ -507,11 +507,11 @@ func (s *Server) connect(conn comm.Conn, lc *ListenerConfig) {
 			s.log.printf("Remote debugging from %s", conn.Peer())
 		}
 	}
-	if s.proc != nil && s.proc.running {
+	if s.anyRunning() {
 		// A client that connects to a running process stops it and
 		// holds it; the running clients never notice.
 		c.setState(clientWaiting)
-		s.proc.interrupt()
+		s.interruptAll()
 		return
 	}
 	c.setState(clientStopped)
@@ -536,11 +536,11 @@ func (s *Server) disconnect(c *client, err error) {
 			s.exit = true
 			return
 		}
-		if s.proc == nil && !s.cfg.Multi {
+		if len(s.procs) == 0 && !s.cfg.Multi {
 			s.exit = true
 			return
 		}
-		if s.proc != nil && !s.cfg.Multi {
+		if len(s.procs) > 0 && !s.cfg.Multi {
 			s.log.printf("Remote side has terminated connection.  GDBserver will reopen the connection.")
 		}
 	}
@@ -556,18 +556,18 @@ func (s *Server) release(c *client) {
 	c.io.flush() // what the socket takes of the last replies
 	c.conn.Close()
 	c.files.closeAll()
-	if p := s.proc; p != nil {
+	for _, p := range s.procs {
 		// Its slots go to others' points now (with notices); a running
 		// process is brought to the new plan at once.
-		s.tell(p.dropOwner(c))
+		s.tell(p, p.dropOwner(c))
 		if s.clients.live() == 0 && p.running {
 			// Nobody is left: the program runs on free of every point,
 			// as with gdbserver, until a client connects.
 			p.orphaned = true
 			p.interrupt()
-			return
+			continue
 		}
-		s.replanIfRunning()
+		s.replanIfRunning(p)
 	}
 }
 
@@ -575,10 +575,10 @@ func (s *Server) release(c *client) {
 // if attached, as gdbserver does when it exits) and every connection. It
 // waits for the goroutines it started, so that none outlives Run.
 func (s *Server) shutdown() {
-	if s.proc != nil {
-		s.proc.abandon()
-		s.proc = nil
+	for _, p := range s.procs {
+		p.abandon()
 	}
+	s.procs = nil
 	for _, c := range s.clients {
 		if c.state != clientGone {
 			c.setState(clientGone)

@@ -209,7 +209,7 @@ func (c *client) supported(q *rsp.QuerySupported) {
 // gdbserver in --multi does), or how the last process ended.
 func (c *client) haltReason() {
 	s := c.s
-	p := s.proc
+	p := c.cur()
 	if p == nil {
 		r := rsp.StopReply{Kind: rsp.StopExited}
 		if s.lastExit != nil && !s.cfg.Multi {
@@ -238,7 +238,7 @@ func (c *client) haltReason() {
 // replyFirstStop tells the client the new process's first stop (vRun,
 // vAttach).
 func (c *client) replyFirstStop(sig target.Signal) {
-	p := c.s.proc
+	p := c.s.mainProc()
 	p.lastStop = &stop{kind: stopSignal, tid: p.lastTid, signal: sig}
 	reply := rsp.StopReply{Kind: rsp.StopSignal, Signal: gdbSignal(sig)}
 	p.appendThreadAndRegisters(c, &reply, p.lastTid)
@@ -269,26 +269,36 @@ func (c *client) currentThread() {
 		c.replyEmpty()
 		return
 	}
-	c.reply(rsp.AppendCurrentThread(c.scratch(), c.threadID(c.s.proc, tid)))
+	c.reply(rsp.AppendCurrentThread(c.scratch(), c.threadID(c.procOf(c.gThread), tid)))
 }
 
 // listThreads answers qfThreadInfo with every thread and qsThreadInfo with
 // the end of the list.
 func (c *client) listThreads(r *rsp.ListThreads) {
-	p := c.s.proc
 	if !c.s.offer.threadList {
 		c.replyEmpty()
 		return
 	}
-	if r.Subsequent || p == nil {
+	if r.Subsequent {
 		c.reply(rsp.AppendThreadList(c.scratch(), nil))
 		return
 	}
-	ids := make([]rsp.ThreadID, 0, len(p.threads))
-	for _, t := range p.threads {
-		ids = append(ids, c.threadID(p, t))
+	var ids []rsp.ThreadID
+	for _, p := range c.visible() {
+		for _, t := range p.threads {
+			ids = append(ids, c.threadID(p, t))
+		}
 	}
 	c.reply(rsp.AppendThreadList(c.scratch(), ids))
+}
+
+// visible are the processes the client sees: every one with multiprocess
+// ids, else the first.
+func (c *client) visible() []*process {
+	if c.multiprocess || len(c.s.procs) <= 1 {
+		return c.s.procs
+	}
+	return c.s.procs[:1]
 }
 
 // threadAlive answers T thread-id.
@@ -308,15 +318,18 @@ func (c *client) threadExtraInfo(r *rsp.QueryThreadExtraInfo) {
 		c.replyError(rsp.CodeNoProcess)
 		return
 	}
-	name := c.s.proc.threadName(tid)
+	name := c.procOf(r.Thread).threadName(tid)
 	c.reply(rsp.AppendHex(c.scratch(), []byte(name)))
 }
 
 // attached answers qAttached: 1 when the server attached to the process
 // (gdb then detaches on quit), 0 when it started it (gdb kills it).
 func (c *client) attached(r *rsp.QueryAttached) {
-	p := c.s.proc
-	if p == nil || (r.HasPid && r.Pid != int64(p.pid)) {
+	p := c.cur()
+	if r.HasPid {
+		p = c.s.procByPid(int(r.Pid))
+	}
+	if p == nil {
 		c.replyError(rsp.CodeNoProcess)
 		return
 	}
@@ -332,7 +345,7 @@ func (c *client) resumeRequest(r *rsp.Resume) {
 		c.replyEmpty()
 		return
 	}
-	p := s.proc
+	p := c.procOf(c.cThread)
 	if p == nil {
 		// Nothing to run: tell how the last process ended.
 		reply := rsp.StopReply{Kind: rsp.StopExited}

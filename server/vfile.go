@@ -58,7 +58,7 @@ type hostFiles struct {
 // "target:", the default. Replies use GDB's File-I/O errno values.
 func (h *hostFiles) serve(c *client, req rsp.Request) {
 	dst := c.scratch()
-	p := c.s.proc
+	p := c.cur()
 	switch r := req.(type) {
 	case *rsp.FileSetFS:
 		dst = h.setfs(dst, p, int(r.Pid))
