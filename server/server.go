@@ -53,15 +53,15 @@ type Server struct {
 	msgs chan message
 
 	// Owned by the core loop.
-	log       *logger
-	events    eventLog
-	clients   clientList // by id
-	nextID    int
+	log     *logger
+	events  eventLog
+	clients clientList // by id
+	nextID  int
 	// procs are the processes debugged, in the order they came: the
 	// program, and the children of forks that are followed (fork.go).
 	procs     []*process
-	everConn  bool     // a client has connected (for --once)
-	exit      bool     // leave the core loop (monitor exit, --once, ...)
+	everConn  bool // a client has connected (for --once)
+	exit      bool // leave the core loop (monitor exit, --once, ...)
 	defLaunch LaunchSpec
 	defPolicy arbiter.Policy
 	// offer is what a client is offered: the configuration's part, and
