@@ -93,6 +93,9 @@ type client struct {
 
 	// Host I/O: the files it opened with vFile:open.
 	files hostFiles
+	// threadsDoc is the qXfer:threads document being read (xfer.go),
+	// made anew at offset 0.
+	threadsDoc []byte
 
 	// Settings for vRun, from Q packets (extended mode).
 	launch LaunchSpec

@@ -83,8 +83,8 @@ func factsHarness(t *testing.T) (*harness, *factsProcess, *client) {
 		exe:   "/usr/local/bin/prog",
 	}
 	h.s.setProc(newProcess(f, fakeBackend{}, h.s.log, false, "prog"))
-	h.s.mainProc().threads = []target.Tid{100, 101}
-	h.s.mainProc().lastTid = 100
+	h.s.procs.main().threads = []target.Tid{100, 101}
+	h.s.procs.main().lastTid = 100
 	c := h.client()
 	return h, f, c
 }
@@ -171,7 +171,7 @@ func TestFactsWithoutCapabilities(t *testing.T) {
 			t.Errorf("%s: %q, want %q", tc.packet, got, tc.want)
 		}
 	}
-	if got := h.s.mainProc().symbolAt(0x404028); got != "" {
+	if got := h.s.procs.main().symbolAt(0x404028); got != "" {
 		t.Errorf("symbolAt = %q without a Symbolizer", got)
 	}
 }
@@ -193,7 +193,7 @@ func TestProcessFactsFromTarget(t *testing.T) {
 		}
 	}
 	for addr, want := range map[uint64]string{0x404028: "counter", 0x40402b: "counter+3", 0x404068: "table+8", 0x40402c: "", 0x404000: ""} {
-		if got := h.s.mainProc().symbolAt(addr); got != want {
+		if got := h.s.procs.main().symbolAt(addr); got != want {
 			t.Errorf("symbolAt(%#x) = %q, want %q", addr, got, want)
 		}
 	}

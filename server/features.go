@@ -30,6 +30,7 @@ type targetFeatures struct {
 	hardwarePoints bool // Z1-Z4: target.HardwareDebug
 	auxv           bool // qXfer:auxv:read: target.AuxvReader
 	libraries      bool // qXfer:libraries-svr4:read: target.LibraryLister
+	forks          bool // fork-events, vfork-events: target.ForkFollower
 }
 
 // features is the whole set a client is offered (Server.offer).
@@ -43,7 +44,7 @@ type features struct {
 // once, at connect, so the offer is made for the process to come. Every
 // target this server is wired to (target/linux, wrapped by swwatch) has
 // them all; a packet a later process cannot serve gets the empty reply.
-var assumedTarget = targetFeatures{softwareBreak: true, hardwarePoints: true, auxv: true, libraries: true}
+var assumedTarget = targetFeatures{softwareBreak: true, hardwarePoints: true, auxv: true, libraries: true, forks: true}
 
 // serverFeaturesOf is what a configuration allows.
 func serverFeaturesOf(cfg Config) serverFeatures {
@@ -57,13 +58,18 @@ func targetFeaturesOf(t target.Process) targetFeatures {
 	_, hw := t.(target.HardwareDebug)
 	_, auxv := t.(target.AuxvReader)
 	_, libs := t.(target.LibraryLister)
-	return targetFeatures{softwareBreak: bps, hardwarePoints: hw, auxv: auxv, libraries: libs}
+	_, forks := t.(target.ForkFollower)
+	return targetFeatures{softwareBreak: bps, hardwarePoints: hw, auxv: auxv, libraries: libs, forks: forks}
 }
 
 // clientFeatures are the qSupported features a client announces that
 // change what the server sends it.
 type clientFeatures struct {
 	multiprocess, swbreak, hwbreak, execEvents bool
+	// forkEvents and vforkEvents: the client is told of forks (vforks)
+	// and debugs the children (fork.go). gdb asks them only with
+	// multiprocess ids, which name the child.
+	forkEvents, vforkEvents bool
 }
 
 // negotiate records what a client announced in qSupported, as far as the
@@ -75,6 +81,8 @@ func (f features) negotiate(q *rsp.QuerySupported) clientFeatures {
 		swbreak:      q.Supports("swbreak") && f.softwareBreak,
 		hwbreak:      q.Supports("hwbreak") && f.hardwarePoints,
 		execEvents:   q.Supports("exec-events"),
+		forkEvents:   q.Supports("fork-events") && q.Supports("multiprocess") && f.forks,
+		vforkEvents:  q.Supports("vfork-events") && q.Supports("multiprocess") && f.forks,
 	}
 }
 
@@ -103,7 +111,7 @@ func (f features) supportedFeatures(c clientFeatures) []rsp.Feature {
 	for _, opt := range []struct {
 		name string
 		on   bool
-	}{{"multiprocess", c.multiprocess}, {"swbreak", c.swbreak}, {"hwbreak", c.hwbreak}, {"exec-events", c.execEvents}} {
+	}{{"multiprocess", c.multiprocess}, {"swbreak", c.swbreak}, {"hwbreak", c.hwbreak}, {"exec-events", c.execEvents}, {"fork-events", c.forkEvents}, {"vfork-events", c.vforkEvents}} {
 		if opt.on {
 			out = append(out, on(opt.name))
 		}

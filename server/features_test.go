@@ -54,7 +54,7 @@ func TestFeatures(t *testing.T) {
 			head + "qXfer:auxv:read+;qXfer:exec-file:read+;qXfer:libraries-svr4:read+;" + middle + "multiprocess+;swbreak+;hwbreak+;exec-events+",
 			"", "+++++"},
 		{"no process yet: the target's offer is assumed", nil, nil,
-			head + "qXfer:auxv:read+;qXfer:exec-file:read+;qXfer:libraries-svr4:read+;" + middle + "qXfer:threads:read+;multiprocess+;swbreak+;hwbreak+;exec-events+",
+			head + "qXfer:auxv:read+;qXfer:exec-file:read+;qXfer:libraries-svr4:read+;" + middle + "qXfer:threads:read+;multiprocess+;swbreak+;hwbreak+;exec-events+;fork-events+;vfork-events+",
 			vCont, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -66,7 +66,7 @@ func TestFeatures(t *testing.T) {
 			h.s.offer.serverFeatures = serverFeaturesOf(h.s.cfg)
 			if tc.target != nil {
 				h.s.setProc(newProcess(tc.target(h.f), fakeBackend{}, h.s.log, false, "prog"))
-				h.s.mainProc().threads = []target.Tid{100, 101}
+				h.s.procs.main().threads = []target.Tid{100, 101}
 			} else {
 				h.s = newServer(h.s.cfg, h.s.wake) // --multi: no process yet
 			}

@@ -83,7 +83,7 @@ func FuzzServer(f *testing.F) {
 						}
 					}
 				}
-				if p := h.s.mainProc(); p != nil && p.running && c.state != clientGone {
+				if p := h.s.procs.main(); p != nil && p.running && c.state != clientGone {
 					// A signal stop; one the client passes (QPassSignals)
 					// resumes at once, so after a few the program exits.
 					if passed++; passed > 3 {
@@ -120,7 +120,7 @@ func FuzzServer(f *testing.F) {
 			h.s.disconnect(c, nil)
 		}
 		h.s.sweep()
-		if p := h.s.mainProc(); p != nil {
+		if p := h.s.procs.main(); p != nil {
 			for addr, b := range p.breaks {
 				if b.owners[c] {
 					t.Fatalf("breakpoint %#x still owned by the client", addr)

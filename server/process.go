@@ -44,6 +44,9 @@ type process struct {
 	thInfo target.ThreadInfo
 	root   target.FileRoot
 
+	// fk is its part in following forks (fork.go).
+	fk forkState
+
 	// serves is what the target implements (features.go).
 	serves targetFeatures
 
@@ -90,10 +93,9 @@ type process struct {
 	// process's stops (events.go).
 	notes engineNotes
 
-	// Caches valid while stopped: the library list and thread list
-	// documents (gdb reads them in chunks), cleared at resume.
-	libsDoc    []byte
-	threadsDoc []byte
+	// The library list document (gdb reads it in chunks), valid while
+	// stopped, cleared at resume.
+	libsDoc []byte
 }
 
 // swBreak is one software breakpoint address.
@@ -124,6 +126,7 @@ func newProcess(t target.Process, b Backend, log *logger, attached bool, path st
 	p.info, _ = t.(target.ProcessInfoReader)
 	p.thInfo, _ = t.(target.ThreadInfo)
 	p.root, _ = t.(target.FileRoot)
+	p.fk.follower, _ = t.(target.ForkFollower)
 	p.serves = targetFeaturesOf(t)
 	p.desc = t.Description()
 	p.xml = targetXML(p.desc)
@@ -216,14 +219,8 @@ func (p *process) endOf() target.Event {
 // registers, page protections of emulated watchpoints: Detach removes
 // them), so that it runs on. It says which on the log.
 func (p *process) abandon() {
-	if p.running {
-		p.interrupt()
-		ev, ok := p.nextEvent()
-		if ok && ev.Kind != target.EventStopped {
-			p.log.printf("Process %d ended (%s)", p.pid, describeExit(ev))
-			return
-		}
-		p.running = false
+	if !p.stopForGood() {
+		return
 	}
 	if p.attached {
 		p.removeAllBreakpoints()
@@ -236,6 +233,35 @@ func (p *process) abandon() {
 	}
 	p.endOf()
 	p.log.printf("Killed process %d", p.pid)
+}
+
+// letGo detaches from a process that nobody debugs any more (a fork
+// child whose clients left, or were never told): it runs on, with none
+// of the server's breakpoints in it.
+func (p *process) letGo() {
+	if !p.stopForGood() {
+		return
+	}
+	p.removeAllBreakpoints()
+	if err := p.t.Detach(); err != nil {
+		p.log.printf("Detaching from process %d: %v", p.pid, err)
+	}
+}
+
+// stopForGood stops a running process for its end (abandon, letGo),
+// waiting for the stop; false when it ended instead.
+func (p *process) stopForGood() bool {
+	if !p.running {
+		return true
+	}
+	p.interrupt()
+	ev, ok := p.nextEvent()
+	if ok && ev.Kind != target.EventStopped {
+		p.log.printf("Process %d ended (%s)", p.pid, describeExit(ev))
+		return false
+	}
+	p.running = false
+	return true
 }
 
 // dropOwner releases everything a client owned in the process; its

@@ -1,24 +1,31 @@
 package server
 
-import "gdbserverx/rsp"
+import (
+	"slices"
+
+	"gdbserverx/rsp"
+)
 
 // The processes of the server: the program it started or attached to,
 // and the children of forks that are followed (fork.go). All-stop holds
 // for every process together: while a client holds (it was told a stop
 // and has not resumed), no process runs.
 
-// mainProc is the first process, or nil: the one a client that did not
+// procTable is the table of processes, in the order they came.
+type procTable []*process
+
+// main is the first process, or nil: the one a client that did not
 // negotiate multiprocess ids debugs.
-func (s *Server) mainProc() *process {
-	if len(s.procs) == 0 {
+func (ps procTable) main() *process {
+	if len(ps) == 0 {
 		return nil
 	}
-	return s.procs[0]
+	return ps[0]
 }
 
-// procByPid finds a process by its pid.
-func (s *Server) procByPid(pid int) *process {
-	for _, p := range s.procs {
+// byPid finds a process by its pid.
+func (ps procTable) byPid(pid int) *process {
+	for _, p := range ps {
 		if p.pid == pid {
 			return p
 		}
@@ -27,8 +34,8 @@ func (s *Server) procByPid(pid int) *process {
 }
 
 // anyRunning says whether a process runs.
-func (s *Server) anyRunning() bool {
-	for _, p := range s.procs {
+func (ps procTable) anyRunning() bool {
+	for _, p := range ps {
 		if p.running {
 			return true
 		}
@@ -36,9 +43,29 @@ func (s *Server) anyRunning() bool {
 	return false
 }
 
+// anyPending says whether a process has stops not told yet.
+func (ps procTable) anyPending() bool {
+	for _, p := range ps {
+		if len(p.pending) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// anyOrphaned says whether a process runs on for nobody.
+func (ps procTable) anyOrphaned() bool {
+	for _, p := range ps {
+		if p.orphaned {
+			return true
+		}
+	}
+	return false
+}
+
 // interruptAll asks every running process to stop.
-func (s *Server) interruptAll() {
-	for _, p := range s.procs {
+func (ps procTable) interruptAll() {
+	for _, p := range ps {
 		p.interrupt()
 	}
 }
@@ -51,11 +78,8 @@ func (s *Server) addProc(p *process) {
 
 // dropProc takes a process out of the table.
 func (s *Server) dropProc(p *process) {
-	for i, q := range s.procs {
-		if q == p {
-			s.procs = append(s.procs[:i], s.procs[i+1:]...)
-			return
-		}
+	if i := slices.Index(s.procs, p); i >= 0 {
+		s.procs = slices.Delete(s.procs, i, i+1)
 	}
 }
 
@@ -63,7 +87,7 @@ func (s *Server) dropProc(p *process) {
 // (pPID.TID, PID > 0), else the client's current process (cur).
 func (c *client) procOf(id rsp.ThreadID) *process {
 	if id.Multiprocess && id.Pid > 0 {
-		return c.s.procByPid(int(id.Pid))
+		return c.s.procs.byPid(int(id.Pid))
 	}
 	return c.cur()
 }
@@ -72,9 +96,9 @@ func (c *client) procOf(id rsp.ThreadID) *process {
 // names, else the first.
 func (c *client) cur() *process {
 	if g := c.gThread; g.Multiprocess && g.Pid > 0 {
-		if p := c.s.procByPid(int(g.Pid)); p != nil {
+		if p := c.s.procs.byPid(int(g.Pid)); p != nil {
 			return p
 		}
 	}
-	return c.s.mainProc()
+	return c.s.procs.main()
 }

@@ -29,6 +29,7 @@ const (
 	stopInterrupt                 // Ctrl-C or a new client: who asked
 	stopExec                      // the program called exec: every client
 	stopWatch                     // hardware points fired, or a kernel write: their owners
+	stopFork                      // fork, vfork, vforkdone: who asked for fork events (fork.go)
 )
 
 func (k stopKind) String() string {
@@ -45,6 +46,8 @@ func (k stopKind) String() string {
 		return "exec"
 	case stopWatch:
 		return "watch"
+	case stopFork:
+		return "fork"
 	}
 	return fmt.Sprintf("stopKind(%d)", int(k))
 }
@@ -55,10 +58,12 @@ func (k stopKind) String() string {
 type stop struct {
 	kind   stopKind
 	tid    target.Tid
-	signal target.Signal // Linux signal reported (SIGTRAP for traps)
-	addr   uint64        // breakpoint address
-	info   []byte        // siginfo, for qXfer:siginfo:read
-	exec   string        // new program (stopExec)
+	signal target.Signal  // Linux signal reported (SIGTRAP for traps)
+	addr   uint64         // breakpoint address
+	info   []byte         // siginfo, for qXfer:siginfo:read
+	exec   string         // new program (stopExec)
+	reason rsp.StopReason // fork, vfork or vforkdone (stopFork)
+	child  int            // the child's pid (stopFork of a fork or vfork)
 	// to holds the clients still to tell, each with what it is told
 	// beyond the signal (a watchpoint's address, say).
 	to map[*client]stopNote
@@ -140,10 +145,10 @@ func (s *Server) onEvent(p *process, ev target.Event) {
 	s.log.debugf("event: %d stops, interrupted %v", len(ev.Stops), ev.Interrupted)
 	p.running = false
 	p.threads = append(p.threads[:0], ev.Threads...)
-	p.libsDoc, p.threadsDoc = nil, nil
+	p.libsDoc = nil
 	interrupted := p.interrupted || ev.Interrupted
 	p.interrupted = false
-	running := s.clients.inState(clientRunning)
+	running := p.fk.knowing(s.clients.inState(clientRunning))
 
 	// Hardware hits first: a watched byte that changed because a thread
 	// stored to it trapped (a hit in this very stop) is no kernel write.
@@ -221,6 +226,14 @@ func (s *Server) threadStop(p *process, ts *target.ThreadStop, running []*client
 	case target.StopSignal:
 		st.kind = stopSignal
 		st.tellAll(running)
+	case target.StopFork, target.StopVFork:
+		if child := p.forkStop(ts, running); child != nil {
+			s.addProc(child)
+		}
+		return
+	case target.StopVForkDone:
+		p.vforkDoneStop(ts, running)
+		return
 	default:
 		return
 	}
@@ -262,7 +275,7 @@ func (s *Server) settle() {
 		}
 		return
 	}
-	if !s.anyPending() && !s.anyOrphaned() && !s.clients.anyIn(clientWaiting) && s.clients.anyIn(clientStopped) && !s.anyRunning() {
+	if !s.procs.anyPending() && !s.procs.anyOrphaned() && !s.clients.anyIn(clientWaiting) && s.clients.anyIn(clientStopped) && !s.procs.anyRunning() {
 		return // a client holds the processes and nothing waits: the common case
 	}
 	if s.clients.live() == 0 {
@@ -288,9 +301,9 @@ func (s *Server) settle() {
 	}
 	if s.clients.anyIn(clientStopped) || s.clients.anyIn(clientWaiting) {
 		// All-stop: no process runs while a client holds them.
-		s.interruptAll()
+		s.procs.interruptAll()
 	}
-	if s.anyRunning() {
+	if s.procs.anyRunning() {
 		return // their stops come
 	}
 	for _, c := range s.clients.inState(clientWaiting) {
@@ -300,26 +313,6 @@ func (s *Server) settle() {
 		return
 	}
 	s.resumeAll()
-}
-
-// anyPending says whether a process has stops not told yet.
-func (s *Server) anyPending() bool {
-	for _, p := range s.procs {
-		if len(p.pending) > 0 {
-			return true
-		}
-	}
-	return false
-}
-
-// anyOrphaned says whether a process runs on for nobody.
-func (s *Server) anyOrphaned() bool {
-	for _, p := range s.procs {
-		if p.orphaned {
-			return true
-		}
-	}
-	return false
 }
 
 // nextStopFor finds the first pending stop that concerns c and is still
@@ -378,6 +371,11 @@ func (s *Server) tellStop(c *client, p *process, st *stop) {
 		if c.execEvents && st.exec != "" {
 			reply.Reason, reply.ExecPath = rsp.ReasonExec, st.exec
 		}
+	case stopFork:
+		reply.Reason = st.reason
+		if st.child != 0 {
+			reply.Child = rsp.ProcessThread(int64(st.child), int64(st.child))
+		}
 	}
 	p.appendThreadAndRegisters(c, &reply, st.tid)
 	c.reply(reply.AppendPayload(c.scratch()))
@@ -400,7 +398,7 @@ func (s *Server) processGone(p *process, ev target.Event) {
 	s.lastExit = &reply
 	s.lastExitPid = p.pid
 	for _, c := range s.clients.connected() {
-		if c.state == clientRunning {
+		if c.state == clientRunning && p.fk.knows(c) {
 			c.flushNotices()
 			r := reply
 			if c.multiprocess {
@@ -427,7 +425,7 @@ func (s *Server) resumeAll() {
 	resumed := 0
 	var err error
 	for _, p := range s.procs {
-		actions := p.combinedActions(running)
+		actions := p.combinedActions(p.fk.knowing(running))
 		if len(actions) == 0 {
 			continue
 		}
@@ -442,7 +440,7 @@ func (s *Server) resumeAll() {
 	if err != nil {
 		s.log.printf("resume failed: %v", err)
 		// What did resume stops again for the clients to be told.
-		s.interruptAll()
+		s.procs.interruptAll()
 		failed := s.clients.inState(clientRunning)
 		for _, c := range failed {
 			c.resume = nil
@@ -460,6 +458,9 @@ func (s *Server) resumeAll() {
 // resumeProcess runs one process with the actions given.
 func (s *Server) resumeProcess(p *process, actions []target.Action) error {
 	err := p.applyBreakpoints()
+	if err == nil {
+		err = p.fk.follow(s.clients)
+	}
 	for err == nil {
 		if err = s.prepareDebugRegisters(p); err != nil {
 			break
@@ -495,6 +496,9 @@ func (s *Server) resumeOrphan(p *process) {
 	if err := p.applyBreakpoints(); err != nil {
 		s.log.printf("%v", err)
 	}
+	if err := p.fk.follow(s.clients); err != nil {
+		s.log.printf("%v", err)
+	}
 	if err := s.prepareDebugRegisters(p); err != nil {
 		s.log.printf("%v", err)
 	}
@@ -520,9 +524,9 @@ func (s *Server) interruptFrom(c *client) {
 		return
 	}
 	c.interrupted = true
-	s.log.debugf("client #%d: Ctrl-C (process running: %v)", c.id, s.anyRunning())
-	if s.anyRunning() {
-		s.interruptAll()
+	s.log.debugf("client #%d: Ctrl-C (process running: %v)", c.id, s.procs.anyRunning())
+	if s.procs.anyRunning() {
+		s.procs.interruptAll()
 		return
 	}
 	// The process is held by another client: answer at once.

@@ -115,8 +115,8 @@ func newHarness(t *testing.T) *harness {
 	t.Cleanup(w.close)
 	s := newServer(Config{Log: io.Discard, MaxClients: 8, Listeners: []ListenerConfig{*lc}}, w)
 	s.setProc(newProcess(f, fakeBackend{}, s.log, false, "prog"))
-	s.mainProc().threads = []target.Tid{100, 101}
-	s.mainProc().lastTid = 100
+	s.procs.main().threads = []target.Tid{100, 101}
+	s.procs.main().lastTid = 100
 	return &harness{t: t, s: s, f: f}
 }
 
@@ -174,7 +174,7 @@ func takePayloads(c *client) []string {
 
 // event delivers a target event and lets the core settle.
 func (h *harness) event(ev target.Event) {
-	h.s.onEvent(h.s.mainProc(), ev)
+	h.s.onEvent(h.s.procs.main(), ev)
 	h.s.settle()
 }
 
@@ -420,11 +420,11 @@ func TestKernelRefusesSlot(t *testing.T) {
 	if out.String() != want {
 		t.Errorf("notices: %q, want %q", out.String(), want)
 	}
-	if usable, _ := h.s.mainProc().dp.Capacity(); usable != 3 {
+	if usable, _ := h.s.procs.main().dp.Capacity(); usable != 3 {
 		t.Errorf("arbiter capacity %d, want 3", usable)
 	}
 	var fourth []debugpoints.Point
-	for pt := range h.s.mainProc().dp.Points(a.id) {
+	for pt := range h.s.procs.main().dp.Points(a.id) {
 		if pt.Request == (hwbp.Request{Kind: hwbp.KindWrite, Addr: 0x2018, Len: 8}) {
 			fourth = append(fourth, pt)
 		}

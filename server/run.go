@@ -48,10 +48,10 @@ func (s *Server) attach(pid int) error {
 // is killed, every other client told (X09), and the server leaves if
 // nothing else keeps it.
 func (s *Server) kill(c *client, pid int, reply bool) {
-	victims := s.procs
+	victims := c.visible()
 	if pid != 0 {
-		p := s.procByPid(pid)
-		if p == nil {
+		p := s.procs.byPid(pid)
+		if p == nil || !p.fk.knows(c) {
 			if reply {
 				c.replyError(rsp.CodeNoProcess)
 			}
@@ -66,17 +66,19 @@ func (s *Server) kill(c *client, pid int, reply bool) {
 	}
 	// With others debugging it, a client's kill only makes it leave,
 	// unless none of them has a higher priority.
-	for _, o := range s.clients.connected() {
-		if o != c && o.state != clientIdle && o.priority > c.priority {
-			for _, p := range victims {
-				s.log.printf("Client #%d asked to kill process %d; client #%d (priority %d) still debugs it: the client leaves it instead", c.id, p.pid, o.id, o.priority)
-				s.tell(p, p.dropOwner(c))
+	for _, p := range victims {
+		for _, o := range s.clients.debugging(p, c) {
+			if o.priority > c.priority {
+				for _, p := range victims {
+					s.log.printf("Client #%d asked to kill process %d; client #%d (priority %d) still debugs it: the client leaves it instead", c.id, p.pid, o.id, o.priority)
+					s.tell(p, p.dropOwner(c))
+				}
+				c.setState(clientIdle)
+				if reply {
+					c.replyOK()
+				}
+				return
 			}
-			c.setState(clientIdle)
-			if reply {
-				c.replyOK()
-			}
-			return
 		}
 	}
 	for _, p := range slices.Clone(victims) {
@@ -98,14 +100,15 @@ func (s *Server) kill(c *client, pid int, reply bool) {
 	}
 }
 
-// detach serves D: a process (D;PID), or every process, goes on untraced
-// (gdb's `detach`), once no other client debugs it; otherwise only this
+// detach serves D: a process (D;PID), or every process the client
+// debugs, goes on untraced (gdb's `detach`, and the fork children gdb
+// does not keep), once no other client debugs it; otherwise only this
 // client leaves it.
 func (s *Server) detach(c *client, r *rsp.Detach) {
-	targets := s.procs
+	targets := c.visible()
 	if r.HasPid {
-		p := s.procByPid(int(r.Pid))
-		if p == nil {
+		p := s.procs.byPid(int(r.Pid))
+		if p == nil || !p.fk.knows(c) {
 			c.replyError(rsp.CodeNoProcess)
 			return
 		}
@@ -115,23 +118,16 @@ func (s *Server) detach(c *client, r *rsp.Detach) {
 		c.replyError(rsp.CodeNoProcess)
 		return
 	}
-	others := false
-	for _, o := range s.clients.connected() {
-		if o != c && o.state != clientIdle {
-			others = true
-		}
-	}
-	if others {
-		for _, p := range targets {
-			s.tell(p, p.dropOwner(c))
-		}
-		if !r.HasPid || len(s.procs) == 1 {
-			c.setState(clientIdle)
-		}
-		c.replyOK()
-		return
-	}
+	left := map[*process]bool{}
 	for _, p := range slices.Clone(targets) {
+		if len(s.clients.debugging(p, c)) > 0 {
+			s.tell(p, p.dropOwner(c))
+			if p.fk.knownBy != nil {
+				delete(p.fk.knownBy, c)
+			}
+			left[p] = true
+			continue
+		}
 		s.log.printf("Detaching from process %d", p.pid)
 		p.removeAllBreakpoints()
 		if err := p.t.Detach(); err != nil {
@@ -140,6 +136,18 @@ func (s *Server) detach(c *client, r *rsp.Detach) {
 			return
 		}
 		s.dropProc(p)
+	}
+	if len(left) > 0 {
+		// It debugs nothing now, unless it left one process of several.
+		remaining := 0
+		for _, p := range c.visible() {
+			if !left[p] {
+				remaining++
+			}
+		}
+		if !r.HasPid || remaining == 0 {
+			c.setState(clientIdle)
+		}
 	}
 	c.replyOK()
 }

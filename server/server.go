@@ -59,7 +59,7 @@ type Server struct {
 	nextID  int
 	// procs are the processes debugged, in the order they came: the
 	// program, and the children of forks that are followed (fork.go).
-	procs     []*process
+	procs     procTable
 	everConn  bool // a client has connected (for --once)
 	exit      bool // leave the core loop (monitor exit, --once, ...)
 	defLaunch LaunchSpec
@@ -507,11 +507,11 @@ func (s *Server) connect(conn comm.Conn, lc *ListenerConfig) {
 			s.log.printf("Remote debugging from %s", conn.Peer())
 		}
 	}
-	if s.anyRunning() {
+	if s.procs.anyRunning() {
 		// A client that connects to a running process stops it and
 		// holds it; the running clients never notice.
 		c.setState(clientWaiting)
-		s.interruptAll()
+		s.procs.interruptAll()
 		return
 	}
 	c.setState(clientStopped)
@@ -569,6 +569,7 @@ func (s *Server) release(c *client) {
 		}
 		s.replanIfRunning(p)
 	}
+	s.forgetClient(c)
 }
 
 // shutdown ends what is left: the process (killed if launched, detached

@@ -238,7 +238,7 @@ func (c *client) haltReason() {
 // replyFirstStop tells the client the new process's first stop (vRun,
 // vAttach).
 func (c *client) replyFirstStop(sig target.Signal) {
-	p := c.s.mainProc()
+	p := c.s.procs.main()
 	p.lastStop = &stop{kind: stopSignal, tid: p.lastTid, signal: sig}
 	reply := rsp.StopReply{Kind: rsp.StopSignal, Signal: gdbSignal(sig)}
 	p.appendThreadAndRegisters(c, &reply, p.lastTid)
@@ -292,13 +292,19 @@ func (c *client) listThreads(r *rsp.ListThreads) {
 	c.reply(rsp.AppendThreadList(c.scratch(), ids))
 }
 
-// visible are the processes the client sees: every one with multiprocess
-// ids, else the first.
+// visible are the processes the client sees: with multiprocess ids,
+// every one it debugs (fork.go), else the first.
 func (c *client) visible() []*process {
-	if c.multiprocess || len(c.s.procs) <= 1 {
-		return c.s.procs
+	if !c.multiprocess {
+		return c.s.procs[:min(1, len(c.s.procs))]
 	}
-	return c.s.procs[:1]
+	var out []*process
+	for _, p := range c.s.procs {
+		if p.fk.knows(c) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // threadAlive answers T thread-id.
@@ -327,7 +333,7 @@ func (c *client) threadExtraInfo(r *rsp.QueryThreadExtraInfo) {
 func (c *client) attached(r *rsp.QueryAttached) {
 	p := c.cur()
 	if r.HasPid {
-		p = c.s.procByPid(int(r.Pid))
+		p = c.s.procs.byPid(int(r.Pid))
 	}
 	if p == nil {
 		c.replyError(rsp.CodeNoProcess)

@@ -73,10 +73,10 @@ func (p *process) readXfer(c *client, r *rsp.ReadXfer) {
 			c.replyEmpty()
 			return
 		}
-		if p.threadsDoc == nil || r.Offset == 0 {
-			p.threadsDoc = p.threadsXML(c)
+		if c.threadsDoc == nil || r.Offset == 0 {
+			c.threadsDoc = c.threadsXML()
 		}
-		obj = p.threadsDoc
+		obj = c.threadsDoc
 	case rsp.XferSiginfo:
 		tid, _ := p.tidOf(c.gThread)
 		info := p.siginfo(tid)
@@ -98,23 +98,25 @@ func (p *process) readXfer(c *client, r *rsp.ReadXfer) {
 	c.reply(rsp.AppendXferReply(c.scratch(), piece, last))
 }
 
-// threadsXML is the qXfer:threads document, with each thread's core and
-// name, as gdbserver writes it.
-func (p *process) threadsXML(c *client) []byte {
+// threadsXML is the qXfer:threads document of the processes the client
+// sees, with each thread's core and name, as gdbserver writes it.
+func (c *client) threadsXML() []byte {
 	var b bytes.Buffer
 	b.WriteString("<threads>\n")
-	names := p.threadNames()
-	for _, t := range p.threads {
-		fmt.Fprintf(&b, "<thread id=\"%s\"", c.threadID(p, t))
-		if p.thInfo != nil {
-			if core, ok := p.thInfo.ThreadCore(t); ok {
-				fmt.Fprintf(&b, " core=\"%d\"", core)
+	for _, p := range c.visible() {
+		names := p.threadNames()
+		for _, t := range p.threads {
+			fmt.Fprintf(&b, "<thread id=\"%s\"", c.threadID(p, t))
+			if p.thInfo != nil {
+				if core, ok := p.thInfo.ThreadCore(t); ok {
+					fmt.Fprintf(&b, " core=\"%d\"", core)
+				}
 			}
+			if name := names[t]; name != "" {
+				fmt.Fprintf(&b, " name=\"%s\"", esc(name))
+			}
+			b.WriteString("/>\n")
 		}
-		if name := names[t]; name != "" {
-			fmt.Fprintf(&b, " name=\"%s\"", esc(name))
-		}
-		b.WriteString("/>\n")
 	}
 	b.WriteString("</threads>\n")
 	return b.Bytes()
