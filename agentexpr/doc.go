@@ -48,11 +48,15 @@
 // DefaultMaxOutput bytes of printf text (gdbserver: none), each
 // adjustable per Machine.
 //
-// What the caller decides: gdbserver treats a condition that fails to
-// evaluate as true (it reports the stop, and gdb then evaluates the
-// condition itself); several conditions of one breakpoint are ORed, and
-// the first error stops the list; a breakpoint with commands runs them
-// and reports no stop. That policy belongs to the server.
+// What the caller decides (the server), and what gdbserver does, as
+// TestGDB13 shows on a real process: a condition that fails to evaluate
+// counts as true (gdbserver reports the stop, and gdb evaluates the
+// condition itself); several conditions at one address (one per gdb
+// breakpoint there) are ORed, the first error ending the list; a
+// breakpoint with commands runs them and reports no stop, and gdbserver
+// runs them at every hit whatever the conditions, so a conditional
+// dprintf prints at every hit through gdbserver (gdb's own evaluation
+// prints only where the condition holds).
 //
 // # What it must not know
 //
