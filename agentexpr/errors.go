@@ -37,14 +37,24 @@ var (
 // EvalError is an evaluation that stopped at the bytecode at offset PC,
 // for the reason Err: one of the Err values above, or a *MemoryError,
 // *RegisterError, or an error of the Context's optional interfaces.
+//
+// Code that runs off its end without an end bytecode stops with PC at
+// the end of the code, Op OpEnd (the bytecode missing there) and
+// ErrTruncated.
 type EvalError struct {
 	PC  int
 	Op  Op
 	Err error
+
+	pastEnd bool
 }
 
 func (e *EvalError) Error() string {
-	return "agent expression: pc " + strconv.Itoa(e.PC) + " (" + e.Op.String() + "): " + e.Err.Error()
+	where := e.Op.String()
+	if e.pastEnd {
+		where = "past the end"
+	}
+	return "agent expression: pc " + strconv.Itoa(e.PC) + " (" + where + "): " + e.Err.Error()
 }
 
 // Unwrap returns Err.

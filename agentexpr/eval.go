@@ -188,7 +188,7 @@ func (m *Machine) run(code []byte, ctx Context, want bool) (uint64, error) {
 	pc := 0
 	for {
 		if pc >= len(code) {
-			return 0, &EvalError{PC: pc, Op: OpEnd, Err: ErrTruncated}
+			return 0, &EvalError{PC: pc, Op: OpEnd, Err: ErrTruncated, pastEnd: true}
 		}
 		if m.steps >= limit {
 			return m.fail(pc, Op(code[pc]), ErrStepLimit)

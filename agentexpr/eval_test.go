@@ -247,6 +247,10 @@ func TestEvalErrors(t *testing.T) {
 	if err == nil || err.Error() != want {
 		t.Errorf("message %q, want %q", err, want)
 	}
+	_, err = m.Eval(mustAssemble(t, "const8 1"), ctx)
+	if want := "agent expression: pc 2 (past the end): truncated expression"; err == nil || err.Error() != want {
+		t.Errorf("no end: %v, want %q", err, want)
+	}
 	var re *RegisterError
 	_, err = m.Eval(mustAssemble(t, "reg 300; end"), ctx)
 	if !errors.As(err, &re) || re.Reg != 300 {
