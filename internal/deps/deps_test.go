@@ -9,9 +9,10 @@ import (
 
 // allowed lists, for each package of the module, the module's packages it
 // may import. Imports point down: cmd -> server -> {rsp, arbiter, hwbp,
-// swwatch, target}; rsp, arbiter and hwbp import none of the others; target
-// knows processes, not packets. Changing this list is a design change
-// (STYLE.md section 1), not a build fix. Test files are not checked.
+// swwatch, agentexpr, target}; rsp, arbiter, hwbp and agentexpr import
+// none of the others; target knows processes, not packets. Changing this
+// list is a design change (STYLE.md section 1), not a build fix. Test
+// files are not checked.
 //
 // internal/x86cpu (what the CPU is: vendor, features, XSAVE layout from
 // CPUID) is a leaf beside them: the register file (target/linux) and
@@ -20,6 +21,7 @@ var allowed = map[string][]string{
 	"rsp":              {},
 	"hwbp":             {},
 	"arbiter":          {},
+	"agentexpr":        {},
 	"target":           {},
 	"target/linux":     {"target", "internal/x86cpu"},
 	"swwatch/insn":     {"internal/x86cpu"},
