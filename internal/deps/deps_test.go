@@ -9,9 +9,10 @@ import (
 
 // allowed lists, for each package of the module, the module's packages it
 // may import. Imports point down: cmd -> server -> {rsp, arbiter, hwbp,
-// swwatch, target}; rsp, arbiter and hwbp import none of the others; target
-// knows processes, not packets. Changing this list is a design change
-// (STYLE.md section 1), not a build fix. Test files are not checked.
+// swwatch, agentexpr, target}; rsp, arbiter, hwbp and agentexpr import
+// none of the others; target knows processes, not packets. Changing this
+// list is a design change (STYLE.md section 1), not a build fix. Test
+// files are not checked.
 //
 // internal/x86cpu (what the CPU is: vendor, features, XSAVE layout from
 // CPUID) is a leaf beside them: the register file (target/linux) and
@@ -42,6 +43,7 @@ var allowed = map[string][]string{
 	"rsp":                         {},
 	"hwbp":                        {},
 	"arbiter":                     {},
+	"agentexpr":                   {},
 	"target":                      {"hwbp"},
 	"target/linux":                {"target", "hwbp", "internal/x86cpu", "internal/procfs"},
 	"swwatch/insn":                {"internal/x86cpu"},
