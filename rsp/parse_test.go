@@ -241,6 +241,7 @@ var parseCases = []struct {
 	{"vCont?", &QueryResumeActions{}},
 	{"vCont?x", nil},
 	{"vCtrlC", &Interrupt{}},
+	{"vStopped", &Stopped{}},
 	{"vCtrlC;", nil},
 
 	{"Hgp0.0", &SelectThread{For: PurposeGeneral, Thread: ProcessThread(0, 0)}},

@@ -295,6 +295,22 @@ func parseInterrupt(_ *Parser, name string, args []byte) (Request, error) {
 	return noArgs(name, args, &Interrupt{})
 }
 
+// Stopped is "vStopped" (GDB manual, "Remote Non-Stop"): in non-stop
+// mode, gdb acknowledges the stop reply it was last sent (a %Stop
+// notification, or the reply to '?' or to an earlier vStopped) and asks
+// for the next one; "OK" says there is none left.
+type Stopped struct{}
+
+// PacketName implements Request.
+func (*Stopped) PacketName() string { return "vStopped" }
+
+// AppendPayload implements Request.
+func (*Stopped) AppendPayload(dst []byte) []byte { return append(dst, "vStopped"...) }
+
+func parseStopped(_ *Parser, name string, args []byte) (Request, error) {
+	return noArgs(name, args, &Stopped{})
+}
+
 // ThreadPurpose says which later requests an H packet selects a thread for.
 type ThreadPurpose byte
 

@@ -153,6 +153,7 @@ var packetTable = []packetDef{
 	{name: "vCont", parse: parseVCont},
 	{name: "vCont?", parse: parseResumeActionsQuery},
 	{name: "vCtrlC", parse: parseInterrupt},
+	{name: "vStopped", parse: parseStopped},
 	{name: "H", parse: parseSelectThread},
 	{name: "T", parse: parseThreadAlive},
 	{name: "qC", parse: parseCurrentThread},

@@ -60,3 +60,4 @@ func (*WriteMemory) isRequest()             {}
 func (*WriteRegister) isRequest()           {}
 func (*WriteRegisters) isRequest()          {}
 func (*WriteXfer) isRequest()               {}
+func (*Stopped) isRequest()                 {}

@@ -28,6 +28,10 @@ const (
 	// clientIdle: connected, but not debugging the process (it
 	// detached while others debug it): it holds nothing, is told no stop.
 	clientIdle
+	// clientNonStop: in non-stop mode (QNonStop:1, nonstop.go): served
+	// at once whatever runs; it holds the threads it was told stopped
+	// and is told stops by notification.
+	clientNonStop
 	// clientGone: disconnected; forgotten at the core loop's next sweep.
 	clientGone
 )
@@ -42,6 +46,8 @@ func (s clientState) String() string {
 		return "waiting"
 	case clientIdle:
 		return "idle"
+	case clientNonStop:
+		return "non-stop"
 	case clientGone:
 		return "gone"
 	}
@@ -96,6 +102,12 @@ type client struct {
 	// threadsDoc is the qXfer:threads document being read (xfer.go),
 	// made anew at offset 0.
 	threadsDoc []byte
+
+	// Non-stop mode (nonstop.go): the stop replies not yet acknowledged
+	// with vStopped, and whether the first is out (as a notification or
+	// a reply).
+	stops     [][]byte
+	notifying bool
 
 	// Settings for vRun, from Q packets (extended mode).
 	launch LaunchSpec
@@ -220,7 +232,11 @@ func (c *client) unsetEnv(name string) {
 
 // notify gives a client a notice: at once when it waits for a stop reply
 // (gdb shows console output then), else at its next resume, before any
-// stop reply (DESIGN.md, "Notices").
+// stop reply (DESIGN.md, "Notices"). A non-stop client waits for no stop
+// reply, and gdb reads any packet that comes while it waits for a reply
+// as that reply: its notices are sent with its next monitor command's
+// reply (gdb prints console output there), or when it goes back to
+// all-stop and resumes.
 func (c *client) notify(text string) {
 	c.notices = append(c.notices, text)
 	if n := len(c.notices) - maxQueuedNotices; n > 0 {
@@ -251,24 +267,15 @@ func (c *client) actionFor(p *process, tid target.Tid) *rsp.ResumeAction {
 	if c.resume == nil {
 		return nil
 	}
-	for i := range c.resume.Actions {
-		a := &c.resume.Actions[i]
-		if !a.HasThread {
-			return a
-		}
-		t := a.Thread
-		if t.Multiprocess && t.Pid > 0 && t.Pid != int64(p.pid) {
-			continue
-		}
-		if t.Tid == rsp.IDAll || t.Tid == int64(tid) {
-			return a
-		}
-	}
-	return nil
+	return actionIn(c.resume, p, tid)
 }
 
 // steps says whether the client asked to single-step the thread.
 func (c *client) steps(p *process, tid target.Tid) bool {
+	if c.state == clientNonStop {
+		th := p.ns[tid]
+		return th != nil && th.stepper == c
+	}
 	a := c.actionFor(p, tid)
 	return a != nil && (a.Kind == rsp.ResumeStep || a.Kind == rsp.ResumeRangeStep)
 }

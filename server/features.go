@@ -31,6 +31,7 @@ type targetFeatures struct {
 	auxv           bool // qXfer:auxv:read: target.AuxvReader
 	libraries      bool // qXfer:libraries-svr4:read: target.LibraryLister
 	forks          bool // fork-events, vfork-events: target.ForkFollower
+	nonStop        bool // QNonStop: target.NonStop
 }
 
 // features is the whole set a client is offered (Server.offer).
@@ -44,7 +45,7 @@ type features struct {
 // once, at connect, so the offer is made for the process to come. Every
 // target this server is wired to (target/linux, wrapped by swwatch) has
 // them all; a packet a later process cannot serve gets the empty reply.
-var assumedTarget = targetFeatures{softwareBreak: true, hardwarePoints: true, auxv: true, libraries: true, forks: true}
+var assumedTarget = targetFeatures{softwareBreak: true, hardwarePoints: true, auxv: true, libraries: true, forks: true, nonStop: true}
 
 // serverFeaturesOf is what a configuration allows.
 func serverFeaturesOf(cfg Config) serverFeatures {
@@ -59,7 +60,8 @@ func targetFeaturesOf(t target.Process) targetFeatures {
 	_, auxv := t.(target.AuxvReader)
 	_, libs := t.(target.LibraryLister)
 	_, forks := t.(target.ForkFollower)
-	return targetFeatures{softwareBreak: bps, hardwarePoints: hw, auxv: auxv, libraries: libs, forks: forks}
+	_, nonStop := t.(target.NonStop)
+	return targetFeatures{softwareBreak: bps, hardwarePoints: hw, auxv: auxv, libraries: libs, forks: forks, nonStop: nonStop}
 }
 
 // clientFeatures are the qSupported features a client announces that
@@ -104,7 +106,11 @@ func (f features) supportedFeatures(c clientFeatures) []rsp.Feature {
 	if f.libraries {
 		out = append(out, on("qXfer:libraries-svr4:read"))
 	}
-	out = append(out, on("qXfer:siginfo:read"), on("QStartNoAckMode"), on("vContSupported"))
+	out = append(out, on("qXfer:siginfo:read"), on("QStartNoAckMode"))
+	if f.nonStop {
+		out = append(out, on("QNonStop"))
+	}
+	out = append(out, on("vContSupported"))
 	if f.threadsXfer {
 		out = append(out, on("qXfer:threads:read"))
 	}

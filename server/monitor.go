@@ -278,7 +278,7 @@ func monSlots(s *Server, c *client, args []string) error {
 func monClients(s *Server, c *client, args []string) error {
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "id\tpeer\tpriority\tstate\thardware\temulated\tsuspended\n")
+	fmt.Fprintf(tw, "id\tpeer\tpriority\tstate\tholds\thardware\temulated\tsuspended\n")
 	for _, cl := range s.clients.connected() {
 		var hw, em, su int
 		for _, p := range s.procs {
@@ -297,7 +297,8 @@ func monClients(s *Server, c *client, args []string) error {
 		if cl == c {
 			me = " (you)"
 		}
-		fmt.Fprintf(tw, "#%d%s\t%s\t%d\t%s\t%d\t%d\t%d\n", cl.id, me, cl.peer, cl.priority, cl.state, hw, em, su)
+		holds := nonStop{s}.holds(cl)
+		fmt.Fprintf(tw, "#%d%s\t%s\t%d\t%s\t%s\t%d\t%d\t%d\n", cl.id, me, cl.peer, cl.priority, cl.state, holds, hw, em, su)
 	}
 	tw.Flush()
 	c.output(b.String())

@@ -50,6 +50,7 @@ func (c *client) insertPoint(r *rsp.InsertBreakpoint) {
 			p.breaks[r.Addr] = b
 		}
 		b.owners[c] = true
+		nonStop{s}.applyNow(p)
 		c.replyOK()
 		return
 	}
@@ -66,6 +67,7 @@ func (c *client) insertPoint(r *rsp.InsertBreakpoint) {
 		c.replyError(code)
 		return
 	}
+	nonStop{s}.applyNow(p)
 	c.replyOK()
 }
 
@@ -99,11 +101,13 @@ func (c *client) removePoint(r *rsp.RemoveBreakpoint) {
 		if b := p.breaks[r.Addr]; b != nil {
 			delete(b.owners, c)
 		}
+		nonStop{c.s}.applyNow(p)
 		c.replyOK()
 		return
 	}
 	req, _ := request(r.Type, r.Addr, r.Kind)
 	p.dp.Remove(c.id, req)
+	nonStop{c.s}.applyNow(p)
 	c.replyOK()
 }
 
@@ -198,6 +202,10 @@ func (s *Server) replanIfRunning(p *process) {
 		return
 	}
 	if !p.dp.Changed() && !p.breaksChanged() {
+		return
+	}
+	if s.nonStop {
+		nonStop{s}.applyNow(p) // no stop needed
 		return
 	}
 	p.interrupt()

@@ -55,6 +55,9 @@ type process struct {
 
 	running     bool
 	interrupted bool // Interrupt was called during this run
+	// ns is the run state of each thread in non-stop mode (nonstop.go);
+	// nil in all-stop mode.
+	ns map[target.Tid]*threadRun
 	// orphaned: the last client left while the program ran; it runs on
 	// without breakpoints or watchpoints until a client connects.
 	orphaned bool
@@ -255,13 +258,23 @@ func (p *process) stopForGood() bool {
 		return true
 	}
 	p.interrupt()
-	ev, ok := p.nextEvent()
-	if ok && ev.Kind != target.EventStopped {
-		p.log.printf("Process %d ended (%s)", p.pid, describeExit(ev))
-		return false
+	for {
+		ev, ok := p.nextEvent()
+		if ok && ev.Kind != target.EventStopped {
+			p.log.printf("Process %d ended (%s)", p.pid, describeExit(ev))
+			return false
+		}
+		if ok && p.ns != nil {
+			// Non-stop mode: each thread's stop is an event.
+			threadsStopped(p, &ev)
+			if p.running {
+				continue
+			}
+		}
+		p.running = false
+		p.interrupted = false
+		return true
 	}
-	p.running = false
-	return true
 }
 
 // dropOwner releases everything a client owned in the process; its

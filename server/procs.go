@@ -72,6 +72,11 @@ func (ps procTable) interruptAll() {
 
 // addProc enters a process in the table.
 func (s *Server) addProc(p *process) {
+	if s.nonStop {
+		if err := (nonStop{s}).setProcessMode(p, true); err != nil {
+			s.log.printf("non-stop mode: process %d: %v", p.pid, err)
+		}
+	}
 	s.procs = append(s.procs, p)
 	s.offer.targetFeatures = p.serves
 }

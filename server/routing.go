@@ -124,6 +124,27 @@ func (ps pendingStops) forget(c *client) {
 	}
 }
 
+// addressed says whether a stop of a thread is still to be told to
+// someone: the thread does not run until it is (non-stop mode).
+func (ps pendingStops) addressed(tid target.Tid) bool {
+	for _, st := range ps {
+		if st.tid == tid && len(st.to) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// addressedTo says whether a stop of a thread is still to be told to c.
+func (ps pendingStops) addressedTo(tid target.Tid, c *client) bool {
+	for _, st := range ps {
+		if _, ok := st.to[c]; ok && st.tid == tid {
+			return true
+		}
+	}
+	return false
+}
+
 // siginfo is the siginfo of a thread's pending stop, if it has one.
 func (ps pendingStops) siginfo(tid target.Tid) []byte {
 	for _, st := range ps {
@@ -143,12 +164,20 @@ func (s *Server) onEvent(p *process, ev target.Event) {
 		return
 	}
 	s.log.debugf("event: %d stops, interrupted %v", len(ev.Stops), ev.Interrupted)
-	p.running = false
 	p.threads = append(p.threads[:0], ev.Threads...)
 	p.libsDoc = nil
-	interrupted := p.interrupted || ev.Interrupted
-	p.interrupted = false
+	interrupted := false
 	running := p.fk.knowing(s.clients.inState(clientRunning))
+	if s.nonStop {
+		// Each thread stops by itself; the non-stop clients run every
+		// thread they do not hold.
+		threadsStopped(p, &ev)
+		running = append(running, p.fk.knowing(s.clients.inState(clientNonStop))...)
+	} else {
+		p.running = false
+		interrupted = p.interrupted || ev.Interrupted
+		p.interrupted = false
+	}
 
 	// Hardware hits first: a watched byte that changed because a thread
 	// stored to it trapped (a hit in this very stop) is no kernel write.
@@ -159,6 +188,9 @@ func (s *Server) onEvent(p *process, ev target.Event) {
 			syscallExits = append(syscallExits, ts)
 		}
 		s.threadStop(p, ts, running)
+		if s.nonStop {
+			nonStop{s}.asked(p, ts.Tid)
+		}
 	}
 	if len(syscallExits) > 0 {
 		if hits := s.clients.hitNotes(p.dp.KernelWrites(p.t)); len(hits) > 0 {
@@ -267,6 +299,10 @@ func (s *Server) settle() {
 	if s.exit {
 		return
 	}
+	if s.nonStop {
+		nonStop{s}.settle()
+		return
+	}
 	if len(s.procs) == 0 {
 		// Clients waiting for a stop of a process that has gone are
 		// served now.
@@ -309,6 +345,13 @@ func (s *Server) settle() {
 	for _, c := range s.clients.inState(clientWaiting) {
 		c.hold()
 	}
+	if ns := (nonStop{s}); ns.wanted() && s.offer.nonStop {
+		// Every process is stopped: the target goes to non-stop mode
+		// for the non-stop clients, and runs in it.
+		ns.setMode(true)
+		ns.settle()
+		return
+	}
 	if s.clients.anyIn(clientStopped) || !s.clients.anyIn(clientRunning) {
 		return
 	}
@@ -332,22 +375,26 @@ func (s *Server) nextStopFor(c *client) (*process, *stop) {
 			if _, ok := st.to[c]; !ok {
 				continue
 			}
-			switch st.kind {
-			case stopBreak:
-				if b := p.breaks[st.addr]; b == nil || !b.owners[c] {
-					delete(st.to, c)
-					continue
-				}
-			case stopStep:
-				if !c.steps(p, st.tid) {
-					delete(st.to, c)
-					continue
-				}
+			if !stillTrue(c, p, st) {
+				delete(st.to, c)
+				continue
 			}
 			return p, st
 		}
 	}
 	return nil, nil
+}
+
+// stillTrue says whether a pending stop is still news for c (nextStopFor).
+func stillTrue(c *client, p *process, st *stop) bool {
+	switch st.kind {
+	case stopBreak:
+		b := p.breaks[st.addr]
+		return b != nil && b.owners[c]
+	case stopStep:
+		return c.steps(p, st.tid)
+	}
+	return true
 }
 
 // tellStop sends a running client its stop reply; it now holds the
@@ -356,6 +403,17 @@ func (s *Server) tellStop(c *client, p *process, st *stop) {
 	note := st.to[c]
 	delete(st.to, c)
 	c.flushNotices()
+	c.reply(stopPayload(c, p, st, note))
+	p.lastTid = st.tid
+	p.lastStop = st
+	c.resume = nil
+	c.interrupted = false
+	c.gThread = c.threadID(p, st.tid)
+	c.setState(clientStopped)
+}
+
+// stopPayload is the stop reply of st for c, in c's reply scratch.
+func stopPayload(c *client, p *process, st *stop, note stopNote) []byte {
 	reply := rsp.StopReply{Kind: rsp.StopSignal, Signal: gdbSignal(st.signal)}
 	switch st.kind {
 	case stopBreak:
@@ -378,13 +436,7 @@ func (s *Server) tellStop(c *client, p *process, st *stop) {
 		}
 	}
 	p.appendThreadAndRegisters(c, &reply, st.tid)
-	c.reply(reply.AppendPayload(c.scratch()))
-	p.lastTid = st.tid
-	p.lastStop = st
-	c.resume = nil
-	c.interrupted = false
-	c.gThread = c.threadID(p, st.tid)
-	c.setState(clientStopped)
+	return reply.AppendPayload(c.scratch())
 }
 
 // processGone tells every client a process ended and forgets it.
@@ -398,16 +450,21 @@ func (s *Server) processGone(p *process, ev target.Event) {
 	s.lastExit = &reply
 	s.lastExitPid = p.pid
 	for _, c := range s.clients.connected() {
-		if c.state == clientRunning && p.fk.knows(c) {
-			c.flushNotices()
-			r := reply
-			if c.multiprocess {
-				r.Pid, r.HasPid = int64(p.pid), true
-			}
-			c.reply(r.AppendPayload(c.scratch()))
-			c.resume = nil
-			c.setState(clientStopped)
+		if !p.fk.knows(c) || (c.state != clientRunning && c.state != clientNonStop) {
+			continue
 		}
+		r := reply
+		if c.multiprocess {
+			r.Pid, r.HasPid = int64(p.pid), true
+		}
+		if c.state == clientNonStop {
+			nonStop{s}.queueStop(c, r.AppendPayload(c.scratch()))
+			continue
+		}
+		c.flushNotices()
+		c.reply(r.AppendPayload(c.scratch()))
+		c.resume = nil
+		c.setState(clientStopped)
 	}
 	s.dropProc(p)
 	if len(s.procs) == 0 && s.clients.live() == 0 && !s.cfg.Multi {
@@ -514,6 +571,10 @@ func (s *Server) resumeOrphan(p *process) {
 func (s *Server) interruptFrom(c *client) {
 	p := c.cur()
 	if p == nil {
+		return
+	}
+	if c.state == clientNonStop {
+		nonStop{s}.interrupt(c)
 		return
 	}
 	if c.state != clientRunning {

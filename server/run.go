@@ -129,6 +129,10 @@ func (s *Server) detach(c *client, r *rsp.Detach) {
 			continue
 		}
 		s.log.printf("Detaching from process %d", p.pid)
+		if !p.stopForGood() {
+			s.dropProc(p)
+			continue
+		}
 		p.removeAllBreakpoints()
 		if err := p.t.Detach(); err != nil {
 			s.log.printf("detach: %v", err)

@@ -59,7 +59,9 @@ type Server struct {
 	nextID  int
 	// procs are the processes debugged, in the order they came: the
 	// program, and the children of forks that are followed (fork.go).
-	procs     procTable
+	procs procTable
+	// nonStop: the targets are in non-stop mode (nonstop.go).
+	nonStop   bool
 	everConn  bool // a client has connected (for --once)
 	exit      bool // leave the core loop (monitor exit, --once, ...)
 	defLaunch LaunchSpec
@@ -570,6 +572,7 @@ func (s *Server) release(c *client) {
 		s.replanIfRunning(p)
 	}
 	s.forgetClient(c)
+	nonStop{s}.forget(c)
 }
 
 // shutdown ends what is left: the process (killed if launched, detached

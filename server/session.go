@@ -25,6 +25,20 @@ func (c *client) handle(req rsp.Request) {
 		c.queued = append(c.queued, req)
 		return
 	}
+	if c.state == clientNonStop {
+		switch r := req.(type) {
+		case *rsp.QueryHaltReason:
+			nonStop{c.s}.haltReason(c)
+			return
+		case *rsp.Resume:
+			nonStop{c.s}.resumeRequest(c, r)
+			return
+		case *rsp.Interrupt:
+			nonStop{c.s}.interrupt(c)
+			c.replyOK()
+			return
+		}
+	}
 	s := c.s
 	switch r := req.(type) {
 	case *rsp.QuerySupported:
@@ -129,11 +143,9 @@ func (c *client) handle(req rsp.Request) {
 		// kernel tells us about threads.
 		c.replyOK()
 	case *rsp.SetNonStop:
-		if r.Enabled {
-			c.replyError(rsp.CodeNotImplemented)
-			return
-		}
-		c.replyOK()
+		nonStop{s}.setNonStop(c, r.Enabled)
+	case *rsp.Stopped:
+		nonStop{s}.vStopped(c)
 	case *rsp.SetDisableRandomization:
 		c.launch.DisableRandomization = r.Disable
 		c.replyOK()
@@ -285,6 +297,7 @@ func (c *client) listThreads(r *rsp.ListThreads) {
 	}
 	var ids []rsp.ThreadID
 	for _, p := range c.visible() {
+		refreshThreads(p)
 		for _, t := range p.threads {
 			ids = append(ids, c.threadID(p, t))
 		}
@@ -309,6 +322,9 @@ func (c *client) visible() []*process {
 
 // threadAlive answers T thread-id.
 func (c *client) threadAlive(r *rsp.QueryThreadAlive) {
+	if p := c.procOf(r.Thread); p != nil {
+		refreshThreads(p)
+	}
 	if _, ok := c.tid(r.Thread); ok && r.Thread.Tid > 0 {
 		c.replyOK()
 		return
@@ -373,6 +389,11 @@ func (c *client) resumeRequest(r *rsp.Resume) {
 		}
 	}
 	c.resume = r
+	for _, p := range s.procs {
+		for _, th := range p.ns {
+			th.sigSent = false // this resume's signals are new
+		}
+	}
 	c.setState(clientRunning)
 	c.flushNotices()
 	if c.ctrlC {

@@ -104,6 +104,7 @@ func (c *client) threadsXML() []byte {
 	var b bytes.Buffer
 	b.WriteString("<threads>\n")
 	for _, p := range c.visible() {
+		refreshThreads(p)
 		names := p.threadNames()
 		for _, t := range p.threads {
 			fmt.Fprintf(&b, "<thread id=\"%s\"", c.threadID(p, t))

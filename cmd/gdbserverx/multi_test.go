@@ -89,7 +89,7 @@ func TestEvictionNotices(t *testing.T) {
 		}
 	}
 	clients := console(t, b, "monitor clients")
-	if !regexp.MustCompile(`#1 +127\.0\.0\.1:\d+ +10 +running +3 +0 +1`).MatchString(clients) {
+	if !regexp.MustCompile(`#1 +127\.0\.0\.1:\d+ +10 +running +- +3 +0 +1`).MatchString(clients) {
 		t.Errorf("monitor clients:\n%s", clients)
 	}
 	console(t, b, "delete")
