@@ -14,6 +14,9 @@ func (s *Server) receive(c *client, req rsp.Request) {
 		c.queued = append(c.queued, req)
 		return
 	}
+	if s.gate(c, req) {
+		return // refused, or served otherwise, by the client's role (roles.go)
+	}
 	switch r := req.(type) {
 	case *rsp.QuerySupported:
 		s.supported(c, r)

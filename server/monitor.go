@@ -36,7 +36,7 @@ func init() {
 		{name: "policy", usage: "policy [emulate|suspend|error]", help: "Show or set what this client's watchpoints do without a hardware slot", run: (*Server).monPolicy},
 		{name: "pin", usage: "pin [on|off]", help: "Show or set pinning: pinned points are never evicted (only where the listener allows it)", run: (*Server).monPin},
 		{name: "slots", usage: "slots", help: "Show the hardware slots and every hardware breakpoint and watchpoint: owners, priorities, states, hits", run: (*Server).monSlots},
-		{name: "clients", usage: "clients", help: "Show the connected clients: peer, priority, state, points in hardware, emulated, suspended", run: (*Server).monClients},
+		{name: "clients", usage: "clients", help: "Show the connected clients: peer, priority, state, points in hardware, emulated, suspended, role", run: (*Server).monClients},
 		{name: "events", usage: "events [N]", help: "Show the last N notices (default 10)", run: (*Server).monEvents},
 		{name: "stats", usage: "stats", help: "Show the target's work: ptrace calls, debug-register writes, stops", run: (*Server).monStats},
 	}
@@ -295,7 +295,7 @@ func (s *Server) monSlots(c *client, args []string) error {
 func (s *Server) monClients(c *client, args []string) error {
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "id\tpeer\tpriority\tstate\thardware\temulated\tsuspended\n")
+	fmt.Fprintf(tw, "id\tpeer\tpriority\tstate\thardware\temulated\tsuspended\trole\n")
 	for _, cl := range s.sortedClients() {
 		var hw, em, su int
 		if s.proc != nil {
@@ -314,7 +314,7 @@ func (s *Server) monClients(c *client, args []string) error {
 		if cl == c {
 			me = " (you)"
 		}
-		fmt.Fprintf(tw, "#%d%s\t%s\t%d\t%s\t%d\t%d\t%d\n", cl.id, me, cl.peer, cl.priority, cl.state, hw, em, su)
+		fmt.Fprintf(tw, "#%d%s\t%s\t%d\t%s\t%d\t%d\t%d\t%s\n", cl.id, me, cl.peer, cl.priority, cl.state, hw, em, su, cl.role)
 	}
 	tw.Flush()
 	c.output(b.String())

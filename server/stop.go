@@ -248,7 +248,7 @@ func (s *Server) settle() {
 	if len(p.pending) == 0 && !p.orphaned && !s.anyIn(clientWaiting) && s.anyIn(clientStopped) {
 		return // a client holds the process and nothing waits: the common case
 	}
-	if p.orphaned && s.live() == 0 {
+	if p.orphaned && !s.anyDebugging() {
 		s.resumeOrphan()
 		return
 	}
@@ -549,7 +549,7 @@ func (s *Server) combinedActions() ([]target.Action, error) {
 		}
 		for _, tid := range p.threads {
 			a := c.actionFor(p, tid)
-			if a == nil || a.Kind == rsp.ResumeStop {
+			if a == nil || a.Kind == rsp.ResumeStop || !s.mayStart(c, tid) {
 				continue
 			}
 			m := per[tid]
