@@ -94,6 +94,7 @@ type client struct {
 	nextFD  int
 	fsPid   int
 	fileBuf []byte
+	needed  neededFiles // the files gdb needs, at the last stop (confine.go)
 
 	// Settings for vRun, from Q packets (extended mode).
 	launch LaunchSpec

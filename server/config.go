@@ -97,6 +97,12 @@ type Config struct {
 	// adds every packet.
 	Debug, RemoteDebug bool
 	// EventLog, when set, receives one JSON object per line per arbiter
-	// event (--event-log), and per refusal (roles.go).
+	// event (--event-log), and per refusal (roles.go, confine.go).
 	EventLog io.Writer
+
+	// VFileAny lets vFile open any host file the server's user can;
+	// otherwise only the files gdb needs and those beneath VFileRoots
+	// (--vfile-any, --vfile-root; confine.go).
+	VFileAny   bool
+	VFileRoots []string
 }

@@ -86,7 +86,8 @@ func (h *harness) roleClient(r Role) *client {
 // server, and the reply a refused packet gets (README, "Security").
 func TestRoles(t *testing.T) {
 	hexCmd := func(s string) string { return "qRcmd," + fmt.Sprintf("%x", s) }
-	file := fmt.Sprintf("%x", t.TempDir()+"/x")
+	dir := t.TempDir()
+	file := fmt.Sprintf("%x", dir+"/x")
 	const (
 		all      = 1<<RoleOwner | 1<<RoleDebugger | 1<<RoleObserver
 		debugger = 1<<RoleOwner | 1<<RoleDebugger
@@ -145,6 +146,7 @@ func TestRoles(t *testing.T) {
 			h := newHarness(t)
 			h.s.cfg.Backend = fakeBackend{}
 			h.s.cfg.Multi = true
+			h.s.cfg.VFileRoots = []string{dir}
 			c := h.roleClient(r)
 			h.send(c, tc.packet)
 			got := h.replies(c)

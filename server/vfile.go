@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"syscall"
 
 	"gdbserverx/rsp"
@@ -49,6 +48,10 @@ func (h *hostFile) readWindow(off int64, count, max int) int {
 func (s *Server) hostIO(c *client, req rsp.Request) {
 	switch r := req.(type) {
 	case *rsp.FileSetFS:
+		if !s.allowedFS(int(r.Pid)) {
+			s.refuseFile(c, req, &confinedError{path: fmt.Sprintf("/proc/%d/root", r.Pid), reason: "not the program's filesystem"})
+			return
+		}
 		c.fsPid = int(r.Pid)
 		c.reply(rsp.AppendFileResult(c.scratch(), 0))
 	case *rsp.FileOpen:
@@ -61,9 +64,9 @@ func (s *Server) hostIO(c *client, req rsp.Request) {
 			c.reply(rsp.AppendFileError(c.scratch(), fioEMFILE))
 			return
 		}
-		f, err := os.OpenFile(c.hostPath(r.Path), flags|syscall.O_CLOEXEC, os.FileMode(r.Mode&0o777))
+		f, err := s.openHost(c, r.Path, flags, os.FileMode(r.Mode&0o777))
 		if err != nil {
-			c.reply(rsp.AppendFileError(c.scratch(), fileioErrno(err)))
+			s.refuseFile(c, req, err)
 			return
 		}
 		fd := c.nextFD
@@ -127,33 +130,35 @@ func (s *Server) hostIO(c *client, req rsp.Request) {
 		}
 		c.reply(rsp.AppendFileData(c.scratch(), fileioStat(&st)))
 	case *rsp.FileReadlink:
-		target, err := os.Readlink(c.hostPath(r.Path))
+		target, err := s.readlinkHost(c, r.Path)
 		if err != nil {
-			c.reply(rsp.AppendFileError(c.scratch(), fileioErrno(err)))
+			s.refuseFile(c, req, err)
 			return
 		}
 		c.reply(rsp.AppendFileData(c.scratch(), []byte(target)))
 	case *rsp.FileUnlink:
-		if err := os.Remove(c.hostPath(r.Path)); err != nil {
-			c.reply(rsp.AppendFileError(c.scratch(), fileioErrno(err)))
+		if err := s.unlinkHost(c, r.Path); err != nil {
+			s.refuseFile(c, req, err)
 			return
 		}
 		c.reply(rsp.AppendFileResult(c.scratch(), 0))
 	}
 }
 
-// hostPath resolves a path in the filesystem vFile:setfs chose: a
-// process's root (/proc/PID/root), so that gdb reads the files a process
-// in a container sees, or the server's own for 0.
-func (c *client) hostPath(p string) string {
-	if c.fsPid <= 0 || !filepath.IsAbs(p) {
-		return p
+// refuseFile answers a vFile request that failed with the File-I/O
+// errno of err; a path outside the confinement (confine.go) is also
+// logged and recorded in --event-log, but for gdb's probe of vFile.
+func (s *Server) refuseFile(c *client, req rsp.Request, err error) {
+	var ce *confinedError
+	switch {
+	case !errors.As(err, &ce):
+	case ce.probe:
+		s.debugf("client #%d: %s %s: %s", c.id, req.PacketName(), ce.path, ce.reason)
+	default:
+		s.logf("Client #%d (%s): refused %s %s: %s (widen with --vfile-root DIR or --vfile-any)", c.id, c.peer, req.PacketName(), ce.path, ce.reason)
+		s.logRefusal(refusalRecord{Refused: req.PacketName(), Client: c.id, Peer: c.peer, Role: c.role.String(), Path: ce.path, Text: ce.reason})
 	}
-	root := fmt.Sprintf("/proc/%d/root", c.fsPid)
-	if link, err := os.Readlink(root); err == nil && link == "/" {
-		return p
-	}
-	return root + p
+	c.reply(rsp.AppendFileError(c.scratch(), fileioErrno(err)))
 }
 
 func isEOF(err error) bool { return errors.Is(err, io.EOF) }

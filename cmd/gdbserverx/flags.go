@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -31,6 +32,8 @@ type options struct {
 	role                   server.Role
 	socketMode             os.FileMode
 	allowUIDs              []int
+	vfileRoots             []string
+	vfileAny               bool
 	comm                   comm.Spec
 	program                string
 	args                   []string // argv, the program included
@@ -103,6 +106,10 @@ Security (see README, "Security"):
   --allow-uid UID[,UID...]
                         Users whose processes may connect through a unix
                         socket (default: the server's own user).
+  --vfile-root DIR      Let clients read host files beneath DIR too (by
+                        default: the program, its libraries, /proc/PID
+                        and /usr/lib/debug).
+  --vfile-any           Let clients open any host file the server can.
 
 Debug options:
 
@@ -205,6 +212,12 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 		}
 		return nil
 	})
+	fs.Func("vfile-root", "", func(s string) error {
+		dir, err := vfileRoot(s)
+		o.vfileRoots = append(o.vfileRoots, dir)
+		return err
+	})
+	fs.BoolVar(&o.vfileAny, "vfile-any", false, "")
 
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -333,4 +346,21 @@ func parseListen(s string, o *options) (listenSpec, error) {
 		return l, fmt.Errorf("--listen %s: priority %d is above max-priority %d", s, l.priority, l.maxPriority)
 	}
 	return l, nil
+}
+
+// vfileRoot makes --vfile-root DIR absolute and clean, as the server
+// compares paths with it, and checks that it is a directory.
+func vfileRoot(s string) (string, error) {
+	dir, err := filepath.Abs(s)
+	if err != nil {
+		return s, err
+	}
+	st, err := os.Stat(dir)
+	if err != nil {
+		return dir, err
+	}
+	if !st.IsDir() {
+		return dir, fmt.Errorf("%s is not a directory", dir)
+	}
+	return dir, nil
 }

@@ -34,11 +34,11 @@ func TestParseArgs(t *testing.T) {
 				o.listens[1] == listenSpec{comm: tcp("127.0.0.1:2"), priority: 50, maxPriority: 60, allowPin: true, role: server.RoleDebugger}
 		}},
 		{args: ":1 p", check: func(o *options) bool {
-			return o.listens[0].role == server.RoleOwner
+			return o.listens[0].role == server.RoleOwner && o.vfileRoots == nil && !o.vfileAny
 		}},
-		{args: "--role observer --socket-mode 660 --allow-uid 5,7 --allow-uid 9 --listen unix:/s,role=owner :1 p", check: func(o *options) bool {
+		{args: "--role observer --socket-mode 660 --allow-uid 5,7 --allow-uid 9 --vfile-root / --vfile-any --listen unix:/s,role=owner :1 p", check: func(o *options) bool {
 			return o.listens[0].role == server.RoleObserver && o.listens[1].role == server.RoleOwner && o.socketMode == 0o660 &&
-				o.listens[1].comm.Mode == 0o660 && reflect.DeepEqual(o.allowUIDs, []int{5, 7, 9})
+				o.listens[1].comm.Mode == 0o660 && reflect.DeepEqual(o.allowUIDs, []int{5, 7, 9}) && reflect.DeepEqual(o.vfileRoots, []string{"/"}) && o.vfileAny
 		}},
 		{args: "--help", check: func(o *options) bool { return o.help }},
 		{args: "--version", check: func(o *options) bool { return o.version }},
@@ -58,6 +58,8 @@ func TestParseArgs(t *testing.T) {
 		{args: "--listen :2,role=root :1 p", err: `role "root"`},
 		{args: "--socket-mode 999 :1 p", err: "not a file mode"},
 		{args: "--allow-uid me :1 p", err: `"me" is not a user id`},
+		{args: "--vfile-root /nonexistent/dir :1 p", err: "no such file or directory"},
+		{args: "--vfile-root /etc/passwd :1 p", err: "not a directory"},
 		{args: "prog", err: "is not [HOST]:PORT"},
 	} {
 		o, err := parseArgs(strings.Fields(tc.args), io.Discard)

@@ -66,6 +66,8 @@ func run(args []string, stderr io.Writer) int {
 		Log:             stderr,
 		Debug:           o.debug,
 		RemoteDebug:     o.remoteDebug,
+		VFileAny:        o.vfileAny,
+		VFileRoots:      o.vfileRoots,
 	}
 	if o.eventLog != "" {
 		f, err := os.OpenFile(o.eventLog, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
