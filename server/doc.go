@@ -30,6 +30,19 @@
 // replies, its packets and notices, its host files; a client that has
 // gone is forgotten at once.
 //
+// # Roles and host files
+//
+// What a client may do is its listener's role (roles.go; README,
+// "Security"): every request type is classified once, by what it does
+// (requestRules, held by a test to rsp's sealed list of request types),
+// and receive asks gate before it serves one. A refused request gets
+// E0d and the reason where gdb shows it; the detach of a client that may
+// not let the program go leaves it instead; an observer's resume starts
+// no thread another client leaves stopped (mayStart, in combinedActions).
+// Unix-socket peers are admitted by user (admit). vFile opens only the
+// files gdb needs and those beneath a few directories, resolved without
+// leaving them (confine.go).
+//
 // # All-stop with several clients
 //
 // Each client is either running (it resumed and waits for a stop reply) or

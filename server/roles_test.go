@@ -365,3 +365,71 @@ func TestAdmitPeer(t *testing.T) {
 		}
 	}
 }
+
+// TestREADMERoles: the README's tables of roles and of refusals are the
+// ones roles.go has; -update rewrites them (go test ./server -run
+// TestREADME -update).
+func TestREADMERoles(t *testing.T) {
+	const path = "../README.md"
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	yes := map[bool]string{true: "yes", false: "no"}
+	var roles strings.Builder
+	roles.WriteString("| a client may | packets | observer | debugger | owner |\n|---|---|:-:|:-:|:-:|\n")
+	for r := range numRights {
+		var names []string
+		for typ, rule := range requestRules {
+			if rule.right == r && rule.refine == nil {
+				names = append(names, packetNames(typ))
+			}
+		}
+		for name, mr := range monitorRights {
+			if mr == r {
+				names = append(names, "`monitor "+name+"`")
+			}
+		}
+		slices.Sort(names)
+		names = slices.Compact(names)
+		if also := rightInfos[r].also; also != "" {
+			names = append(names, also)
+		}
+		fmt.Fprintf(&roles, "| %s | %s | %s | %s | %s |\n", rightInfos[r].may, strings.Join(names, ", "),
+			yes[RoleObserver.may(r)], yes[RoleDebugger.may(r)], yes[RoleOwner.may(r)])
+	}
+	var told strings.Builder
+	told.WriteString("| packets | the reply | what gdb shows |\n|---|---|---|\n")
+	for how, tl := range tellings {
+		var names []string
+		for typ, rule := range requestRules {
+			refusable := !RoleObserver.may(rule.right) || rule.refine != nil
+			if rule.tell == telling(how) && refusable && typ != typeOf[*rsp.Detach]() {
+				names = append(names, packetNames(typ))
+			}
+		}
+		slices.Sort(names)
+		fmt.Fprintf(&told, "| %s | %s | %s |\n", strings.Join(names, ", "), tl.reply, tl.shows)
+	}
+	doc := string(b)
+	want := doc
+	for _, sec := range []struct{ name, body string }{{"roles", roles.String()}, {"refusals", told.String()}} {
+		start := strings.Index(want, "<!-- "+sec.name+":")
+		end := strings.Index(want, "<!-- end "+sec.name+" -->")
+		if start < 0 || end < start {
+			t.Fatalf("README.md has no %s section markers", sec.name)
+		}
+		startEnd := start + strings.Index(want[start:], "-->") + len("-->\n")
+		want = want[:startEnd] + sec.body + want[end:]
+	}
+	if want == doc {
+		return
+	}
+	if *update {
+		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	t.Errorf("README.md's tables of roles are stale; run: go test ./server -run TestREADME -update")
+}
