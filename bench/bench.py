@@ -5,15 +5,20 @@
     python3 bench/bench.py --quick       # a few seconds per benchmark
     python3 bench/bench.py -b stepi,bp -n 5
     python3 bench/bench.py -l            # list the benchmarks
+    python3 bench/bench.py --spread -b stepi --want 'stepi.csw<=1'
 
 It builds gdbserverx (go build ./cmd/gdbserverx) and the C programs of
 bench/src (gcc) into a scratch folder, then runs every benchmark against
 each server in turn, one repetition at a time (interleaved, so that drift
 on the machine hits both alike), with gdb, the server and the program
 pinned to one CPU.  It prints three tables (medians, spread, ratio
-gdbserverx/gdbserver) and writes results.json, RESULTS.md and every log
-to bench/results/DATE-TIME/ (-o to change); a full run also writes
-bench/RESULTS.md.  bench/README.md describes the method.
+gdbserverx/gdbserver): the user's figures, the cost per event (server
+CPU and context switches, round trips, gdb and inferior CPU, ceiling)
+and peak RSS; with --spread, every figure's spread over 10 runs; with
+--want, how many runs met each target.  It writes results.json,
+RESULTS.md and every log to bench/results/DATE-TIME/ (-o to change); a
+full run also writes bench/RESULTS.md.  bench/README.md describes the
+method.
 
 Needs gdb (13; its embedded Python), gcc, go, taskset and, for the
 comparison, GNU gdbserver.  Python 3.9+ standard library only.
@@ -52,10 +57,13 @@ class Region:
     """A timed gdb command of one client (role) of a benchmark.  Its wall
     time gives the user's figure: events/s (shown="rate") or ms per
     command (shown="ms"); events() gives the divisor of the per-event
-    rows: server, gdb and inferior CPU, and RSP round trips."""
+    rows: server, gdb and inferior CPU, the server's context switches,
+    and RSP round trips.  id names it: BENCH.ID (figure_names); a
+    benchmark with one region leaves it None (BENCH)."""
     def __init__(self, rec, label, unit, event, events, shown="rate",
-                 role="main"):
+                 role="main", id=None):
         self.rec = rec
+        self.id = id
         self.label = label
         self.unit = unit
         self.event = event
@@ -365,11 +373,12 @@ def make_benches(quick, scale):
               {"main": "manythreads.gdb"}, {"t": many_t, "d": 10},
               {"t": many_t, "d": 10},
               [F("bt", "`bt` (13 frames), %d threads" % many_t, "ms",
-                 "command", one, "ms"),
+                 "command", one, "ms", id="bt"),
                F("info_threads", "`info threads`, %d threads" % many_t,
-                 "ms", "thread", const("t", add=1), "ms"),
+                 "ms", "thread", const("t", add=1), "ms",
+                 id="info_threads"),
                F("bt_all", "`thread apply all bt`, %d threads" % many_t,
-                 "ms", "thread", const("t", add=1), "ms")],
+                 "ms", "thread", const("t", add=1), "ms", id="bt_all")],
               checks(ex_many), timeout=300),
         Bench("multi", "three gdbs on one server: one with `watch g` over "
               "N writes, one polling 64 KiB every K writes, one "
@@ -382,12 +391,13 @@ def make_benches(quick, scale):
               {"n": n(200, 100), "k": 20, "bytes": 65536,
                "steps": n(200, 100)},
               [F("loop", "multi: watching client", "hits/s", "hit",
-                 stops_total("watch"), role="watch"),
+                 stops_total("watch"), role="watch", id="watch"),
                F("loop", "multi: polling client (64 KiB a poll)", "polls/s",
                  "poll", lambda r, p: (r.get("poll", {}).get("polls") or
-                                       {}).get("total"), role="poll"),
+                                       {}).get("total"), role="poll",
+                 id="poll"),
                F("steps", "multi: stepping client", "steps/s", "step",
-                 const("steps"), role="step")],
+                 const("steps"), role="step", id="step")],
               checks(check_stops(lambda p: p["n"], role="watch"),
                      check_types("BP_HARDWARE_WATCHPOINT", role="watch"),
                      ex_multi),
@@ -727,7 +737,9 @@ def figures(bench, params, run):
             # see the "all" figures below
             continue
         cost_figures(figs, "r%d" % i, c["server"], c["gdb"], c["inferior"],
-                     c["wall"], n, idle_s(c, c))
+                     c["wall"], n, idle_s(c, c),
+                     (c.get("server_vcsw"), c.get("server_nvcsw"),
+                      c.get("server_threads"), c.get("server_threads_gone")))
     if bench.multi:
         multi_figures(bench, params, recs, figs)
     return figs
@@ -738,8 +750,21 @@ def idle_s(first, last):
     return b - a if isinstance(a, float) and isinstance(b, float) else None
 
 
-def cost_figures(figs, key, s, g, inf, wall, n, idle):
+def cost_figures(figs, key, s, g, inf, wall, n, idle, csw):
+    """The per-event figures of a region: server, gdb and inferior CPU
+    (s -> us), the server's context switches (csw: voluntary,
+    nonvoluntary, threads they were summed over, threads that exited in
+    between; None when not sampled),
+    the ceiling, and the CPU accounted for."""
     figs[key + ".srv_us"] = s / n * 1e6
+    v, nv, threads, gone = csw
+    if isinstance(threads, int):                # results.json only
+        figs[key + ".srv_threads"] = threads
+        figs[key + ".srv_threads_gone"] = gone or 0
+    if isinstance(v, int) and isinstance(nv, int):
+        figs[key + ".csw"] = (v + nv) / n
+        figs[key + ".vcsw"] = v / n
+        figs[key + ".nvcsw"] = nv / n
     figs[key + ".gdb_us"] = g / n * 1e6
     figs[key + ".inf_us"] = inf / n * 1e6
     if g + inf > 0:
@@ -771,10 +796,14 @@ def multi_figures(bench, params, recs, figs):
     if wall <= 0:
         return
     figs["all.user"] = total / wall
+    csw = (None, None, None, None)
+    if "server_csw0" in first and "server_csw1" in last:
+        csw = procstat.switches_delta(first["server_csw0"],
+                                      last["server_csw1"])
     cost_figures(figs, "all",
                  last["server_total1"] - first["server_total0"], gdb,
                  last["inferior_total1"] - first["inferior_total0"], wall,
-                 total, idle_s(first, last))
+                 total, idle_s(first, last), csw)
 
 
 def probe_figures(bench, params, run):
@@ -858,8 +887,22 @@ def main():
     ap.add_argument("-b", "--bench", default="",
                     help="comma-separated benchmarks (default: all; -l)")
     ap.add_argument("-n", "--reps", type=int, default=None,
-                    help="repetitions (default 3, --quick 1); connect "
-                         "and connect_local run 2n+1 times")
+                    help="repetitions (default 3, --spread 10, --quick 1); "
+                         "connect and connect_local run 2n+1 times")
+    ap.add_argument("--spread", action="store_true",
+                    help="10 repetitions unless -n says otherwise, and a "
+                         "table of every figure's median [min..max] and "
+                         "largest deviation from the median, per server "
+                         "and for the ratio of paired runs")
+    ap.add_argument("--want", action="append", default=[],
+                    metavar="[SERVER:]FIGURE OP NUMBER",
+                    help="a target to count runs against, e.g. "
+                         "manythreads.bt_all<=0.9 (the ratio first/second "
+                         "server, per pair of runs) or "
+                         "gdbserverx:stepi.rss<=10 (that server's own "
+                         "value, per run); OP is <=, <, >= or >; repeat "
+                         "it or separate targets with commas.  Exit status "
+                         "3 if one is missed in any run")
     ap.add_argument("--quick", action="store_true",
                     help="small sizes, 1 repetition: a few seconds per "
                          "benchmark (for tests)")
@@ -885,10 +928,12 @@ def main():
                     help="also write RESULTS.md here (default: "
                          "bench/RESULTS.md for a full run, else nowhere)")
     ap.add_argument("-l", "--list", action="store_true",
-                    help="list the benchmarks")
+                    help="list the benchmarks and their figures")
     opts = ap.parse_args()
     if opts.reps is None:
-        opts.reps = 1 if opts.quick else 3
+        opts.reps = 10 if opts.spread else 1 if opts.quick else 3
+    if opts.reps < 1:
+        ap.error("-n: at least one repetition")
     if opts.cpus == "last":
         opts.cpus = str(max(os.sched_getaffinity(0)))
     elif opts.cpus == "none":
@@ -898,6 +943,12 @@ def main():
     if opts.list:
         for b in benches:
             print("%-14s %s" % (b.name, b.descr))
+            print("%-14s figures: %s" % ("", " ".join(
+                f.name for f in figure_names(b) if f.key.endswith(".user")
+                or f.key in ("ready_ms", "rss_mib"))))
+        print("A region's figure (BENCH or BENCH.REGION) followed by one "
+              "of\n%s names that row of its cost per event (--want)." %
+              " ".join("." + k for k, _, _, _ in COST_ROWS if k != "rt"))
         return 0
     full = not opts.bench and not opts.quick and opts.scale == 1.0
     if opts.bench:
@@ -907,6 +958,11 @@ def main():
             ap.error("unknown benchmark(s): %s (-l lists them)"
                      % ",".join(sorted(unknown)))
         benches = [b for b in benches if b.name in want]
+    try:
+        opts.wants = parse_wants(opts.want, benches,
+                                 opts.servers.split(","))
+    except ValueError as e:
+        ap.error(str(e))
     for tool in (opts.gdb, "gcc", "taskset") + (
             () if opts.gdbserverx else ("go",)):
         if not shutil.which(tool):
@@ -955,6 +1011,7 @@ def run_all(opts, benches, scratch, outdir, full):
 
     env = machine()
     env.update({"reps": opts.reps, "quick": opts.quick,
+                "spread": opts.spread,
                 "scale": opts.scale, "pinned_cpu": opts.cpus or "none",
                 "command": " ".join(["python3", "bench/bench.py"]
                                     + sys.argv[1:]),
@@ -1012,7 +1069,8 @@ def run_all(opts, benches, scratch, outdir, full):
         sys.stdout.flush()
     env["total_s"] = round(time.monotonic() - t_all, 1)
 
-    table = build_tables(benches, servers, results, bool(opts.cpus))
+    table = build_tables(benches, servers, results, bool(opts.cpus),
+                         spread=opts.spread, wants=opts.wants)
     text = render_text(table, servers, env)
     print()
     print(text)
@@ -1031,7 +1089,8 @@ def run_all(opts, benches, scratch, outdir, full):
     print("results and logs: %s" % os.path.relpath(outdir))
     failed = any(not r["ok"] for b in results.values() for s in b.values()
                  for r in s["runs"] + ([s["probe"]] if s["probe"] else []))
-    return 1 if failed else 0
+    missed = any(not w["ok"] for w in table.get("wants", ()))
+    return 1 if failed else 3 if missed else 0
 
 
 # KEEP_MARK starts the part of bench/RESULTS.md that bench.py does not
@@ -1090,9 +1149,86 @@ def others_running(samples=10, interval=0.05):
 # Tables
 # ---------------------------------------------------------------------------
 
-def build_tables(benches, servers, results, pinned):
-    """Three tables as lists of rows; a cell is {"v": median or "FAIL" or
-    "n/a", "spread": fraction or None}."""
+# The per-event rows of a region, in the cost table's order: the suffix
+# of the figure's key (and name), the row's text, its unit, and whether
+# the ratio column means anything (the ceiling is already a ratio within
+# one server's run).  "rt" comes from the one probe run.
+COST_ROWS = (
+    ("srv_us", "server CPU, us", "us", True),
+    ("csw", "server context switches", "csw", True),
+    ("vcsw", "server voluntary switches", "csw", True),
+    ("nvcsw", "server nonvoluntary switches", "csw", True),
+    ("rt", "RSP round trips (probe run)", "RTs", True),
+    ("gdb_us", "gdb CPU, us", "us", True),
+    ("inf_us", "inferior CPU, us", "us", True),
+    ("ceiling", "gdb-bound ceiling (S+G+I)/(G+I)", "x", False),
+)
+
+
+class Figure:
+    """A figure of every timed run of a benchmark, by name: key in the
+    run's figures, unit, which way is better ("higher", "lower" or None)
+    and whether a ratio between servers means anything."""
+    def __init__(self, name, key, unit, better, label, ratio=True):
+        self.name = name
+        self.key = key
+        self.unit = unit
+        self.better = better
+        self.label = label
+        self.ratio = ratio
+
+
+def region_keys(bench):
+    """[(key prefix of the figures, name, label, event, unit, shown)] of
+    bench's timed regions, and of multi's union of them ("all")."""
+    out = [("r%d" % i, bench.name + ("." + reg.id if reg.id else ""),
+            reg.label, reg.event, reg.unit, reg.shown)
+           for i, reg in enumerate(bench.regions)]
+    if bench.multi:
+        out.append(("all", bench.name + ".all",
+                    "multi: all three clients together", "event",
+                    "events/s", "rate"))
+    return out
+
+
+def figure_names(bench):
+    """bench's figures under the names that the spread table shows and
+    --want takes.  BENCH.REGION is a region's user figure (REGION is left
+    out when the benchmark has one region: stepi, bp, memread, ...;
+    manythreads.bt_all, multi.watch, multi.all otherwise); with
+    .srv_us, .csw, .vcsw, .nvcsw, .gdb_us, .inf_us or .ceiling after it,
+    that row of its cost per event.  BENCH.rss is the peak RSS,
+    connect.ready the start to `Listening on port`.  RSP round trips
+    come from one probe run: they have no name.  The clients of multi
+    have only their gdb CPU: the server's and the program's are those of
+    multi.all."""
+    figs = []
+    if bench.name == "connect":
+        figs.append(Figure("connect.ready", "ready_ms", "ms", "lower",
+                           "server start to `Listening on port`"))
+    for key, name, label, event, unit, shown in region_keys(bench):
+        figs.append(Figure(name, key + ".user", unit,
+                           "higher" if shown == "rate" else "lower", label))
+        for k, what, u, has_ratio in COST_ROWS:
+            if k != "rt" and (key == "all" or not bench.multi
+                              or k == "gdb_us"):
+                figs.append(Figure(
+                    "%s.%s" % (name, k), "%s.%s" % (key, k),
+                    u if k == "ceiling" else "%s/%s" % (u, event),
+                    None if k == "ceiling" else "lower",
+                    "%s: %s" % (label, what), has_ratio))
+    figs.append(Figure(bench.name + ".rss", "rss_mib", "MiB", "lower",
+                       "server peak RSS (VmHWM)"))
+    return figs
+
+
+def build_tables(benches, servers, results, pinned, spread=False,
+                 wants=()):
+    """The tables as lists of rows: user (the user's figures), cost (per
+    event: one row per region and COST_ROWS entry), rss, and with spread
+    the spread of every figure over the runs; wants are evaluated into
+    "wants".  A cell is {"v": median or "FAIL" or "n/a", "spread":
+    fraction or None}."""
     def cell(r, key, probe=False):
         if r["na"]:
             return {"v": "n/a"}
@@ -1105,34 +1241,38 @@ def build_tables(benches, servers, results, pinned):
         med, spread = summarize(vals)
         return {"v": med, "spread": spread}
 
+    def shown(cells):
+        return any(isinstance(c.get("v"), (int, float)) or c.get("v") ==
+                   "FAIL" for c in cells.values())
+
     user, cost, rss, fails = [], [], [], []
     for b in benches:
         res = results[b.name]
         if b.name == "connect":
             user.append({"bench": b.name, "figure": "server start to "
                          "`Listening on port`", "unit": "ms",
-                         "better": "lower",
+                         "better": "lower", "name": "connect.ready",
                          "cells": {s.label: cell(res[s.label], "ready_ms")
                                    for s in servers}})
-        regs = [("r%d" % i, reg.label, reg.unit, reg.shown, reg.event)
-                for i, reg in enumerate(b.regions)]
-        if b.multi:
-            regs.append(("all", "multi: all three clients together",
-                         "events/s", "rate", "event"))
-        for key, label, unit, shown, event in regs:
+        for key, name, label, event, unit, kind in region_keys(b):
             user.append({"bench": b.name, "figure": label, "unit": unit,
-                         "better": "higher" if shown == "rate"
-                         else "lower",
+                         "better": "higher" if kind == "rate"
+                         else "lower", "name": name,
                          "cells": {s.label: cell(res[s.label], key + ".user")
                                    for s in servers}})
-            row = {"bench": b.name, "figure": label, "event": event}
-            for k in ("srv_us", "gdb_us", "inf_us", "ceiling"):
-                row[k] = {s.label: cell(res[s.label], "%s.%s" % (key, k))
-                          for s in servers}
-            row["rt"] = {s.label: cell(res[s.label], key + ".rt", True)
-                         for s in servers}
-            cost.append(row)
-        rss.append({"bench": b.name, "cells": {
+            for k, what, u, has_ratio in COST_ROWS:
+                cells = {s.label: cell(res[s.label], "%s.%s" % (key, k),
+                                       k == "rt") for s in servers}
+                if not shown(cells):
+                    continue    # e.g. the server CPU of one multi client
+                cost.append({"bench": b.name, "figure": label,
+                             "event": event, "row": what, "key": k,
+                             "name": None if k == "rt"
+                             else "%s.%s" % (name, k),
+                             "better": None if k == "ceiling" else "lower",
+                             "ratio": has_ratio, "spread": k != "rt",
+                             "cells": cells})
+        rss.append({"bench": b.name, "name": b.name + ".rss", "cells": {
             s.label: cell(res[s.label], "rss_mib") for s in servers}})
         for s in servers:
             r = res[s.label]
@@ -1170,8 +1310,170 @@ def build_tables(benches, servers, results, pinned):
                         label, s.label, v,
                         ", CPU idle %.2f" % idle
                         if isinstance(idle, float) else ""))
-    return {"user": user, "cost": cost, "rss": rss, "fails": fails,
-            "noisy": noisy}
+    # A thread that exits inside a region takes its switches with it.
+    gone = []
+    for b in benches:
+        for key, name, _, _, _, _ in region_keys(b):
+            for s in servers:
+                k = max((x["figs"].get(key + ".srv_threads_gone", 0)
+                         for x in results[b.name][s.label]["runs"]),
+                        default=0)
+                if k:
+                    gone.append("%s (%s): up to %d" % (name, s.label, k))
+    out = {"user": user, "cost": cost, "rss": rss, "fails": fails,
+           "noisy": noisy, "threads_gone": gone}
+    if spread:
+        out["spread"] = spread_rows(benches, servers, results)
+    if wants:
+        out["wants"] = [eval_want(w, servers, results) for w in wants]
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Spread over the runs, and --want
+# ---------------------------------------------------------------------------
+
+SPREAD_LIMIT = 0.10     # issue 15: ten runs within ±10% of their median
+
+
+def spread_stats(vals, total):
+    """{"median", "min", "max", "dev", "n", "of"} of a list of numbers;
+    dev is the largest |v - median| / |median| (None when the median is
+    0), n the values, of the runs they come from."""
+    if not vals:
+        return None
+    med = statistics.median(vals)
+    dev = (max(abs(v - med) for v in vals) / abs(med)) if med else None
+    return {"median": med, "min": min(vals), "max": max(vals), "dev": dev,
+            "n": len(vals), "of": total}
+
+
+def run_values(r, key):
+    """The figure key of each timed run of a server, None where the run
+    failed or lacks it (a run whose checks fail has no figures)."""
+    return [x["figs"].get(key) if isinstance(x["figs"].get(key),
+                                             (int, float)) else None
+            for x in r["runs"]]
+
+
+def pair_ratios(ra, rb, key):
+    """first/second of the figure key in each pair of runs (repetition i
+    of either server; they ran one after the other), None where either
+    run lacks it."""
+    out = []
+    for a, b in zip(run_values(ra, key), run_values(rb, key)):
+        out.append(a / b if a is not None and b else None)
+    return out
+
+
+def spread_rows(benches, servers, results):
+    """One row per named figure (figure_names) that any run has: per
+    server spread_stats of its runs, and of the ratios of the paired
+    runs of the first two servers."""
+    rows = []
+    for b in benches:
+        res = results[b.name]
+        for f in figure_names(b):
+            cells = {}
+            for s in servers:
+                r = res[s.label]
+                if r["na"]:
+                    cells[s.label] = "n/a"
+                    continue
+                vals = run_values(r, f.key)
+                cells[s.label] = spread_stats(
+                    [v for v in vals if v is not None], len(vals))
+            if not any(isinstance(c, dict) for c in cells.values()):
+                continue
+            rat = None
+            if f.ratio and len(servers) > 1 and not any(
+                    res[s.label]["na"] for s in servers[:2]):
+                vals = pair_ratios(res[servers[0].label],
+                                   res[servers[1].label], f.key)
+                rat = spread_stats([v for v in vals if v is not None],
+                                   len(vals))
+            rows.append({"bench": b.name, "name": f.name, "unit": f.unit,
+                         "better": f.better, "label": f.label,
+                         "cells": cells, "ratio": rat})
+    return rows
+
+
+_WANT = re.compile(r"^\s*(?:([A-Za-z][\w-]*)\s*:)?\s*([\w.]+)\s*"
+                   r"(<=|>=|<|>)\s*([-+]?(?:\d+\.?\d*|\.\d+)"
+                   r"(?:[eE][-+]?\d+)?)\s*$")
+_OPS = {"<=": lambda a, b: a <= b, "<": lambda a, b: a < b,
+        ">=": lambda a, b: a >= b, ">": lambda a, b: a > b}
+
+
+def parse_wants(specs, benches, labels):
+    """--want values (each may hold several, separated by commas) as
+    [{"text", "server", "bench", "figure", "op", "value"}].  Raises
+    ValueError with what is wrong and the names to choose from."""
+    names = {f.name: (b, f) for b in benches for f in figure_names(b)}
+    out = []
+    for spec in specs:
+        for text in (t for t in spec.split(",") if t.strip()):
+            m = _WANT.match(text)
+            if not m:
+                raise ValueError(
+                    "--want %r: want [SERVER:]FIGURE OP NUMBER, OP one of "
+                    "<= < >= > (e.g. manythreads.bt_all<=0.9)" % text)
+            server, name, op, value = m.groups()
+            if server and server not in labels:
+                raise ValueError("--want %r: no server %r in this run (%s)"
+                                 % (text, server, ", ".join(labels)))
+            if name not in names:
+                bench = name.split(".")[0]
+                known = [n for n, (b, _) in names.items()
+                         if b.name == bench]
+                raise ValueError(
+                    "--want %r: no figure %r; %s" % (
+                        text, name, "%s has %s" % (bench, " ".join(known))
+                        if known else "the benchmarks chosen are " +
+                        " ".join(b.name for b in benches)))
+            b, f = names[name]
+            if not server and not f.ratio:
+                raise ValueError("--want %r: %s has no ratio; give a "
+                                 "server (SERVER:%s)" % (text, name, name))
+            out.append({"text": text.strip(), "server": server,
+                        "bench": b.name, "figure": f, "op": op,
+                        "value": float(value)})
+    return out
+
+
+def eval_want(w, servers, results):
+    """How many runs (or pairs of runs) of w's figure met its threshold:
+    {"want", "over", "met", "n", "median", "worst", "ok"}; ok is False
+    unless every one did (a failed run does not)."""
+    f, res = w["figure"], results[w["bench"]]
+    row = {"want": w["text"], "met": None, "n": None, "median": None,
+           "worst": None, "ok": False}
+    labels = [s.label for s in servers]
+    if w["server"]:
+        r = res.get(w["server"])
+        row["over"] = "%s runs" % w["server"]
+        if r is None or r["na"]:
+            row["over"] += ": n/a"
+            return row
+        vals = run_values(r, f.key)
+    else:
+        row["over"] = "%s/%s, paired runs" % tuple(labels[:2]) if len(
+            labels) > 1 else "ratio"
+        if len(labels) < 2 or res[labels[0]]["na"] or res[labels[1]]["na"]:
+            row["over"] += ": n/a (two servers needed)"
+            return row
+        vals = pair_ratios(res[labels[0]], res[labels[1]], f.key)
+    ok = _OPS[w["op"]]
+    got = [v for v in vals if v is not None]
+    row["met"] = sum(1 for v in got if ok(v, w["value"]))
+    row["n"] = len(vals)
+    if got:
+        row["median"] = statistics.median(got)
+        # the run farthest on the wrong side: the largest value for < and
+        # <=, the smallest for > and >=
+        row["worst"] = max(got) if w["op"][0] == "<" else min(got)
+    row["ok"] = row["n"] > 0 and row["met"] == row["n"]
+    return row
 
 
 def show(c, spread=True):
@@ -1179,6 +1481,23 @@ def show(c, spread=True):
     s = fmt(v)
     if spread and isinstance(v, (int, float)) and c.get("spread") is not None:
         s += " ±%.0f%%" % (100 * c["spread"] / 2)
+    return s
+
+
+def show_spread(st, f=None):
+    """A spread cell: median [min..max] ±dev%, "!" past SPREAD_LIMIT,
+    and how many runs gave it when not all did; f formats the numbers
+    (default fmt)."""
+    if not isinstance(st, dict):
+        return st or "-"
+    f = f or fmt
+    s = "%s [%s..%s]" % (f(st["median"]), f(st["min"]), f(st["max"]))
+    if st["dev"] is not None:
+        s += " ±%.1f%%" % (100 * st["dev"])
+        if st["dev"] > SPREAD_LIMIT:
+            s += "!"
+    if st["n"] < st["of"]:
+        s += " (%d of %d)" % (st["n"], st["of"])
     return s
 
 
@@ -1192,49 +1511,71 @@ def ratio(cells, servers):
 
 
 def table_rows(table, servers):
-    """The tables as (title, header, rows) of strings."""
+    """The tables as (title, header, rows of strings, how many columns
+    are left-aligned text)."""
     labels = [s.label for s in servers]
     rl = ["%s/%s" % (labels[0], labels[1])] if len(labels) > 1 else []
-    arrow = {"higher": "^", "lower": "v"}
-    t1 = [(r["bench"], r["figure"], r["unit"] + " " + arrow[r["better"]])
+    arrow = {"higher": " ^", "lower": " v", None: ""}
+    t1 = [(r["bench"], r["figure"], r["unit"] + arrow[r["better"]])
           + tuple(show(r["cells"][l]) for l in labels)
           + ((ratio(r["cells"], servers),) if rl else ())
           for r in table["user"]]
     hdr1 = ("bench", "figure", "unit") + tuple(labels) + tuple(rl)
-    t2 = []
+    t2, prev = [], None
     for r in table["cost"]:
-        row = (r["bench"], r["figure"], r["event"])
-        row += tuple(show(r["srv_us"][l]) for l in labels)
-        row += (ratio(r["srv_us"], servers),) if rl else ()
-        for k in ("rt", "gdb_us", "inf_us", "ceiling"):
-            row += tuple(show(r[k][l], spread=False) for l in labels)
+        head = (r["bench"], r["figure"], r["event"])
+        row = ("", "", "") if head == prev else head
+        prev = head
+        row += (r["row"] + arrow[r["better"]],)
+        row += tuple(show(r["cells"][l], r["spread"]) for l in labels)
+        if rl:
+            row += (ratio(r["cells"], servers) if r["ratio"] else "",)
         t2.append(row)
-    short = [SHORT.get(l, l) for l in labels]
-    hdr2 = (("bench", "figure", "per") + tuple("server CPU us " + l
-                                                for l in short)
-            + (("ratio %s/%s" % (short[0], short[1]),) if rl else ())
-            + tuple("RTs " + l for l in short)
-            + tuple("gdb CPU us " + l for l in short)
-            + tuple("inferior CPU us " + l for l in short)
-            + tuple("ceiling " + l for l in short))
+    hdr2 = ("bench", "figure", "per", "cost") + tuple(labels) + tuple(rl)
     t3 = [(r["bench"],) + tuple(show(r["cells"][l]) for l in labels)
           + ((ratio(r["cells"], servers),) if rl else ())
           for r in table["rss"]]
     hdr3 = ("bench",) + tuple(labels) + tuple(rl)
-    return [("Throughput as the user sees it (median ±half the spread; "
-             "^ higher is better, v lower is better)", hdr1, t1),
-            ("Cost per event (%s): server CPU (utime+stime, median "
-             "±half the spread), RSP round trips (probe run), gdb CPU, "
-             "inferior CPU, and the gdb-bound ceiling "
-             "(server+gdb+inferior)/(gdb+inferior)" % ", ".join(
-                 "%s = %s" % (b, a) for a, b in zip(labels, short)),
-             hdr2, t2),
-            ("Server peak RSS (VmHWM), MiB", hdr3, t3)]
+    out = [("Throughput as the user sees it (median ±half the spread; "
+            "^ higher is better, v lower is better)", hdr1, t1, 3),
+           ("Cost per event (median ±half the spread; v lower is better): "
+            "the server's CPU and context switches (from "
+            "/proc/PID/task/*/status, all its threads), RSP round trips "
+            "(probe run), gdb and inferior CPU, and the gdb-bound ceiling "
+            "(server+gdb+inferior)/(gdb+inferior), which has no ratio",
+            hdr2, t2, 4),
+           ("Server peak RSS (VmHWM), MiB", hdr3, t3, 1)]
+    if "spread" in table:
+        n = max((c["of"] for r in table["spread"]
+                 for c in r["cells"].values() if isinstance(c, dict)),
+                default=0)
+        t4 = [(r["name"], r["unit"] + arrow[r["better"]])
+              + tuple(show_spread(r["cells"][l]) for l in labels)
+              + ((show_spread(r["ratio"], "%.3f".__mod__)
+                  if r["ratio"] else "",)
+                 if rl else ())
+              for r in table["spread"]]
+        hdr4 = ("figure", "unit") + tuple(labels) + tuple(
+            "%s per pair" % x for x in rl)
+        out.append(("Spread over %d runs: median [min..max] ±the largest "
+                    "deviation from the median (! over %d%%); the ratio "
+                    "column divides the two servers' runs of the same "
+                    "repetition" % (n, 100 * SPREAD_LIMIT), hdr4, t4, 2))
+    if table.get("wants"):
+        t5 = [(w["want"], w["over"],
+               "%d of %d" % (w["met"], w["n"]) if w["n"] is not None
+               else "-", fmt(w["median"]), fmt(w["worst"]),
+               "met" if w["ok"] else "MISSED")
+              for w in table["wants"]]
+        out.append(("Targets (--want): in how many runs the figure met the "
+                    "threshold", ("want", "over", "met in", "median",
+                                  "worst", "verdict"), t5, 2))
+    return out
 
 
 def render_text(table, servers, env):
     out = []
-    for title, hdr, rows in table_rows(table, servers):
+    for title, hdr, rows, _ in table_rows(table, servers):
         widths = [max(len(str(x)) for x in col) for col in zip(hdr, *rows)]
         out.append(title + ":")
         out.append("  ".join(h.ljust(w) for h, w in zip(hdr, widths)))
@@ -1250,8 +1591,8 @@ def notes(table, servers, env):
     out = []
     if any(r["bench"] == "multi" for r in table["user"]):
         out.append("multi: the server and the program work for the three "
-                   "clients at once, so their CPU is given per event of all "
-                   "three (its last row).")
+                   "clients at once, so their CPU and context switches are "
+                   "given per event of all three (its last rows).")
     if any(r["cells"][s.label].get("v") == "n/a" for r in table["user"]
            for s in servers):
         out.append("n/a: the multi-client benchmark needs a server that "
@@ -1272,6 +1613,16 @@ def notes(table, servers, env):
                    "everyone was waiting) or something else ran there and "
                    "the rates are low by that much: "
                    + "; ".join(table["noisy"]) + ".")
+    if table.get("threads_gone"):
+        out.append("Context switches undercounted: server threads exited "
+                   "inside these regions, and their switches left with "
+                   "them: " + "; ".join(table["threads_gone"]) + ".")
+    if table.get("wants"):
+        missed = [w["want"] for w in table["wants"] if not w["ok"]]
+        out.append("--want: %s." % (
+            "every target met in every run" if not missed else
+            "missed (exit status 3 unless a check failed): " +
+            "; ".join(missed)))
     out.append("Total %.0f s." % env["total_s"])
     return out
 
@@ -1293,11 +1644,10 @@ def render_markdown(table, servers, env):
            "- gdbserverx commit: %s" % env["commit"],
            "- Other runnable tasks at the start: %.1f (0 on a quiet "
            "machine)" % env["others_running"], ""]
-    for title, hdr, rows in table_rows(table, servers):
+    for title, hdr, rows, left in table_rows(table, servers):
         out.append("## " + title)
         out.append("")
         out.append("| " + " | ".join(hdr) + " |")
-        left = 1 if title.startswith("Server") else 3
         out.append("|" + "|".join("---" if i < left else "---:"
                                   for i in range(len(hdr))) + "|")
         for r in rows:

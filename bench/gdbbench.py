@@ -32,9 +32,11 @@ Commands (each records into BENCH_OUT):
   bench-do CMD...             run CMD after {param} substitution
 
 A timed NAME gets two records: NAME (wall s) and NAME_cpu: the CPU that
-the server, gdb and the inferior used in exactly that region, sampled
-right before t0 and right after t1 (the server and the inferior are idle
-while gdb samples: gdb is not waiting for them), and the server's VmHWM.
+the server, gdb and the inferior used in exactly that region and the
+server's voluntary and nonvoluntary context switches in it (summed over
+/proc/PID/task/*/status of its processes), sampled right before t0 and
+right after t1 (the server and the inferior are idle while gdb samples:
+gdb is not waiting for them), and the server's VmHWM.
 """
 import json
 import os
@@ -85,25 +87,37 @@ for _setting in ("set pagination off", "set confirm off", "set height 0",
 
 
 def _cpu_sample():
+    """The first sample, right before t0; gdb's clock is read last."""
     server, inferior = procstat.tree(_server_pid, _prog)
     return {"server": procstat.cpu_sum(server),
             "inferior": procstat.cpu_sum(inferior),
+            "csw": procstat.switches(server),
             "idle": procstat.cpu_idle_s(_cpu) if _cpu is not None else None,
             "gdb": time.clock_gettime(time.CLOCK_PROCESS_CPUTIME_ID),
             "t": time.monotonic()}
 
 
 def _cpu_record(before, wall):
-    """The NAME_cpu record (s); gdb's clock is read first, next to t1."""
+    """The NAME_cpu record (s; context switches in counts); gdb's clock is
+    read first, next to t1.  The server and the inferior are blocked
+    while gdb samples, so reading their /proc files switches nothing."""
     g1 = time.clock_gettime(time.CLOCK_PROCESS_CPUTIME_ID)
     server, inferior = procstat.tree(_server_pid, _prog)
     s1 = procstat.cpu_sum(server)
     i1 = procstat.cpu_sum(inferior)
+    csw1 = procstat.switches(server)
+    vcsw, nvcsw, threads, gone = procstat.switches_delta(before["csw"],
+                                                          csw1)
     idle = procstat.cpu_idle_s(_cpu) if _cpu is not None else None
     return {"wall": wall,
             "server": procstat.cpu_delta(before["server"], s1),
             "gdb": g1 - before["gdb"],
             "inferior": procstat.cpu_delta(before["inferior"], i1),
+            # the server's context switches in the region, summed over
+            # the threads of its processes; how many threads those are,
+            # and how many exited in the region (their switches are lost)
+            "server_vcsw": vcsw, "server_nvcsw": nvcsw,
+            "server_threads": threads, "server_threads_gone": gone,
             "server_hwm_kib": procstat.hwm_kib(server),
             "server_pids": sorted(s1), "inferior_pids": sorted(i1),
             # for regions of several gdbs (multi): CLOCK_MONOTONIC is one
@@ -114,6 +128,7 @@ def _cpu_record(before, wall):
             "server_total1": sum(s1.values()),
             "inferior_total0": sum(before["inferior"].values()),
             "inferior_total1": sum(i1.values()),
+            "server_csw0": before["csw"], "server_csw1": csw1,
             # the pinned CPU's idle time (10 ms ticks)
             "idle0": before["idle"], "idle1": idle}
 

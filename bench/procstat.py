@@ -14,6 +14,13 @@ A process's CPU is read from its CPU-time clock (clock_gettime on the
 pid's process clock): the quantity /proc/PID/stat gives as utime + stime,
 summed over all threads, exited ones included, but in ns instead of 10 ms
 clock ticks.  A connect costs a few ms of server CPU, so ticks would not do.
+
+Context switches are counted per thread by Linux, and /proc/PID/status
+shows only the thread-group leader's, so they are read from every
+/proc/PID/task/TID/status (voluntary_ctxt_switches: the thread blocked;
+nonvoluntary_ctxt_switches: it was preempted) and summed.  A thread that
+exits between two samples takes its counts with it (they are lost); one
+that appears counts in full.
 """
 import os
 import time
@@ -41,6 +48,59 @@ def status_kib(pid, field):
     except (OSError, ValueError, IndexError):
         pass
     return None
+
+
+def task_switches(pid):
+    """{tid: [voluntary, nonvoluntary]} context switches so far of every
+    thread of process pid ({} if it is gone).  The tid is a string, as in
+    JSON."""
+    out = {}
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return out
+    for tid in tids:
+        v = nv = None
+        try:
+            with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
+                for line in f:
+                    if line.startswith("voluntary_ctxt_switches:"):
+                        v = int(line.split()[1])
+                    elif line.startswith("nonvoluntary_ctxt_switches:"):
+                        nv = int(line.split()[1])
+                        break       # the last of the two lines
+        except (OSError, ValueError, IndexError):
+            continue                # the thread exited meanwhile
+        if v is not None and nv is not None:
+            out[tid] = [v, nv]
+    return out
+
+
+def switches(pids):
+    """task_switches() of every pid, in one map: tids are unique across
+    the processes of a system."""
+    out = {}
+    for pid in pids:
+        out.update(task_switches(pid))
+    return out
+
+
+def switches_delta(before, after):
+    """(voluntary, nonvoluntary, threads, gone) between two switches()
+    samples: the switches of the threads of the second sample (threads:
+    how many), a thread new since the first one counted in full (so is a
+    tid reused in between, when its counts went down); gone: how many
+    threads of the first sample had exited by the second, whose switches
+    in between are lost."""
+    v = nv = 0
+    for tid, (v1, nv1) in after.items():
+        v0, nv0 = before.get(tid, (0, 0))
+        if v1 < v0 or nv1 < nv0:
+            v0 = nv0 = 0
+        v += v1 - v0
+        nv += nv1 - nv0
+    gone = sum(1 for tid in before if tid not in after)
+    return v, nv, len(after), gone
 
 
 def exe(pid):

@@ -12,16 +12,18 @@ type ConnOptions struct {
 	Reader ReaderOptions
 }
 
-// Conn is an Endpoint over a blocking stream, for tests and tools: one
-// end of an RSP connection with acknowledgments handled (each packet
-// answered '+', a bad checksum '-', until no-ack mode; the last packet
-// sent again when the peer answers '-').
+// Conn is an Endpoint over a blocking stream, for tests and tools (the
+// server drives its Endpoints itself, without blocking): one end of an
+// RSP connection with acknowledgments handled (each packet answered '+',
+// a bad checksum '-', until no-ack mode; the last packet sent again when
+// the peer answers '-').
 //
-// Ownership: ReadFrame belongs to one goroutine (the reader), the Write
-// methods to any other (the writer). The Endpoint is behind a mutex, held
-// while its output is written, so that an acknowledgment is written
-// before ReadFrame returns its packet and always precedes the reply to
-// it; the read from the stream is made without it.
+// Ownership: ReadFrame belongs to one goroutine; the Write methods may be
+// called from another (a test that reads notifications while it sends).
+// The Endpoint is behind a mutex, held while its output is written, so
+// that an acknowledgment is written before ReadFrame returns its packet
+// and always precedes the reply to it; the read from the stream is made
+// without it.
 type Conn struct {
 	rw io.ReadWriter
 	// rbuf is what the last read from rw gave beyond what the Endpoint

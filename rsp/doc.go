@@ -13,34 +13,52 @@
 //
 // # How the pieces fit
 //
-// On the server, per connection:
+// Endpoint is the one framing and acknowledgment code: one end of a
+// connection without its I/O. Its owner gives it the bytes it read and
+// writes out what it queued; in between, the Endpoint finds frames (junk
+// between them dropped as it comes), acknowledges ('+', '-' for a bad
+// checksum, the last packet sent again on '-') until no-ack mode, and
+// refuses a packet longer than MaxPayload without keeping it. The server
+// drives one per client from its core loop, with non-blocking sockets
+// and poll(2):
 //
-//	conn := rsp.NewConn(sock, rsp.ConnOptions{Reader: rsp.ReaderOptions{MaxPayload: packetSize}})
+//	ep := rsp.NewEndpoint(rsp.EndpointOptions{MaxPayload: packetSize})
 //	var p rsp.Parser
+//	n, _ := read(fd, ep.Space()) // when poll says readable
+//	ep.Filled(n)
 //	for {
-//		f, err := conn.ReadFrame() // acks handled
-//		...                        // *ChecksumError: read on; *OversizeError: reply E5a; *EscapeError: E16
-//		req, err := p.Parse(f.Payload) // *ParseError: reply AppendError(err.Code)
-//		hand req to the core loop  // req stays valid; f.Payload does not
+//		f, err, ok := ep.Next() // acks queued in ep.Output()
+//		if !ok {
+//			break
+//		}
+//		// *ChecksumError: skip (answered '-'); *OversizeError: reply
+//		// E5a; *EscapeError: E16
+//		req, err := p.Parse(f.Payload) // *ParseError: AppendError(err.Code)
+//		... serve req; ep.Send(reply payload)
 //	}
+//	n, _ = write(fd, ep.Output()) // when poll says writable
+//	ep.Wrote(n)
 //
-// The core loop switches on the request type (*rsp.ReadMemory,
-// *rsp.Resume, ..., *rsp.Unknown for the empty reply), builds its reply
-// with the Append functions into a reused buffer, and the writer goroutine
-// sends it with Conn.WritePacket (binary replies) or Conn.WritePacketRLE
-// (hex and text replies). Stop replies are StopReply values.
+// Handlers switch on the request type (*rsp.ReadMemory, *rsp.Resume, ...,
+// *rsp.Unknown for the empty reply) and build replies with the Append
+// functions and the reply types' AppendPayload methods into a reused
+// buffer. Stop replies are StopReply values.
 //
-// Client tools and tests use Client, which encodes requests with their
-// AppendPayload methods and reads replies with run-length decoding.
+// Conn is an Endpoint over a blocking stream, for tests and tools, and
+// Client, over a Conn, encodes requests with their AppendPayload methods
+// and reads replies with run-length decoding.
 //
 // # Who owns the state
 //
-// rsp has no global mutable state. A Reader and a Parser belong to the
-// connection's reader goroutine; a Conn's ReadFrame to that goroutine and
-// its Write methods to the writer goroutine (it orders the two internally).
-// A returned Frame payload is the Reader's buffer, valid until the next
-// read; a parsed Request owns its memory and may cross goroutines. The
-// encoders are pure functions.
+// rsp has no global mutable state. An Endpoint, a Reader and a Parser
+// each belong to one goroutine (the server's core loop owns those of
+// every client). A Conn may be read by one goroutine while others write
+// (a test reading notifications while it sends): it orders the two
+// internally. A returned Frame payload is the Endpoint's or Reader's
+// buffer, valid until the next frame is taken; a parsed Request owns its
+// memory and outlives it (the server keeps the packets of a client that
+// does not hold the process until it does). The encoders are pure
+// functions.
 //
 // # Errors
 //

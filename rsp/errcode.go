@@ -30,7 +30,11 @@ const (
 	CodeInvalid        ErrorCode = 0x16 // EINVAL
 	CodeNoSpace        ErrorCode = 0x1c // ENOSPC
 	CodeNotImplemented ErrorCode = 0x26 // ENOSYS
-	CodeTooLarge       ErrorCode = 0x5a // EMSGSIZE
+	// CodeNoMoreRegisters answers lldb's qRegisterInfo past the last
+	// register: debugserver's code, which lldb and Delve take for the
+	// end of the list (no errno fits).
+	CodeNoMoreRegisters ErrorCode = 0x45
+	CodeTooLarge        ErrorCode = 0x5a // EMSGSIZE
 )
 
 // ErrorCodeInfo describes one error code for people: the README table and
@@ -54,6 +58,7 @@ var errorCodes = [...]ErrorCodeInfo{
 	{CodeInvalid, "EINVAL", "malformed packet: bad hex, wrong field count, value out of range (a watchpoint longer than the longest served), or an escape with nothing to escape"},
 	{CodeNoSpace, "ENOSPC", "the client holds the most hardware breakpoints and watchpoints one client may"},
 	{CodeNotImplemented, "ENOSYS", "recognised but not implemented for this target"},
+	{CodeNoMoreRegisters, "ENOREG", "no register of that number: the end of lldb's qRegisterInfo list (debugserver's code; no errno fits)"},
 	{CodeTooLarge, "EMSGSIZE", "packet longer than the advertised PacketSize"},
 }
 

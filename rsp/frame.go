@@ -131,9 +131,10 @@ type ReaderOptions struct {
 }
 
 // Reader splits a byte stream into frames. It buffers its input, so it
-// must be the only reader of the underlying stream. A Reader is owned by
-// one goroutine (the connection's reader); it is not safe for concurrent
-// use.
+// must be the only reader of the underlying stream. A Reader belongs to
+// one goroutine; it is not safe for concurrent use. (Endpoint reads its
+// frames with one; the server uses a Reader alone only to read the first
+// packet of a client it refuses.)
 //
 // Memory stays bounded whatever the peer sends: the payload buffer grows
 // to at most MaxPayload and is reused for every packet, so reading

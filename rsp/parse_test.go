@@ -46,6 +46,15 @@ func actOn(kind ResumeKind, sig GDBSignal, t ThreadID) ResumeAction {
 	return ResumeAction{Kind: kind, Signal: sig, Thread: t, HasThread: true}
 }
 
+// agentExpr decodes the hex of a test case's bytecode.
+func agentExpr(h string) AgentExpr {
+	b, err := DecodeHex(nil, []byte(h))
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
 func unknown(payload string) *Unknown {
 	if payload == "" {
 		return &Unknown{}
@@ -160,6 +169,22 @@ var parseCases = []struct {
 	{"Z0,1000,1;X2,2001;cmds:1,X1,27X1,28", &InsertBreakpoint{Addr: 0x1000, Kind: 1,
 		Conditions: []AgentExpr{{0x20, 0x01}}, Commands: []AgentExpr{{0x27}, {0x28}}, Persist: true}},
 	{"Z0,1000,1;cmds:0,X1,27", &InsertBreakpoint{Addr: 0x1000, Kind: 1, Commands: []AgentExpr{{0x27}}}},
+	// As gdb 13.1 sends them with target-side conditions and agent
+	// dprintf (agentexpr/testdata/gdb13.txt has the bytecode's meaning):
+	// the conditions of two breakpoints at one address, a dprintf, a
+	// dprintf with a condition.
+	{"Z0,401131,1;X12,26000622100222ec160802191620220a1327X12,26000622100222ec16080219162022141327",
+		&InsertBreakpoint{Addr: 0x401131, Kind: 1, Conditions: []AgentExpr{
+			agentExpr("26000622100222ec160802191620220a1327"), agentExpr("26000622100222ec16080219162022141327")}}},
+	{"Z0,401131,1;cmds:1,X34,220024004040401a26000622100222e01608021a2220021a22002200340300135b252e33735d5b252d37735d5b25735d5c6e0027",
+		&InsertBreakpoint{Addr: 0x401131, Kind: 1, Persist: true, Commands: []AgentExpr{
+			agentExpr("220024004040401a26000622100222e01608021a2220021a22002200340300135b252e33735d5b252d37735d5b25735d5c6e0027")}}},
+	{"Z0,401131,1;X12,26000622100222ec16080219162022071327;cmds:1,X21,26000622100222ec160802191620220022003401000a636f6e642025645c6e0027",
+		&InsertBreakpoint{Addr: 0x401131, Kind: 1, Persist: true,
+			Conditions: []AgentExpr{agentExpr("26000622100222ec16080219162022071327")},
+			Commands:   []AgentExpr{agentExpr("26000622100222ec160802191620220022003401000a636f6e642025645c6e0027")}}},
+	{"Z0,401131,1;X12,26000622100222ec16080219162022071327;cmds:1,X21,26", nil},
+	{"Z0,401131,1;X13,26000622100222ec16080219162022071327", nil},
 	{"Z0,1000,1;X3,20", nil},
 	{"Z0,1000,1;X0,", nil},
 	{"Z0,1000,1;junk", nil},

@@ -11,8 +11,8 @@ import (
 // rsp does not know, which the server answers with an empty reply.
 //
 // A Request owns its memory: it stays valid after the frame it came from
-// is gone, so the reader goroutine can hand it to another goroutine and
-// read on.
+// is gone, so its reader can keep it (the server queues the packets of a
+// client that does not hold the process) and read on.
 type Request interface {
 	// PacketName returns the packet's name as the GDB manual spells it:
 	// "m", "vCont", "qXfer:features:read".
@@ -76,9 +76,10 @@ func (u *Unknown) PacketName() string {
 // wire (it was unescaped when read).
 func (u *Unknown) AppendPayload(dst []byte) []byte { return AppendEscaped(dst, u.Payload) }
 
-// Parser turns packet payloads into Requests. It is owned by the
-// connection's reader goroutine (it is not safe for concurrent use); the
-// Requests it returns are not tied to it and may go anywhere.
+// Parser turns packet payloads into Requests. It belongs to the goroutine
+// that reads the connection (the server's core loop; it is not safe for
+// concurrent use); the Requests it returns are not tied to it and may go
+// anywhere.
 //
 // A Parser carves the variable-size parts of requests (memory data,
 // decoded strings) out of a shared block, so that a hot packet costs one

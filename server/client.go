@@ -8,6 +8,8 @@ import (
 	"gdbserverx/arbiter"
 	"gdbserverx/internal/comm"
 	"gdbserverx/rsp"
+	"gdbserverx/server/internal/debugpoints"
+	"gdbserverx/target"
 )
 
 // clientState is where a client stands in the all-stop model.
@@ -26,7 +28,7 @@ const (
 	// clientIdle: connected, but not debugging the process (it
 	// detached while others debug it): it holds nothing, is told no stop.
 	clientIdle
-	// clientGone: disconnected; its reader has not necessarily ended yet.
+	// clientGone: disconnected; forgotten at the core loop's next sweep.
 	clientGone
 )
 
@@ -46,8 +48,12 @@ func (s clientState) String() string {
 	return fmt.Sprintf("clientState(%d)", int(s))
 }
 
-// client is one connected debugger. Every field but io is owned by the
-// core loop.
+// client is one connected debugger: its connection, where it stands in the
+// all-stop state machine, and the session it negotiated. Its methods are
+// the session: the replies and notices it is sent (here), and its packets
+// (session.go, points.go), served on the core loop; the process adapter
+// (data.go, xfer.go, reginfo.go) answers the packets that read or write
+// the target. Owned by the core loop.
 type client struct {
 	s    *Server
 	id   int
@@ -60,12 +66,9 @@ type client struct {
 	buf   []byte // reply scratch, reused
 
 	// Negotiated in qSupported, !, QStartNoAckMode.
-	extended     bool
-	multiprocess bool
-	swbreak      bool
-	hwbreak      bool
-	execEvents   bool
-	noAck        bool
+	clientFeatures
+	extended bool
+	noAck    bool
 
 	// Thread selection (Hg, Hc).
 	gThread, cThread rsp.ThreadID
@@ -88,13 +91,11 @@ type client struct {
 	// process.
 	queued []rsp.Request
 
-	// Host I/O: open files by the fd the client was given, and the
-	// process whose filesystem paths refer to (vFile:setfs).
-	files   map[int]*hostFile
-	nextFD  int
-	fsPid   int
-	fileBuf []byte
-	needed  neededFiles // the files gdb needs, at the last stop (confine.go)
+	// Host I/O: the files it opened with vFile:open.
+	files hostFiles
+	// threadsDoc is the qXfer:threads document being read (xfer.go),
+	// made anew at offset 0.
+	threadsDoc []byte
 
 	// Settings for vRun, from Q packets (extended mode).
 	launch LaunchSpec
@@ -127,8 +128,7 @@ func newClient(s *Server, id int, conn comm.Conn, lc *ListenerConfig) *client {
 		peer:     conn.Peer(),
 		lc:       lc,
 		conn:     conn,
-		files:    map[int]*hostFile{},
-		nextFD:   1,
+		files:    hostFiles{open: map[int]*hostFile{}, next: 1},
 		launch:   s.defLaunch,
 		priority: lc.Priority,
 		policy:   s.defPolicy,
@@ -136,7 +136,7 @@ func newClient(s *Server, id int, conn comm.Conn, lc *ListenerConfig) *client {
 	}
 	c.io = newConnIO(conn)
 	if s.cfg.RemoteDebug {
-		c.io.debug = s.logf
+		c.io.debug = s.log.printf
 	}
 	return c
 }
@@ -145,7 +145,7 @@ func newClient(s *Server, id int, conn comm.Conn, lc *ListenerConfig) *client {
 // transition with --debug.
 func (c *client) setState(st clientState) {
 	if c.state != st {
-		c.s.debugf("client #%d: %v -> %v", c.id, c.state, st)
+		c.s.log.debugf("client #%d: %v -> %v", c.id, c.state, st)
 	}
 	c.state = st
 }
@@ -170,7 +170,7 @@ func (c *client) reply(payload []byte) {
 		// Backpressure keeps a client's own replies far below this:
 		// output it did not ask for (notices, stop replies) piles up,
 		// and it reads nothing. Drop it rather than keep it all.
-		c.s.logf("Client #%d (%s) does not read its replies (%d bytes wait); disconnecting it", c.id, c.peer, len(c.io.ep.Output()))
+		c.s.log.printf("Client #%d (%s) does not read its replies (%d bytes wait); disconnecting it", c.id, c.peer, len(c.io.ep.Output()))
 		c.s.release(c)
 	}
 }
@@ -201,16 +201,6 @@ func (c *client) output(text string) {
 func droppedNotice(n int) string {
 	return fmt.Sprintf("gdbserverx: %d earlier notices dropped (more than %d waited); monitor events lists the last %d", n, maxQueuedNotices, maxRecentNotices)
 }
-
-func (c *client) closeFiles() {
-	for fd, f := range c.files {
-		f.f.Close()
-		delete(c.files, fd)
-	}
-}
-
-// name is how notices and tables name the client.
-func (c *client) name() string { return fmt.Sprintf("client #%d", c.id) }
 
 // setEnv and unsetEnv edit the environment vRun starts programs with
 // (QEnvironmentHexEncoded, QEnvironmentUnset), starting from the server's.
@@ -257,4 +247,137 @@ func (c *client) flushNotices() {
 		c.output(n + "\n")
 	}
 	c.notices = c.notices[:0]
+}
+
+// actionFor returns the client's resume action for a thread: the first
+// action naming it, or one without a thread; nil when none applies.
+func (c *client) actionFor(p *process, tid target.Tid) *rsp.ResumeAction {
+	if c.resume == nil {
+		return nil
+	}
+	for i := range c.resume.Actions {
+		a := &c.resume.Actions[i]
+		if !a.HasThread {
+			return a
+		}
+		t := a.Thread
+		if t.Multiprocess && t.Pid > 0 && t.Pid != int64(p.pid) {
+			continue
+		}
+		if t.Tid == rsp.IDAll || t.Tid == int64(tid) {
+			return a
+		}
+	}
+	return nil
+}
+
+// steps says whether the client asked to single-step the thread.
+func (c *client) steps(p *process, tid target.Tid) bool {
+	a := c.actionFor(p, tid)
+	return a != nil && (a.Kind == rsp.ResumeStep || a.Kind == rsp.ResumeRangeStep)
+}
+
+// threadID is the wire id of a thread, in the form the client negotiated.
+func (c *client) threadID(p *process, tid target.Tid) rsp.ThreadID {
+	if c.multiprocess {
+		return rsp.ProcessThread(int64(p.pid), int64(tid))
+	}
+	return rsp.SingleThread(int64(tid))
+}
+
+// tid resolves a wire thread id to a thread of its process, if there is
+// one (process.tidOf).
+func (c *client) tid(id rsp.ThreadID) (target.Tid, bool) {
+	p := c.procOf(id)
+	if p == nil {
+		return 0, false
+	}
+	return p.tidOf(id)
+}
+
+// process returns the client's current process (cur), or answers E03
+// (no process) and returns nil: for the packets only a process can
+// serve.
+func (c *client) process() *process {
+	p := c.cur()
+	if p == nil {
+		c.replyError(rsp.CodeNoProcess)
+	}
+	return p
+}
+
+// clientList is the server's clients, in id order: clients are appended
+// as they come and removed in place (Server.sweep); a client that has
+// gone stays, clientGone, until the sweep.
+type clientList []*client
+
+// live counts connected clients.
+func (cs clientList) live() int {
+	n := 0
+	for _, c := range cs {
+		if c.state != clientGone {
+			n++
+		}
+	}
+	return n
+}
+
+// connected returns the connected clients, by id.
+func (cs clientList) connected() []*client {
+	out := make([]*client, 0, len(cs))
+	for _, c := range cs {
+		if c.state != clientGone {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// inState lists the clients in a state, by id.
+func (cs clientList) inState(st clientState) []*client {
+	var out []*client
+	for _, c := range cs {
+		if c.state == st {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// anyIn says whether some client is in a state, without allocating.
+func (cs clientList) anyIn(st clientState) bool {
+	for _, c := range cs {
+		if c.state == st {
+			return true
+		}
+	}
+	return false
+}
+
+// byID finds a connected client.
+func (cs clientList) byID(id int) *client {
+	for _, c := range cs {
+		if c.id == id && c.state != clientGone {
+			return c
+		}
+	}
+	return nil
+}
+
+// hitNotes makes the stop notes of debugpoint hits, by client: several
+// hits of one client are all kept, the first its stop reply, the others
+// for its next resumes. Hits of clients that are gone are dropped.
+func (cs clientList) hitNotes(hits []debugpoints.Hit) map[*client][]stopNote {
+	var out map[*client][]stopNote
+	for _, h := range hits {
+		c := cs.byID(h.Client)
+		if c == nil {
+			continue
+		}
+		if out == nil {
+			out = map[*client][]stopNote{}
+		}
+		out[c] = append(out[c], stopNote{reason: watchReason(h.Kind), addr: h.Addr})
+	}
+	return out
 }

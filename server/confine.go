@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"weak"
@@ -26,15 +25,20 @@ import (
 //     every file it maps (ld.so, libc, its other libraries), whatever
 //     path names them (gdb opens /lib64/ld-linux-x86-64.so.2, a symbolic
 //     link to the file the process maps): the path is resolved, and the
-//     file it leads to must be one of them (device and inode);
-//   - the files beneath a few directories: /proc/PID of the program,
-//     /usr/lib/debug (gdb's separate debug files), and each --vfile-root
-//     DIR. Paths beneath them are resolved without leaving them: no ".."
-//     above the directory, no symbolic link out of it, no magic link of
-//     /proc (/proc/PID/root, cwd, fd/N): openat2(2) with RESOLVE_BENEATH
-//     and RESOLVE_NO_MAGICLINKS (Linux 5.6), or, where the kernel lacks
-//     it, a walk that opens one component at a time without following
-//     links and resolves them itself (walkBeneath).
+//     file it leads to must be one of them (target.ProcessFiles'
+//     MappedFiles: device and inode);
+//   - the files beneath a few directories: the process's own (its
+//     ProcessDir: /proc/PID), /usr/lib/debug (gdb's separate debug
+//     files), and each --vfile-root DIR. Paths beneath them are resolved
+//     without leaving them: no ".." above the directory, no symbolic
+//     link out of it, no magic link of /proc (/proc/PID/root, cwd,
+//     fd/N): openat2(2) with RESOLVE_BENEATH and RESOLVE_NO_MAGICLINKS
+//     (Linux 5.6), or, where the kernel lacks it, a walk that opens one
+//     component at a time without following links and resolves them
+//     itself (walk).
+//
+// Which files are the process's is the target's knowledge; this file
+// knows only how to open a path without leaving a directory.
 //
 // Only regular files are opened, in every mode (--vfile-any too): a FIFO
 // or a device would block the core loop or act on open. A file is first
@@ -44,7 +48,7 @@ import (
 // allowed beneath the directories only. A path outside gets EACCES,
 // whether it exists or not.
 
-// errConfined says a host file is outside what vFile may open.
+// confinedError says a host file is outside what vFile may open.
 type confinedError struct {
 	path   string
 	reason string
@@ -63,10 +67,10 @@ func (e *confinedError) Is(target error) bool { return target == fs.ErrPermissio
 const debugFileDir = "/usr/lib/debug"
 
 // hostRoot is the root a client's paths are resolved in: the server's,
-// or, after vFile:setfs, the program's (/proc/PID/root) when it differs.
+// or, after vFile:setfs, the program's (target.FileRoot) when it differs.
 type hostRoot struct {
 	fd   int    // an O_PATH descriptor of the root; -1 for the server's "/"
-	path string // "/" or /proc/PID/root
+	path string // "/", or the process's root
 }
 
 func (r hostRoot) close() {
@@ -75,14 +79,17 @@ func (r hostRoot) close() {
 	}
 }
 
-// rootOf opens the root of c's paths.
-func (s *Server) rootOf(c *client) (hostRoot, error) {
-	if c.fsPid <= 0 {
+// rootOf opens the root of the client's paths (vFile:setfs).
+func (h *hostFiles) rootOf(p *process) (hostRoot, error) {
+	if h.fsPid <= 0 {
 		return hostRoot{fd: -1, path: "/"}, nil
 	}
-	root := fmt.Sprintf("/proc/%d/root", c.fsPid)
-	if link, err := os.Readlink(root); err == nil && link == "/" {
-		return hostRoot{fd: -1, path: "/"}, nil
+	if p == nil || p.pid != h.fsPid || p.root == nil {
+		return hostRoot{}, &os.PathError{Op: "setfs", Path: fmt.Sprint(h.fsPid), Err: unix.ENOENT}
+	}
+	root, err := p.root.FileRoot()
+	if err != nil || root == "/" {
+		return hostRoot{fd: -1, path: "/"}, err
 	}
 	fd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -101,19 +108,17 @@ func (r hostRoot) open(name string, flags int) (int, error) {
 	return resolve(r.fd, name, flags, false)
 }
 
-// allowedFS says whether vFile:setfs may choose pid's filesystem.
-func (s *Server) allowedFS(pid int) bool {
-	return s.cfg.VFileAny || pid == 0 || s.proc != nil && pid == s.proc.pid
-}
-
-// trees are the directories beneath which c may open files.
-func (s *Server) trees() []string {
-	t := make([]string, 0, 2+len(s.cfg.VFileRoots))
-	if s.proc != nil {
-		t = append(t, fmt.Sprintf("/proc/%d", s.proc.pid))
+// trees are the directories beneath which a client may open files: the
+// process's own (target.ProcessFiles), gdb's debug files, --vfile-root.
+func trees(cfg *Config, p *process) []string {
+	t := make([]string, 0, 2+len(cfg.VFileRoots))
+	if p != nil && p.files != nil {
+		if dir := p.files.ProcessDir(); dir != "" {
+			t = append(t, dir)
+		}
 	}
 	t = append(t, debugFileDir)
-	return append(t, s.cfg.VFileRoots...)
+	return append(t, cfg.VFileRoots...)
 }
 
 // beneath returns name relative to dir when name lies beneath it.
@@ -129,21 +134,21 @@ func beneath(dir, name string) (string, bool) {
 	return rest, true
 }
 
-// openTree opens a confinement directory: /proc/PID in the server's
-// /proc, the others in the client's root.
-func (s *Server) openTree(root hostRoot, dir string) (int, error) {
-	if strings.HasPrefix(dir, "/proc/") {
+// openTree opens a confinement directory: the process's own on the
+// server's host (it describes the process to the server), the others in
+// the client's root.
+func openTree(root hostRoot, dir string, p *process) (int, error) {
+	if p != nil && p.files != nil && dir == p.files.ProcessDir() {
 		return unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	}
 	return root.open(dir, unix.O_PATH|unix.O_DIRECTORY)
 }
 
-// resolveHost resolves a client's path to an O_PATH descriptor of a file
-// it may use (see the top of this file); nofollow leaves a final
-// symbolic link unresolved (readlink). A path outside is a
-// *confinedError.
-func (s *Server) resolveHost(c *client, name string, nofollow bool) (int, error) {
-	root, err := s.rootOf(c)
+// resolve resolves a client's path to an O_PATH descriptor of a file it
+// may use (see the top of this file); nofollow leaves a final symbolic
+// link unresolved (readlink). A path outside is a *confinedError.
+func (h *hostFiles) resolve(c *client, p *process, name string, nofollow bool) (int, error) {
+	root, err := h.rootOf(p)
 	if err != nil {
 		return -1, err
 	}
@@ -152,19 +157,21 @@ func (s *Server) resolveHost(c *client, name string, nofollow bool) (int, error)
 	if nofollow {
 		flags |= unix.O_NOFOLLOW
 	}
-	if s.cfg.VFileAny {
+	cfg := &c.s.cfg
+	if cfg.VFileAny {
 		return root.open(name, flags)
 	}
 	if !filepath.IsAbs(name) {
 		return -1, &confinedError{path: name, reason: "not an absolute path", probe: true}
 	}
+	dirs := trees(cfg, p)
 	var notFound error
-	for _, dir := range s.trees() {
+	for _, dir := range dirs {
 		rel, ok := beneath(dir, name)
 		if !ok {
 			continue
 		}
-		dfd, err := s.openTree(root, dir)
+		dfd, err := openTree(root, dir, p)
 		if err != nil {
 			continue
 		}
@@ -183,11 +190,11 @@ func (s *Server) resolveHost(c *client, name string, nofollow bool) (int, error)
 		if notFound != nil {
 			return -1, notFound
 		}
-		return -1, &confinedError{path: name, reason: "not beneath " + strings.Join(s.trees(), ", ")}
+		return -1, &confinedError{path: name, reason: "not beneath " + strings.Join(dirs, ", ")}
 	}
 	fd, err := root.open(name, unix.O_PATH)
 	if err == nil {
-		if s.needed(c, fd, root) {
+		if h.isNeeded(p, root, fd) {
 			return fd, nil
 		}
 		unix.Close(fd)
@@ -195,113 +202,52 @@ func (s *Server) resolveHost(c *client, name string, nofollow bool) (int, error)
 	if notFound != nil {
 		return -1, notFound
 	}
-	return -1, &confinedError{path: name, reason: "not the program, one of its libraries, nor beneath " + strings.Join(s.trees(), ", ")}
+	return -1, &confinedError{path: name, reason: "not the program, one of its libraries, nor beneath " + strings.Join(dirs, ", ")}
 }
 
-// fileKey is a file's identity.
-type fileKey struct{ dev, ino uint64 }
-
-func keyOf(st *unix.Stat_t) fileKey { return fileKey{st.Dev, st.Ino} }
-
-// needed says whether fd is one of the files gdb needs: the program's
-// executable, or a file it maps (as /proc/PID/maps gives their device
-// and inode, and as their paths stat in the client's root: the two
-// differ on overlayfs).
-func (s *Server) needed(c *client, fd int, root hostRoot) bool {
+// isNeeded says whether fd is one of the files gdb needs: the program's
+// executable, or a file it maps (target.ProcessFiles).
+func (h *hostFiles) isNeeded(p *process, root hostRoot, fd int) bool {
 	var st unix.Stat_t
-	if s.proc == nil || unix.Fstat(fd, &st) != nil {
+	if p == nil || p.files == nil || unix.Fstat(fd, &st) != nil {
 		return false
 	}
-	return c.neededFiles(s.proc, root)[keyOf(&st)]
+	return h.needed.of(p, root.path)[target.FileID{Dev: st.Dev, Ino: st.Ino}]
 }
 
 // neededFiles is the set of the files gdb needs, kept while the program
-// stays stopped: gdb opens several at each stop that loads libraries
-// (reading /proc/PID/maps and opening each file cost 40 us per open).
+// stays stopped: gdb opens several at each stop that loads libraries,
+// and reading the program's map for each cost 40 us per open.
 type neededFiles struct {
 	p            weak.Pointer[process] // not kept alive by a client's cache
 	root         string
 	stops, other uint64 // p's counts of stops when made
-	files        map[fileKey]bool
+	files        map[target.FileID]bool
 }
 
-// neededFiles returns the files gdb needs, made anew when the program
-// has run since they were made, or when it cannot tell.
-func (c *client) neededFiles(p *process, root hostRoot) map[fileKey]bool {
-	k := &c.needed
+// of returns the files gdb needs, made anew when the program has run
+// since they were made, or when it cannot tell.
+func (k *neededFiles) of(p *process, root string) map[target.FileID]bool {
 	var n target.Counts
 	if p.count != nil {
 		n = p.count.Counts()
 	}
-	if p.count != nil && !p.running && k.p == weak.Make(p) && k.root == root.path && k.stops == n.Stops && k.other == n.Filtered {
+	if p.count != nil && !p.running && k.p == weak.Make(p) && k.root == root && k.stops == n.Stops && k.other == n.Filtered {
 		return k.files
 	}
-	*k = neededFiles{p: weak.Make(p), root: root.path, stops: n.Stops, other: n.Filtered, files: map[fileKey]bool{}}
-	var st unix.Stat_t
-	if unix.Stat(fmt.Sprintf("/proc/%d/exe", p.pid), &st) == nil {
-		k.files[keyOf(&st)] = true
-	}
-	maps, err := os.ReadFile(fmt.Sprintf("/proc/%d/maps", p.pid))
-	if err != nil {
-		return k.files
-	}
-	var last string
-	for line := range strings.Lines(string(maps)) {
-		key, path, ok := mappedFile(line)
-		if !ok {
-			continue
-		}
-		k.files[key] = true
-		if path == "" || path == last {
-			continue
-		}
-		last = path
-		if fd, err := root.open(path, unix.O_PATH); err == nil {
-			if unix.Fstat(fd, &st) == nil {
-				k.files[keyOf(&st)] = true
-			}
-			unix.Close(fd)
-		}
+	*k = neededFiles{p: weak.Make(p), root: root, stops: n.Stops, other: n.Filtered, files: map[target.FileID]bool{}}
+	ids, _ := p.files.MappedFiles()
+	for _, id := range ids {
+		k.files[id] = true
 	}
 	return k.files
 }
 
-// mappedFile reads a line of /proc/PID/maps: "start-end perms offset
-// major:minor inode   path". It reports the file's identity and path
-// (path "" when the file was deleted); ok is false for anonymous
-// mappings.
-func mappedFile(line string) (fileKey, string, bool) {
-	rest := line
-	var fields [5]string
-	for i := range fields {
-		rest = strings.TrimLeft(rest, " ")
-		var ok bool
-		if fields[i], rest, ok = strings.Cut(rest, " "); !ok && i < 4 {
-			return fileKey{}, "", false
-		}
-	}
-	ino, err := strconv.ParseUint(fields[4], 10, 64)
-	if err != nil || ino == 0 {
-		return fileKey{}, "", false
-	}
-	maj, min, ok := strings.Cut(fields[3], ":")
-	ma, err1 := strconv.ParseUint(maj, 16, 32)
-	mi, err2 := strconv.ParseUint(min, 16, 32)
-	if !ok || err1 != nil || err2 != nil {
-		return fileKey{}, "", false
-	}
-	path := strings.TrimRight(strings.TrimLeft(rest, " "), "\n")
-	if !strings.HasPrefix(path, "/") || strings.HasSuffix(path, " (deleted)") {
-		path = ""
-	}
-	return fileKey{unix.Mkdev(uint32(ma), uint32(mi)), ino}, path, true
-}
-
-// openHost opens a host file for vFile:open, confined.
-func (s *Server) openHost(c *client, name string, flags int, perm os.FileMode) (*os.File, error) {
-	fd, err := s.resolveHost(c, name, false)
+// openConfined opens a host file for vFile:open, confined.
+func (h *hostFiles) openConfined(c *client, p *process, name string, flags int, perm os.FileMode) (*os.File, error) {
+	fd, err := h.resolve(c, p, name, false)
 	if errors.Is(err, fs.ErrNotExist) && flags&os.O_CREATE != 0 {
-		return s.createHost(c, name, flags, perm)
+		return h.create(c, p, name, flags, perm)
 	}
 	if err != nil {
 		return nil, err
@@ -325,13 +271,13 @@ func (s *Server) openHost(c *client, name string, flags int, perm os.FileMode) (
 // parentOf resolves the directory that holds name, confined to the
 // trees (new and removed files are allowed beneath them only), and
 // returns it with name's last component.
-func (s *Server) parentOf(c *client, name string) (int, string, error) {
+func (h *hostFiles) parentOf(c *client, p *process, name string) (int, string, error) {
 	dir, base := filepath.Split(name)
 	if base == "" || base == "." || base == ".." {
 		return -1, "", &confinedError{path: name, reason: "not a file name"}
 	}
-	if s.cfg.VFileAny {
-		root, err := s.rootOf(c)
+	if c.s.cfg.VFileAny {
+		root, err := h.rootOf(p)
 		if err != nil {
 			return -1, "", err
 		}
@@ -342,16 +288,16 @@ func (s *Server) parentOf(c *client, name string) (int, string, error) {
 		fd, err := root.open(dir, unix.O_PATH|unix.O_DIRECTORY)
 		return fd, base, err
 	}
-	fd, err := s.resolveHost(c, filepath.Clean(dir), false)
+	fd, err := h.resolve(c, p, filepath.Clean(dir), false)
 	if err != nil {
 		return -1, "", err
 	}
 	return fd, base, nil
 }
 
-// createHost creates a file for vFile:open with O_CREAT.
-func (s *Server) createHost(c *client, name string, flags int, perm os.FileMode) (*os.File, error) {
-	dfd, base, err := s.parentOf(c, name)
+// create creates a file for vFile:open with O_CREAT.
+func (h *hostFiles) create(c *client, p *process, name string, flags int, perm os.FileMode) (*os.File, error) {
+	dfd, base, err := h.parentOf(c, p, name)
 	if err != nil {
 		return nil, err
 	}
@@ -363,9 +309,9 @@ func (s *Server) createHost(c *client, name string, flags int, perm os.FileMode)
 	return os.NewFile(uintptr(fd), name), nil
 }
 
-// unlinkHost removes a file for vFile:unlink.
-func (s *Server) unlinkHost(c *client, name string) error {
-	dfd, base, err := s.parentOf(c, name)
+// unlink removes a file for vFile:unlink.
+func (h *hostFiles) unlink(c *client, p *process, name string) error {
+	dfd, base, err := h.parentOf(c, p, name)
 	if err != nil {
 		return err
 	}
@@ -376,14 +322,18 @@ func (s *Server) unlinkHost(c *client, name string) error {
 	return nil
 }
 
-// readlinkHost reads a symbolic link for vFile:readlink: beneath the
-// trees only (a link's text names another file, which may be outside).
-func (s *Server) readlinkHost(c *client, name string) (string, error) {
-	fd, err := s.resolveHost(c, name, true)
+// readlink reads a symbolic link for vFile:readlink: beneath the trees
+// only (a link's text names another file, which may be outside).
+func (h *hostFiles) readlink(c *client, p *process, name string) (string, error) {
+	fd, err := h.resolve(c, p, name, true)
 	if err != nil {
 		return "", err
 	}
 	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFLNK {
+		return "", &os.PathError{Op: "readlink", Path: name, Err: unix.EINVAL} // as readlink(2) of a file that is no link
+	}
 	target, err := readlinkFd(fd)
 	if err != nil {
 		return "", &os.PathError{Op: "readlink", Path: name, Err: err}

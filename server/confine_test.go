@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"gdbserverx/target"
 )
 
 // tree makes the directory the resolution tests walk:
@@ -189,6 +191,21 @@ func TestResolveInRoot(t *testing.T) {
 	})
 }
 
+// selfFiles is a fake target whose files are this test's: its process
+// directory is /proc/PID of the test, its one mapped file the test
+// binary, its root the server's.
+type selfFiles struct{ *fakeProcess }
+
+func (selfFiles) ProcessDir() string        { return fmt.Sprintf("/proc/%d", os.Getpid()) }
+func (selfFiles) FileRoot() (string, error) { return "/", nil }
+func (selfFiles) MappedFiles() ([]target.FileID, error) {
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/self/exe", &st); err != nil {
+		return nil, err
+	}
+	return []target.FileID{{Dev: st.Dev, Ino: st.Ino}}, nil
+}
+
 // TestOpenHostConfined: vFile:open, readlink and unlink of a client,
 // through the server's rules, with this test binary as the program: its
 // executable and /proc/PID may be read, files beneath --vfile-root too,
@@ -196,14 +213,23 @@ func TestResolveInRoot(t *testing.T) {
 func TestOpenHostConfined(t *testing.T) {
 	dir, root := tree(t)
 	h := newHarness(t)
-	h.s.proc.pid = os.Getpid()
+	h.s.procs = nil
+	h.s.setProc(newProcess(selfFiles{newFakeProcess()}, fakeBackend{}, h.s.log, false, "prog"))
 	h.s.cfg.VFileRoots = []string{root}
 	c := h.client()
+	p := c.cur()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
 	pid := fmt.Sprint(os.Getpid())
+	open := func(path string, flags int) error {
+		f, err := c.files.openConfined(c, p, path, flags, 0o600)
+		if err == nil {
+			f.Close()
+		}
+		return err
+	}
 	withWalk(t, func(t *testing.T) {
 		for _, tc := range []struct {
 			path string
@@ -232,10 +258,7 @@ func TestOpenHostConfined(t *testing.T) {
 			{"/proc/" + pid + "/fd/0", false},
 			{"relative.txt", false},
 		} {
-			f, err := h.s.openHost(c, tc.path, os.O_RDONLY, 0)
-			if err == nil {
-				f.Close()
-			}
+			err := open(tc.path, os.O_RDONLY)
 			if tc.ok != (err == nil) {
 				t.Errorf("open %s: %v, want allowed %v", tc.path, err, tc.ok)
 			}
@@ -243,30 +266,28 @@ func TestOpenHostConfined(t *testing.T) {
 				t.Errorf("open %s: %v, want EACCES", tc.path, err)
 			}
 		}
-		if _, err := h.s.readlinkHost(c, root+"/sub/up"); err != nil {
+		if _, err := c.files.readlink(c, p, root+"/sub/up"); err != nil {
 			t.Errorf("readlink beneath the root: %v", err)
 		}
-		if text, err := h.s.readlinkHost(c, "/proc/"+pid+"/exe"); err != nil || text != exe {
+		if text, err := c.files.readlink(c, p, "/proc/"+pid+"/exe"); err != nil || text != exe {
 			t.Errorf("readlink /proc/PID/exe: %q, %v", text, err)
 		}
-		if _, err := h.s.readlinkHost(c, "/proc/self/exe"); !errors.Is(err, fs.ErrPermission) {
+		if _, err := c.files.readlink(c, p, "/proc/self/exe"); !errors.Is(err, fs.ErrPermission) {
 			t.Errorf("readlink /proc/self/exe: %v, want EACCES", err)
 		}
-		f, err := h.s.openHost(c, root+"/new.txt", os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-		if err != nil {
+		if err := open(root+"/new.txt", os.O_WRONLY|os.O_CREATE|os.O_TRUNC); err != nil {
 			t.Fatalf("create beneath the root: %v", err)
 		}
-		f.Close()
-		if err := h.s.unlinkHost(c, root+"/new.txt"); err != nil {
+		if err := c.files.unlink(c, p, root+"/new.txt"); err != nil {
 			t.Errorf("unlink beneath the root: %v", err)
 		}
-		if _, err := h.s.openHost(c, dir+"/new.txt", os.O_WRONLY|os.O_CREATE, 0o600); !errors.Is(err, fs.ErrPermission) {
+		if err := open(dir+"/new.txt", os.O_WRONLY|os.O_CREATE); !errors.Is(err, fs.ErrPermission) {
 			t.Errorf("create outside: %v, want EACCES", err)
 		}
-		if err := h.s.unlinkHost(c, dir+"/outside.txt"); !errors.Is(err, fs.ErrPermission) {
+		if err := c.files.unlink(c, p, dir+"/outside.txt"); !errors.Is(err, fs.ErrPermission) {
 			t.Errorf("unlink outside: %v, want EACCES", err)
 		}
-		if err := h.s.unlinkHost(c, root+"/esc/../outside.txt"); err == nil {
+		if err := c.files.unlink(c, p, root+"/esc/../outside.txt"); err == nil {
 			t.Errorf("unlink through a link out of the root succeeded")
 		}
 	})
@@ -275,13 +296,10 @@ func TestOpenHostConfined(t *testing.T) {
 	}
 
 	h.s.cfg.VFileAny = true
-	f, err := h.s.openHost(c, dir+"/outside.txt", os.O_RDONLY, 0)
-	if err != nil {
+	if err := open(dir+"/outside.txt", os.O_RDONLY); err != nil {
 		t.Errorf("--vfile-any: %v", err)
-	} else {
-		f.Close()
 	}
-	if _, err := h.s.openHost(c, root+"/fifo", os.O_RDONLY, 0); !errors.Is(err, fs.ErrPermission) {
+	if err := open(root+"/fifo", os.O_RDONLY); !errors.Is(err, fs.ErrPermission) {
 		t.Errorf("--vfile-any, a FIFO: %v, want EACCES (it would block)", err)
 	}
 }

@@ -103,7 +103,7 @@ func (io_ *connIO) frames(c *client, handle func(frameEvent) bool) {
 	for {
 		if io_.ep.HasFrame() && c.paused() {
 			if !io_.held {
-				c.s.debugf("client #%d: paused: %d bytes of replies not yet written, %d packets waiting to be served", c.id, len(io_.ep.Output()), len(c.queued))
+				c.s.log.debugf("client #%d: paused: %d bytes of replies not yet written, %d packets waiting to be served", c.id, len(io_.ep.Output()), len(c.queued))
 			}
 			io_.held = true
 			return

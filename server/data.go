@@ -7,14 +7,13 @@ import (
 	"gdbserverx/target"
 )
 
+// The process adapter's register and memory packets: g, G, p, P, m, M
+// and X, of the thread the client selected (Hg).
+
 // registers returns the register file of the client's thread (Hg), in
 // target description order, and the thread.
-func (s *Server) registers(c *client) ([]byte, target.Tid, rsp.ErrorCode, bool) {
-	p := s.proc
-	if p == nil {
-		return nil, 0, rsp.CodeNoProcess, false
-	}
-	tid, ok := s.gtid(c)
+func (p *process) registers(c *client) ([]byte, target.Tid, rsp.ErrorCode, bool) {
+	tid, ok := p.tidOf(c.gThread)
 	if !ok {
 		return nil, 0, rsp.CodeNoProcess, false
 	}
@@ -28,8 +27,8 @@ func (s *Server) registers(c *client) ([]byte, target.Tid, rsp.ErrorCode, bool) 
 }
 
 // readRegisters answers g: every register, as hex.
-func (s *Server) readRegisters(c *client) {
-	buf, _, code, ok := s.registers(c)
+func (p *process) readRegisters(c *client) {
+	buf, _, code, ok := p.registers(c)
 	if !ok {
 		c.replyError(code)
 		return
@@ -38,8 +37,8 @@ func (s *Server) readRegisters(c *client) {
 }
 
 // writeRegisters serves G: the whole register file.
-func (s *Server) writeRegisters(c *client, r *rsp.WriteRegisters) {
-	buf, tid, code, ok := s.registers(c)
+func (p *process) writeRegisters(c *client, r *rsp.WriteRegisters) {
+	buf, tid, code, ok := p.registers(c)
 	if !ok {
 		c.replyError(code)
 		return
@@ -48,7 +47,7 @@ func (s *Server) writeRegisters(c *client, r *rsp.WriteRegisters) {
 		c.replyError(rsp.CodeInvalid)
 		return
 	}
-	if err := s.proc.t.WriteRegisters(tid, r.Data); err != nil {
+	if err := p.t.WriteRegisters(tid, r.Data); err != nil {
 		c.replyError(errorCode(err))
 		return
 	}
@@ -65,13 +64,13 @@ func (p *process) register(n rsp.RegNum) (target.Register, bool) {
 }
 
 // readRegister answers p n.
-func (s *Server) readRegister(c *client, r *rsp.ReadRegister) {
-	buf, _, code, ok := s.registers(c)
+func (p *process) readRegister(c *client, r *rsp.ReadRegister) {
+	buf, _, code, ok := p.registers(c)
 	if !ok {
 		c.replyError(code)
 		return
 	}
-	reg, ok := s.proc.register(r.Reg)
+	reg, ok := p.register(r.Reg)
 	if !ok {
 		c.replyError(rsp.CodeNoEntry)
 		return
@@ -80,13 +79,13 @@ func (s *Server) readRegister(c *client, r *rsp.ReadRegister) {
 }
 
 // writeRegister serves P n=value.
-func (s *Server) writeRegister(c *client, r *rsp.WriteRegister) {
-	buf, tid, code, ok := s.registers(c)
+func (p *process) writeRegister(c *client, r *rsp.WriteRegister) {
+	buf, tid, code, ok := p.registers(c)
 	if !ok {
 		c.replyError(code)
 		return
 	}
-	reg, ok := s.proc.register(r.Reg)
+	reg, ok := p.register(r.Reg)
 	if !ok {
 		c.replyError(rsp.CodeNoEntry)
 		return
@@ -96,7 +95,7 @@ func (s *Server) writeRegister(c *client, r *rsp.WriteRegister) {
 		return
 	}
 	copy(buf[reg.Offset:], r.Value)
-	if err := s.proc.t.WriteRegisters(tid, buf); err != nil {
+	if err := p.t.WriteRegisters(tid, buf); err != nil {
 		c.replyError(errorCode(err))
 		return
 	}
@@ -109,12 +108,7 @@ const maxMemoryReply = (PacketSize - 1) / 2
 
 // readMemory answers m addr,length: as many bytes as could be read (gdb
 // accepts a short reply), or an error when none could.
-func (s *Server) readMemory(c *client, r *rsp.ReadMemory) {
-	p := s.proc
-	if p == nil {
-		c.replyError(rsp.CodeNoProcess)
-		return
-	}
+func (p *process) readMemory(c *client, r *rsp.ReadMemory) {
 	n := min(r.Length, maxMemoryReply)
 	if cap(p.memBuf) < n {
 		p.memBuf = make([]byte, n)
@@ -123,7 +117,7 @@ func (s *Server) readMemory(c *client, r *rsp.ReadMemory) {
 	got, err := p.t.ReadMemory(r.Addr, buf)
 	if got == 0 && n > 0 {
 		if err != nil {
-			s.debugf("read memory %#x,%d: %v", r.Addr, n, err)
+			p.log.debugf("read memory %#x,%d: %v", r.Addr, n, err)
 		}
 		c.replyError(rsp.CodeBadAddress)
 		return
@@ -132,19 +126,14 @@ func (s *Server) readMemory(c *client, r *rsp.ReadMemory) {
 }
 
 // writeMemory serves M and X.
-func (s *Server) writeMemory(c *client, r *rsp.WriteMemory) {
-	p := s.proc
-	if p == nil {
-		c.replyError(rsp.CodeNoProcess)
-		return
-	}
+func (p *process) writeMemory(c *client, r *rsp.WriteMemory) {
 	if len(r.Data) == 0 {
 		c.replyOK() // gdb probes X support with an empty write
 		return
 	}
 	n, err := p.t.WriteMemory(r.Addr, r.Data)
 	if n < len(r.Data) {
-		s.debugf("write memory %#x,%d: wrote %d: %v", r.Addr, len(r.Data), n, err)
+		p.log.debugf("write memory %#x,%d: wrote %d: %v", r.Addr, len(r.Data), n, err)
 		c.replyError(rsp.CodeBadAddress)
 		return
 	}

@@ -3,12 +3,38 @@ package server
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"time"
 
 	"gdbserverx/arbiter"
-	"gdbserverx/hwbp"
+	"gdbserverx/server/internal/debugpoints"
 	"gdbserverx/swwatch"
 )
+
+// The server's output for people and tools: its messages on stderr
+// (logger), one JSON object per line on --event-log (eventLog), and the
+// last notices for `monitor events` (recentNotice). All of it is written
+// by the core loop.
+
+// logger writes the server's messages for people (Config.Log, stderr):
+// gdbserver's lines, and with --debug (or `monitor set debug 1`) its own
+// debugging output. The Server and its process share it.
+type logger struct {
+	w     io.Writer
+	debug bool
+}
+
+// printf writes one line.
+func (l *logger) printf(format string, args ...any) {
+	fmt.Fprintf(l.w, format+"\n", args...)
+}
+
+// debugf writes one line with --debug only.
+func (l *logger) debugf(format string, args ...any) {
+	if l.debug {
+		fmt.Fprintf(l.w, "[debug] "+format+"\n", args...)
+	}
+}
 
 // recentNotice is a notice as `monitor events` lists it.
 type recentNotice struct {
@@ -17,22 +43,12 @@ type recentNotice struct {
 	text   string
 }
 
-// debugpointEvent handles one arbiter event: a notice for its owner, a
-// line of the event log, and --debug output.
-func (s *Server) debugpointEvent(ev arbiter.Event[owner, hwbp.Request]) {
-	s.debugf("debugpoint %v of client #%d (pair %v): %v -> %v (%v)", ev.Key, ev.Owner.id, ev.Owner.pair, ev.Old, ev.New, ev.Cause)
-	s.logEvent(ev)
-	text := s.noticeText(ev)
-	if text == "" {
-		return
-	}
-	s.recent = append(s.recent, recentNotice{at: time.Now(), client: ev.Owner.id, text: text})
-	if len(s.recent) > maxRecentNotices {
-		s.recent = append(s.recent[:0], s.recent[len(s.recent)-maxRecentNotices:]...)
-	}
-	if c := s.clientByID(ev.Owner.id); c != nil {
-		c.notify(text)
-	}
+// eventLog writes --event-log: a line per debugpoint change, and the
+// notes of the software-watchpoint engine. Without --event-log, w is nil
+// and nothing is written.
+type eventLog struct {
+	w   io.Writer
+	log *logger
 }
 
 // eventRecord is one line of --event-log.
@@ -57,56 +73,35 @@ type eventRecord struct {
 	Slots []int `json:"slots,omitempty"`
 }
 
-// logEvent writes an event to --event-log as one JSON object per line.
-func (s *Server) logEvent(ev arbiter.Event[owner, hwbp.Request]) {
-	if s.cfg.EventLog == nil {
+// change writes a debugpoint's change (of the point named point, of the
+// client at peer, "" when it has gone) as one line.
+func (e *eventLog) change(ev debugpoints.Change, point, peer string) {
+	if e.w == nil {
 		return
 	}
 	r := eventRecord{
-		Time:     time.Now().UTC().Format(time.RFC3339Nano),
-		Client:   ev.Owner.id,
-		Point:    s.pointName(ev.Key),
+		Client:   ev.Owner.Client,
+		Peer:     peer,
+		Point:    point,
 		Kind:     ev.Key.Kind.String(),
 		Addr:     fmt.Sprintf("0x%x", ev.Key.Addr),
 		Len:      ev.Key.Len,
-		Pair:     ev.Owner.pair,
+		Pair:     ev.Owner.Pair,
 		Old:      ev.Old.String(),
 		New:      ev.New.String(),
 		Change:   ev.Change().String(),
 		Cause:    ev.Cause.String(),
 		Priority: ev.Priority,
-	}
-	if c := s.clientByID(ev.Owner.id); c != nil {
-		r.Peer = c.peer
+		Slots:    ev.Slots,
 	}
 	if ev.Cause == arbiter.CauseEvicted {
 		r.By = &struct {
 			Client   int `json:"client"`
 			Priority int `json:"priority"`
-		}{ev.By.Owner.id, ev.By.Priority}
+		}{ev.By.Owner.Client, ev.By.Priority}
 	}
-	if ev.New == arbiter.Installed {
-		r.Slots = s.slotsOf(ev.Owner, ev.Key)
-	}
-	b, err := json.Marshal(r)
-	if err != nil {
-		return
-	}
-	s.cfg.EventLog.Write(append(b, '\n'))
-}
-
-// slotsOf lists the slots a debugpoint's pieces hold.
-func (s *Server) slotsOf(o owner, k hwbp.Request) []int {
-	var out []int
-	for sl := range s.proc.dp.arb.Slots() {
-		for info := range s.proc.dp.arb.Holders(sl) {
-			if info.Owner == o && info.Key == k {
-				out = append(out, int(sl))
-				break
-			}
-		}
-	}
-	return out
+	r.Time = time.Now().UTC().Format(time.RFC3339Nano)
+	e.write(r)
 }
 
 // maxQueuedNotes bounds the engine notes waiting for the core loop; more
@@ -116,8 +111,8 @@ const maxQueuedNotes = 256
 // engineNotes queues the notes of the software-watchpoint engine: the
 // engine calls add as it serves faults while the process runs (inside
 // the core loop's pump of the tracer); the core loop logs them at each
-// event of the process and at its end (logEngineNotes), so that a run
-// of many faults writes a bounded number of lines.
+// event of the process and at its end (eventLog.engineNotes), so that a
+// run of many faults writes a bounded number of lines.
 type engineNotes struct {
 	queue   []swwatch.Note
 	dropped int
@@ -149,27 +144,30 @@ type noteRecord struct {
 	Text string `json:"text"`
 }
 
-// logEngineNotes writes the engine's queued notes to --event-log (and
-// --debug). Core loop only.
-func (s *Server) logEngineNotes(p *process) {
-	notes, dropped := p.notes.take()
+// engineNotes writes the engine's queued notes (and --debug lines).
+func (e *eventLog) engineNotes(q *engineNotes) {
+	notes, dropped := q.take()
 	for _, n := range notes {
-		s.debugf("%v", n)
-		s.writeEventLog(noteRecord{Note: n.Kind.String(), Tid: int(n.Tid), PC: fmt.Sprintf("0x%x", n.PC), Text: n.Text})
+		e.log.debugf("%v", n)
+		e.note(noteRecord{Note: n.Kind.String(), Tid: int(n.Tid), PC: fmt.Sprintf("0x%x", n.PC), Text: n.Text})
 	}
 	if dropped > 0 {
-		s.writeEventLog(noteRecord{Note: "dropped", Text: fmt.Sprintf("%d more notes of the software-watchpoint engine not logged", dropped)})
+		e.note(noteRecord{Note: "dropped", Text: fmt.Sprintf("%d more notes of the software-watchpoint engine not logged", dropped)})
 	}
 }
 
-func (s *Server) writeEventLog(r noteRecord) {
-	if s.cfg.EventLog == nil {
+func (e *eventLog) note(r noteRecord) {
+	if e.w == nil {
 		return
 	}
 	r.Time = time.Now().UTC().Format(time.RFC3339Nano)
+	e.write(r)
+}
+
+func (e *eventLog) write(r any) {
 	b, err := json.Marshal(r)
 	if err != nil {
 		return
 	}
-	s.cfg.EventLog.Write(append(b, '\n'))
+	e.w.Write(append(b, '\n'))
 }

@@ -83,7 +83,7 @@ func FuzzServer(f *testing.F) {
 						}
 					}
 				}
-				if p := h.s.proc; p != nil && p.running && c.state != clientGone {
+				if p := h.s.procs.main(); p != nil && p.running && c.state != clientGone {
 					// A signal stop; one the client passes (QPassSignals)
 					// resumes at once, so after a few the program exits.
 					if passed++; passed > 3 {
@@ -103,8 +103,8 @@ func FuzzServer(f *testing.F) {
 				t.Fatalf("the server makes no progress: %d bytes of input held", c.io.ep.Buffered())
 			}
 			// Limits: what the server keeps for the client.
-			if c.io.ep.Buffered() > maxInput || len(c.io.ep.Output()) > maxUnwritten || len(c.queued) > maxQueuedRequests || len(c.notices) > maxQueuedNotices || len(c.files) > maxHostFiles {
-				t.Fatalf("kept for the client: input %d, output %d, %d packets, %d notices, %d files", c.io.ep.Buffered(), len(c.io.ep.Output()), len(c.queued), len(c.notices), len(c.files))
+			if c.io.ep.Buffered() > maxInput || len(c.io.ep.Output()) > maxUnwritten || len(c.queued) > maxQueuedRequests || len(c.notices) > maxQueuedNotices || len(c.files.open) > maxHostFiles {
+				t.Fatalf("kept for the client: input %d, output %d, %d packets, %d notices, %d files", c.io.ep.Buffered(), len(c.io.ep.Output()), len(c.queued), len(c.notices), len(c.files.open))
 			}
 		}
 		if c.state != clientGone && !h.s.exit {
@@ -120,7 +120,7 @@ func FuzzServer(f *testing.F) {
 			h.s.disconnect(c, nil)
 		}
 		h.s.sweep()
-		if p := h.s.proc; p != nil {
+		if p := h.s.procs.main(); p != nil {
 			for addr, b := range p.breaks {
 				if b.owners[c] {
 					t.Fatalf("breakpoint %#x still owned by the client", addr)
@@ -131,13 +131,12 @@ func FuzzServer(f *testing.F) {
 					t.Fatalf("a stop still pending for the client")
 				}
 			}
-			d := p.dp
-			if _, ok := d.arb.Owner(owner{id: c.id}); ok || len(d.pending) != 0 || len(d.watchIDs) != 0 {
-				t.Fatalf("debugpoints of the client left: owner known, %d pending, %d emulated", len(d.pending), len(d.watchIDs))
+			if p.dp.Knows(c.id) {
+				t.Fatalf("debugpoints of the client left: an owner, pending removals or emulated watchpoints")
 			}
 		}
-		if len(c.files) != 0 || len(h.s.clients) != 0 {
-			t.Fatalf("%d host files still open, %d clients", len(c.files), len(h.s.clients))
+		if len(c.files.open) != 0 || len(h.s.clients) != 0 {
+			t.Fatalf("%d host files still open, %d clients", len(c.files.open), len(h.s.clients))
 		}
 	})
 }

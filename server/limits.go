@@ -8,16 +8,15 @@ import (
 
 // The server's limits, in one place: what one client may make the server
 // keep, and what happens at each limit (README, "Limits and failure
-// behaviour", gives the same list with measured figures). Every limit
+// behaviour", gives the same list). Every limit
 // bounds memory or descriptors per client, so that the server's size does
 // not depend on what clients send or on how many have come and gone.
 
 // PacketSize is the largest packet payload the server accepts and
 // advertises (qSupported PacketSize). gdb sizes its m, X and vFile:pread
-// requests by it, so a larger value means fewer round trips: a 1 MiB
-// memory dump takes 159 m packets at gdbserver's 0x47ff and 8 at 0x20000.
-// See README, "Performance", for the measurement behind the choice. A
-// longer packet is read to its end without being kept and answered E5a
+// requests by it, so a larger value means fewer round trips for a memory
+// dump, a `restore` or a file read (figures: bench/RESULTS.md, "server").
+// A longer packet is read to its end without being kept and answered E5a
 // (rsp.CodeTooLarge).
 const PacketSize = 0x20000
 

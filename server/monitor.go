@@ -8,7 +8,6 @@ import (
 	"text/tabwriter"
 
 	"gdbserverx/arbiter"
-	"gdbserverx/hwbp"
 	"gdbserverx/rsp"
 )
 
@@ -19,7 +18,7 @@ type monitorCommand struct {
 	name  string // first word(s)
 	usage string
 	help  string
-	run   func(s *Server, c *client, args []string) error
+	run   func(s *Server, c *client, args []string) error // the command
 }
 
 // monitorCommands lists the commands in the order `monitor help` prints
@@ -28,17 +27,17 @@ var monitorCommands []monitorCommand
 
 func init() {
 	monitorCommands = []monitorCommand{
-		{name: "help", usage: "help", help: "Print this list", run: (*Server).monHelp},
-		{name: "exit", usage: "exit", help: "Quit gdbserverx (the program is killed, or detached if attached)", run: (*Server).monExit},
-		{name: "set debug", usage: "set debug <0|1>", help: "Enable general debugging messages", run: (*Server).monSetDebug},
-		{name: "set remote-debug", usage: "set remote-debug <0|1>", help: "Enable remote protocol debugging messages", run: (*Server).monSetRemoteDebug},
-		{name: "priority", usage: "priority [N]", help: "Show or set this client's priority for hardware slots (higher wins; up to the listener's ceiling)", run: (*Server).monPriority},
-		{name: "policy", usage: "policy [emulate|suspend|error]", help: "Show or set what this client's watchpoints do without a hardware slot", run: (*Server).monPolicy},
-		{name: "pin", usage: "pin [on|off]", help: "Show or set pinning: pinned points are never evicted (only where the listener allows it)", run: (*Server).monPin},
-		{name: "slots", usage: "slots", help: "Show the hardware slots and every hardware breakpoint and watchpoint: owners, priorities, states, hits", run: (*Server).monSlots},
-		{name: "clients", usage: "clients", help: "Show the connected clients: peer, priority, state, points in hardware, emulated, suspended, role", run: (*Server).monClients},
-		{name: "events", usage: "events [N]", help: "Show the last N notices (default 10)", run: (*Server).monEvents},
-		{name: "stats", usage: "stats", help: "Show the target's work: ptrace calls, debug-register writes, stops", run: (*Server).monStats},
+		{name: "help", usage: "help", help: "Print this list", run: monHelp},
+		{name: "exit", usage: "exit", help: "Quit gdbserverx (the program is killed, or detached if attached)", run: monExit},
+		{name: "set debug", usage: "set debug <0|1>", help: "Enable general debugging messages", run: monSetDebug},
+		{name: "set remote-debug", usage: "set remote-debug <0|1>", help: "Enable remote protocol debugging messages", run: monSetRemoteDebug},
+		{name: "priority", usage: "priority [N]", help: "Show or set this client's priority for hardware slots (higher wins; up to the listener's ceiling)", run: monPriority},
+		{name: "policy", usage: "policy [emulate|suspend|error]", help: "Show or set what this client's watchpoints do without a hardware slot", run: monPolicy},
+		{name: "pin", usage: "pin [on|off]", help: "Show or set pinning: pinned points are never evicted (only where the listener allows it)", run: monPin},
+		{name: "slots", usage: "slots", help: "Show the hardware slots and every hardware breakpoint and watchpoint: owners, priorities, states, hits", run: monSlots},
+		{name: "clients", usage: "clients", help: "Show the connected clients: peer, priority, state, points in hardware, emulated, suspended, role", run: monClients},
+		{name: "events", usage: "events [N]", help: "Show the last N notices (default 10)", run: monEvents},
+		{name: "stats", usage: "stats", help: "Show the target's work: ptrace calls, debug-register writes, stops", run: monStats},
 	}
 }
 
@@ -50,7 +49,7 @@ func (e *monitorUsageError) Error() string { return e.msg }
 
 // monitor serves qRcmd: the command's output as O packets, then OK (or an
 // error reply after the message for a bad command).
-func (s *Server) monitor(c *client, r *rsp.MonitorCommand) {
+func (c *client) monitor(r *rsp.MonitorCommand) {
 	words := r.Fields()
 	if len(words) == 0 {
 		words = []string{"help"}
@@ -62,7 +61,7 @@ func (s *Server) monitor(c *client, r *rsp.MonitorCommand) {
 		c.replyError(rsp.CodeInvalid)
 		return
 	}
-	if err := cmd.run(s, c, args); err != nil {
+	if err := cmd.run(c.s, c, args); err != nil {
 		c.output(err.Error() + "\n")
 		c.replyError(rsp.CodeInvalid)
 		return
@@ -98,13 +97,13 @@ func monitorHelp() string {
 	return b.String()
 }
 
-func (s *Server) monHelp(c *client, args []string) error {
+func monHelp(s *Server, c *client, args []string) error {
 	c.output(monitorHelp())
 	return nil
 }
 
-func (s *Server) monExit(c *client, args []string) error {
-	s.logf("Exiting (monitor exit from client #%d)", c.id)
+func monExit(s *Server, c *client, args []string) error {
+	s.log.printf("Exiting (monitor exit from client #%d)", c.id)
 	s.exit = true
 	return nil
 }
@@ -122,17 +121,17 @@ func parseOnOff(args []string, usage string) (bool, error) {
 	return false, &monitorUsageError{fmt.Sprintf("%q: want 0 or 1; usage: monitor %s", args[0], usage)}
 }
 
-func (s *Server) monSetDebug(c *client, args []string) error {
+func monSetDebug(s *Server, c *client, args []string) error {
 	on, err := parseOnOff(args, "set debug <0|1>")
 	if err != nil {
 		return err
 	}
-	s.cfg.Debug = on
+	s.log.debug = on
 	c.output(fmt.Sprintf("Debug output %s.\n", onOff(on)))
 	return nil
 }
 
-func (s *Server) monSetRemoteDebug(c *client, args []string) error {
+func monSetRemoteDebug(s *Server, c *client, args []string) error {
 	on, err := parseOnOff(args, "set remote-debug <0|1>")
 	if err != nil {
 		return err
@@ -151,37 +150,20 @@ func onOff(on bool) string {
 	return "off"
 }
 
-func (s *Server) monStats(c *client, args []string) error {
+func monStats(s *Server, c *client, args []string) error {
 	var b strings.Builder
-	if p := s.proc; p != nil && p.count != nil {
+	if p := c.cur(); p != nil && p.count != nil {
 		n := p.count.Counts()
 		fmt.Fprintf(&b, "ptrace calls: %d\ndebug-register writes: %d\nwaits: %d\nstops: %d\n", n.PtraceCalls, n.DebugRegisterWrites, n.Waits, n.Stops)
 	} else {
 		b.WriteString("No process.\n")
 	}
-	fmt.Fprintf(&b, "clients: %d\nserver goroutines: %d\n", s.live(), runtime.NumGoroutine())
+	fmt.Fprintf(&b, "clients: %d\nserver goroutines: %d\n", s.clients.live(), runtime.NumGoroutine())
 	c.output(b.String())
 	return nil
 }
 
-// applyOwner gives the arbiter a client's new priority, policy or pinning
-// and re-plans at once: other clients hear of evictions now.
-func (s *Server) applyOwner(c *client) {
-	if s.proc == nil {
-		return
-	}
-	d := s.proc.dp
-	if _, ok := d.arb.Owner(owner{id: c.id}); ok {
-		d.arb.SetOwner(owner{id: c.id}, s.ownerConfig(c))
-	}
-	if _, ok := d.arb.Owner(owner{id: c.id, pair: true}); ok {
-		d.arb.SetOwner(owner{id: c.id, pair: true}, arbiter.OwnerConfig{Priority: c.priority, Policy: arbiter.PolicySuspend})
-	}
-	s.commitDebugpoints()
-	s.replanIfRunning()
-}
-
-func (s *Server) monPriority(c *client, args []string) error {
+func monPriority(s *Server, c *client, args []string) error {
 	if len(args) == 0 {
 		c.output(fmt.Sprintf("Priority %d (this listener: default %d, ceiling %d).\n", c.priority, c.lc.Priority, c.lc.MaxPriority))
 		return nil
@@ -198,12 +180,12 @@ func (s *Server) monPriority(c *client, args []string) error {
 	}
 	c.priority = n
 	c.output(fmt.Sprintf("Priority set to %d.\n", n))
-	s.applyOwner(c)
+	c.applyOwner()
 	c.flushNotices()
 	return nil
 }
 
-func (s *Server) monPolicy(c *client, args []string) error {
+func monPolicy(s *Server, c *client, args []string) error {
 	if len(args) == 0 {
 		c.output(fmt.Sprintf("Policy %s: a watchpoint without a hardware slot is %s.\n", c.policy, policyMeaning(c.policy)))
 		return nil
@@ -214,7 +196,7 @@ func (s *Server) monPolicy(c *client, args []string) error {
 	}
 	c.policy = pol
 	c.output(fmt.Sprintf("Policy set to %s.\n", pol))
-	s.applyOwner(c)
+	c.applyOwner()
 	c.flushNotices()
 	return nil
 }
@@ -231,7 +213,7 @@ func policyMeaning(p arbiter.Policy) string {
 	return p.String()
 }
 
-func (s *Server) monPin(c *client, args []string) error {
+func monPin(s *Server, c *client, args []string) error {
 	if len(args) == 0 {
 		c.output(fmt.Sprintf("Pinning is %s.\n", onOff(c.pinned)))
 		return nil
@@ -245,62 +227,63 @@ func (s *Server) monPin(c *client, args []string) error {
 	}
 	c.pinned = on
 	c.output(fmt.Sprintf("Pinning %s.\n", onOff(on)))
-	s.applyOwner(c)
+	c.applyOwner()
 	c.flushNotices()
 	return nil
 }
 
 // clientName shows a client with its peer: "#2 127.0.0.1:40112".
-func (s *Server) clientName(id int) string {
-	if c := s.clientByID(id); c != nil {
+func clientName(s *Server, id int) string {
+	if c := s.clients.byID(id); c != nil {
 		return fmt.Sprintf("#%d %s", id, c.peer)
 	}
 	return fmt.Sprintf("#%d (gone)", id)
 }
 
-func (s *Server) monSlots(c *client, args []string) error {
-	if s.proc == nil {
+func monSlots(s *Server, c *client, args []string) error {
+	p := c.cur()
+	if p == nil {
 		c.output("No process.\n")
 		return nil
 	}
-	d := s.proc.dp
+	d := p.dp
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "slot\tkind\taddress\tlen\towner\tpriority\tstate\thits\n")
-	for _, cl := range s.sortedClients() {
-		for info := range d.arb.Debugpoints(owner{id: cl.id}) {
-			slots := s.slotsOf(info.Owner, info.Key)
+	for _, cl := range s.clients.connected() {
+		for pt := range d.Points(cl.id) {
 			slot := "-"
-			if len(slots) > 0 {
-				slot = strings.Trim(strings.Join(strings.Fields(fmt.Sprint(slots)), ","), "[]")
+			if len(pt.Slots) > 0 {
+				slot = strings.Trim(strings.Join(strings.Fields(fmt.Sprint(pt.Slots)), ","), "[]")
 			}
-			kind := strings.Fields(s.pointName(info.Key))[0]
-			addr := fmt.Sprintf("0x%x", info.Key.Addr)
-			if sym := s.proc.symbolAt(info.Key.Addr); sym != "" {
+			kind := strings.Fields(p.pointName(pt.Request))[0]
+			addr := fmt.Sprintf("0x%x", pt.Request.Addr)
+			if sym := p.symbolAt(pt.Request.Addr); sym != "" {
 				addr += " <" + sym + ">"
 			}
-			state := info.State.String()
-			if info.Key.Kind == hwbp.KindRead && info.State == arbiter.Installed && !d.pairInstalled(cl.id, info.Key) {
+			state := pt.State.String()
+			if pt.ValueCheck {
 				state += " (value check)"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%d\t%s\t%d\n", slot, kind, addr, info.Key.Len, s.clientName(cl.id), info.Priority, state, info.Hits)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%d\t%s\t%d\n", slot, kind, addr, pt.Request.Len, clientName(s, cl.id), pt.Priority, state, pt.Hits)
 		}
 	}
 	tw.Flush()
-	fmt.Fprintf(&b, "%d of %d slots usable.\n", d.arb.Capacity(), d.arb.NumSlots())
+	usable, total := d.Capacity()
+	fmt.Fprintf(&b, "%d of %d slots usable.\n", usable, total)
 	c.output(b.String())
 	return nil
 }
 
-func (s *Server) monClients(c *client, args []string) error {
+func monClients(s *Server, c *client, args []string) error {
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "id\tpeer\tpriority\tstate\thardware\temulated\tsuspended\trole\n")
-	for _, cl := range s.sortedClients() {
+	for _, cl := range s.clients.connected() {
 		var hw, em, su int
-		if s.proc != nil {
-			for info := range s.proc.dp.arb.Debugpoints(owner{id: cl.id}) {
-				switch info.State {
+		for _, p := range s.procs {
+			for pt := range p.dp.Points(cl.id) {
+				switch pt.State {
 				case arbiter.Installed:
 					hw++
 				case arbiter.Emulated:
@@ -321,7 +304,7 @@ func (s *Server) monClients(c *client, args []string) error {
 	return nil
 }
 
-func (s *Server) monEvents(c *client, args []string) error {
+func monEvents(s *Server, c *client, args []string) error {
 	n := 10
 	if len(args) == 1 {
 		v, err := strconv.Atoi(args[0])
@@ -342,7 +325,7 @@ func (s *Server) monEvents(c *client, args []string) error {
 	}
 	var b strings.Builder
 	for _, e := range ev {
-		fmt.Fprintf(&b, "%s  to %s  %s\n", e.at.Format("15:04:05.000"), s.clientName(e.client), e.text)
+		fmt.Fprintf(&b, "%s  to %s  %s\n", e.at.Format("15:04:05.000"), clientName(s, e.client), e.text)
 	}
 	c.output(b.String())
 	return nil

@@ -6,6 +6,7 @@ import (
 
 	"gdbserverx/arbiter"
 	"gdbserverx/hwbp"
+	"gdbserverx/server/internal/debugpoints"
 )
 
 // Notices tell a client, in words it sees, what happened to one of its
@@ -36,13 +37,11 @@ var noticeForms = []noticeForm{
 
 // pointName is how a notice names a debugpoint: gdb's command for its
 // kind, the address, the symbol there if any, the length.
-func (s *Server) pointName(req hwbp.Request) string {
+func (p *process) pointName(req hwbp.Request) string {
 	kind := map[hwbp.Kind]string{hwbp.KindExecute: "hbreak", hwbp.KindWrite: "watch", hwbp.KindRead: "rwatch", hwbp.KindAccess: "awatch"}[req.Kind]
 	sym := ""
-	if s.proc != nil {
-		if name := s.proc.symbolAt(req.Addr); name != "" {
-			sym = " <" + name + ">"
-		}
+	if name := p.symbolAt(req.Addr); name != "" {
+		sym = " <" + name + ">"
 	}
 	if req.Kind == hwbp.KindExecute {
 		return fmt.Sprintf("%s 0x%x%s", kind, req.Addr, sym)
@@ -61,43 +60,44 @@ func afterState(st arbiter.State) string {
 	return "now " + st.String()
 }
 
-// noticeText words an arbiter event for its owner, or returns "" for
-// events the owner need not hear (its own removals, a point that went
-// straight into hardware, the internals of read watchpoints).
-func (s *Server) noticeText(ev arbiter.Event[owner, hwbp.Request]) string {
-	if ev.Owner.pair {
+// noticeText words a debugpoint's change for its owner, the point named
+// point (pointName), or returns "" for changes the owner need not hear
+// (its own removals, a point that went straight into hardware, the
+// internals of read watchpoints).
+func noticeText(ch debugpoints.Change, point string) string {
+	if ch.Owner.Pair {
 		return ""
 	}
-	name := "gdbserverx: " + s.pointName(ev.Key) + ": "
-	switch ev.Change() {
+	name := "gdbserverx: " + point + ": "
+	switch ch.Change() {
 	case arbiter.ChangeEvicted:
-		switch ev.Cause {
+		switch ch.Cause {
 		case arbiter.CauseEvicted:
-			by := fmt.Sprintf("client #%d", ev.By.Owner.id)
-			if ev.By.Owner.id == ev.Owner.id {
+			by := fmt.Sprintf("client #%d", ch.By.Owner.Client)
+			if ch.By.Owner.Client == ch.Owner.Client {
 				by = "its own client"
 			}
-			return name + fmt.Sprintf("evicted from hardware by %s (priority %d > %d); %s", by, ev.By.Priority, ev.Priority, afterState(ev.New))
+			return name + fmt.Sprintf("evicted from hardware by %s (priority %d > %d); %s", by, ch.By.Priority, ch.Priority, afterState(ch.New))
 		case arbiter.CauseCapacityShrank:
-			return name + "evicted from hardware: the kernel refused a debug-register slot; " + afterState(ev.New)
+			return name + "evicted from hardware: the kernel refused a debug-register slot; " + afterState(ch.New)
 		}
-		return name + fmt.Sprintf("evicted from hardware (%v); %s", ev.Cause, afterState(ev.New))
+		return name + fmt.Sprintf("evicted from hardware (%v); %s", ch.Cause, afterState(ch.New))
 	case arbiter.ChangeReinstalled:
 		return name + "back in hardware"
 	case arbiter.ChangeEmulated, arbiter.ChangeSuspended:
-		if ev.Old == arbiter.Absent {
+		if ch.Old == arbiter.Absent {
 			verb := "emulated in software"
-			if ev.New == arbiter.Suspended {
+			if ch.New == arbiter.Suspended {
 				verb = "suspended until a slot frees"
 			}
-			if s.tooLong(ev.Owner.id, ev.Key) {
+			if ch.TooLong {
 				return name + fmt.Sprintf("too long for the hardware slots (%d of %d bytes each); %s", hwbp.NumSlots, hwbp.MaxPieceLen, verb)
 			}
-			return name + fmt.Sprintf("no hardware slot free (%s); %s", s.slotHolders(ev.Owner.id), verb)
+			return name + fmt.Sprintf("no hardware slot free (%s); %s", slotHolders(ch.Holders, ch.Owner.Client), verb)
 		}
-		return name + afterState(ev.New) + fmt.Sprintf(" (%v)", ev.Cause)
+		return name + afterState(ch.New) + fmt.Sprintf(" (%v)", ch.Cause)
 	case arbiter.ChangeRefused:
-		if cfg, ok := s.proc.dp.arb.Owner(ev.Owner); ok && cfg.Pinned {
+		if ch.Pinned {
 			return name + "refused: no hardware slot free and pinned points cannot be emulated"
 		}
 		return ""
@@ -105,28 +105,16 @@ func (s *Server) noticeText(ev arbiter.Event[owner, hwbp.Request]) string {
 	return ""
 }
 
-// slotHolders summarises who holds the slots, for a point that found
-// none free: "held by client #2 at priority 20".
-func (s *Server) slotHolders(except int) string {
-	d := s.proc.dp
-	seen := map[int]int{}
-	var order []int
-	for sl := range d.arb.Slots() {
-		for info := range d.arb.Holders(sl) {
-			id := info.Owner.id
-			if _, ok := seen[id]; !ok {
-				order = append(order, id)
-			}
-			seen[id] = info.Priority
-		}
-	}
+// slotHolders summarises who holds the slots, for a point of client
+// except that found none free: "held by client #2 at priority 20".
+func slotHolders(holders []debugpoints.Holder, except int) string {
 	var parts []string
-	for _, id := range order {
-		if id == except {
-			parts = append(parts, fmt.Sprintf("this client at priority %d", seen[id]))
+	for _, h := range holders {
+		if h.Client == except {
+			parts = append(parts, fmt.Sprintf("this client at priority %d", h.Priority))
 			continue
 		}
-		parts = append(parts, fmt.Sprintf("client #%d at priority %d", id, seen[id]))
+		parts = append(parts, fmt.Sprintf("client #%d at priority %d", h.Client, h.Priority))
 	}
 	if len(parts) == 0 {
 		return "the kernel has none left"

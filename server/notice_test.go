@@ -8,51 +8,54 @@ import (
 	"gdbserverx/arbiter"
 	"gdbserverx/hwbp"
 	"gdbserverx/rsp"
+	"gdbserverx/server/internal/debugpoints"
 )
 
 // TestNoticeWording checks that the notices the code writes are the ones
-// documented in noticeForms (and so in the README).
+// documented in noticeForms (and so in the README). The facts a notice
+// names (who holds the slots, too long, pinned) come with the change;
+// debugpoints' tests check that they are right.
 func TestNoticeWording(t *testing.T) {
-	s := &Server{proc: &process{dp: newDebugpoints(), syms: []symbol{{addr: 0x404028, size: 4, name: "counter"}, {addr: 0x404060, size: 4096, name: "big"}}}}
+	p := &process{syms: symbolTable{{0x404028, 4, "counter"}, {0x404060, 4096, "big"}}}
 	req := hwbp.Request{Kind: hwbp.KindWrite, Addr: 0x404028, Len: 4}
 	big := hwbp.Request{Kind: hwbp.KindWrite, Addr: 0x404060, Len: 4096}
-	o := owner{id: 1}
-	by := arbiter.Taker[owner, hwbp.Request]{Owner: owner{id: 2}, Priority: 20}
+	o := debugpoints.Owner{Client: 1}
+	by := arbiter.Taker[debugpoints.Owner, hwbp.Request]{Owner: debugpoints.Owner{Client: 2}, Priority: 20}
 	// Client #2 holds a slot, for the "no slot free" wording.
-	s.proc.dp.arb.SetOwner(owner{id: 2}, arbiter.OwnerConfig{Priority: 20})
-	s.proc.dp.arb.Insert(owner{id: 2}, hwbp.Request{Kind: hwbp.KindWrite, Addr: 0x500000, Len: 8}, hwbp.Piece{Addr: 0x500000, Len: 8, Cond: hwbp.CondWrite})
-	s.proc.dp.arb.Commit()
-	pinned := owner{id: 3}
-	s.proc.dp.arb.SetOwner(pinned, arbiter.OwnerConfig{Pinned: true})
-	events := []arbiter.Event[owner, hwbp.Request]{
-		{Owner: o, Key: req, Priority: 10, Old: arbiter.Installed, New: arbiter.Emulated, Cause: arbiter.CauseEvicted, By: by},
-		{Owner: o, Key: req, Priority: 10, Old: arbiter.Installed, New: arbiter.Suspended, Cause: arbiter.CauseEvicted, By: by},
-		{Owner: o, Key: req, Priority: 10, Old: arbiter.Installed, New: arbiter.Emulated, Cause: arbiter.CauseCapacityShrank},
-		{Owner: o, Key: req, Priority: 10, Old: arbiter.Emulated, New: arbiter.Installed, Cause: arbiter.CauseSlotFreed},
-		{Owner: o, Key: big, Priority: 10, Old: arbiter.Absent, New: arbiter.Emulated, Cause: arbiter.CauseInserted},
-		{Owner: o, Key: req, Priority: 10, Old: arbiter.Absent, New: arbiter.Emulated, Cause: arbiter.CauseInserted},
-		{Owner: o, Key: req, Priority: 10, Old: arbiter.Absent, New: arbiter.Suspended, Cause: arbiter.CauseInserted},
-		{Owner: pinned, Key: req, Priority: 0, Old: arbiter.Absent, New: arbiter.Refused, Cause: arbiter.CauseInserted},
-		{Owner: o, Key: req, Priority: 10, Old: arbiter.Suspended, New: arbiter.Emulated, Cause: arbiter.CausePolicyChanged},
+	held := []debugpoints.Holder{{Client: 2, Priority: 20}}
+	pinned := debugpoints.Owner{Client: 3}
+	type ev = debugpoints.Event
+	changes := []debugpoints.Change{
+		{Event: ev{Owner: o, Key: req, Priority: 10, Old: arbiter.Installed, New: arbiter.Emulated, Cause: arbiter.CauseEvicted, By: by}},
+		{Event: ev{Owner: o, Key: req, Priority: 10, Old: arbiter.Installed, New: arbiter.Suspended, Cause: arbiter.CauseEvicted, By: by}},
+		{Event: ev{Owner: o, Key: req, Priority: 10, Old: arbiter.Installed, New: arbiter.Emulated, Cause: arbiter.CauseCapacityShrank}},
+		{Event: ev{Owner: o, Key: req, Priority: 10, Old: arbiter.Emulated, New: arbiter.Installed, Cause: arbiter.CauseSlotFreed}, Slots: []int{0}},
+		{Event: ev{Owner: o, Key: big, Priority: 10, Old: arbiter.Absent, New: arbiter.Emulated, Cause: arbiter.CauseInserted}, TooLong: true, Holders: held},
+		{Event: ev{Owner: o, Key: req, Priority: 10, Old: arbiter.Absent, New: arbiter.Emulated, Cause: arbiter.CauseInserted}, Holders: held},
+		{Event: ev{Owner: o, Key: req, Priority: 10, Old: arbiter.Absent, New: arbiter.Suspended, Cause: arbiter.CauseInserted}, Holders: held},
+		{Event: ev{Owner: pinned, Key: req, Priority: 0, Old: arbiter.Absent, New: arbiter.Refused, Cause: arbiter.CauseInserted}, Pinned: true},
+		{Event: ev{Owner: o, Key: req, Priority: 10, Old: arbiter.Suspended, New: arbiter.Emulated, Cause: arbiter.CausePolicyChanged}},
 	}
-	// The last form is not an arbiter event's: TestNoticesBounded.
-	if len(events) != len(noticeForms)-1 {
-		t.Fatalf("%d events for %d documented forms", len(events), len(noticeForms)-1)
+	// The last form is not a debugpoint's change: TestNoticesBounded.
+	if len(changes) != len(noticeForms)-1 {
+		t.Fatalf("%d changes for %d documented forms", len(changes), len(noticeForms)-1)
 	}
-	for i, ev := range events {
-		if got := s.noticeText(ev); got != noticeForms[i].example {
+	for i, ch := range changes {
+		if got := noticeText(ch, p.pointName(ch.Key)); got != noticeForms[i].example {
 			t.Errorf("%s:\n got %q\nwant %q", noticeForms[i].when, got, noticeForms[i].example)
 		}
 	}
 	// The owner's own removal and a point that went straight into
-	// hardware need no notice; nor do read watchpoints' pairs.
-	for _, ev := range []arbiter.Event[owner, hwbp.Request]{
-		{Owner: o, Key: req, Old: arbiter.Installed, New: arbiter.Absent, Cause: arbiter.CauseRemoved},
-		{Owner: o, Key: req, Old: arbiter.Absent, New: arbiter.Installed, Cause: arbiter.CauseInserted},
-		{Owner: owner{id: 1, pair: true}, Key: req, Old: arbiter.Installed, New: arbiter.Suspended, Cause: arbiter.CauseEvicted, By: by},
+	// hardware need no notice; nor do read watchpoints' pairs, nor a
+	// refusal of a point that is not pinned (its Z gets E01).
+	for _, ch := range []debugpoints.Change{
+		{Event: ev{Owner: o, Key: req, Old: arbiter.Installed, New: arbiter.Absent, Cause: arbiter.CauseRemoved}},
+		{Event: ev{Owner: o, Key: req, Old: arbiter.Absent, New: arbiter.Installed, Cause: arbiter.CauseInserted}, Slots: []int{1}},
+		{Event: ev{Owner: debugpoints.Owner{Client: 1, Pair: true}, Key: req, Old: arbiter.Installed, New: arbiter.Suspended, Cause: arbiter.CauseEvicted, By: by}},
+		{Event: ev{Owner: o, Key: req, Old: arbiter.Absent, New: arbiter.Refused, Cause: arbiter.CauseInserted}},
 	} {
-		if got := s.noticeText(ev); got != "" {
-			t.Errorf("%v -> %v (%v): unexpected notice %q", ev.Old, ev.New, ev.Cause, got)
+		if got := noticeText(ch, p.pointName(ch.Key)); got != "" {
+			t.Errorf("%v -> %v (%v): unexpected notice %q", ch.Old, ch.New, ch.Cause, got)
 		}
 	}
 }

@@ -3,7 +3,6 @@ package server
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -11,16 +10,21 @@ import (
 	"golang.org/x/sys/unix"
 
 	"gdbserverx/rsp"
+	"gdbserverx/server/internal/debugpoints"
 	"gdbserverx/swwatch"
-
 	"gdbserverx/target"
 )
 
-// process is the server's view of the one target process: the target,
-// its optional capabilities (checked once, at wiring), its run state and
-// what the clients have inserted into it. Owned by the core loop.
+// process is the process adapter: the server's view of the one target
+// process, the target with its optional capabilities (checked once, at
+// wiring), its run state, what the clients have inserted into it and the
+// stops not yet told. Its methods are the target calls the server makes
+// (here), and the packets that read or write the target (data.go,
+// xfer.go, reginfo.go). Owned by the core loop.
 type process struct {
 	t        target.Process
+	b        Backend // its events' descriptor, for the waits of endOf and abandon
+	log      *logger
 	pid      int
 	attached bool // attached to (detach at the end), not started (kill)
 	path     string
@@ -33,6 +37,19 @@ type process struct {
 	exe   target.ExecFile
 	count target.Counter
 	gpr   target.GeneralRegisterReader
+	// What the system says about the process (target/facts.go).
+	libs   target.LibraryLister
+	syms   target.Symbolizer
+	info   target.ProcessInfoReader
+	thInfo target.ThreadInfo
+	root   target.FileRoot
+	files  target.ProcessFiles
+
+	// fk is its part in following forks (fork.go).
+	fk forkState
+
+	// serves is what the target implements (features.go).
+	serves targetFeatures
 
 	desc *target.Description
 	xml  []byte // target.xml
@@ -45,9 +62,9 @@ type process struct {
 	threads  []target.Tid // at the last stop
 	lastTid  target.Tid   // the thread of the last reported stop
 
-	// Stops not yet told to every client they concern, and the last one
-	// told (for '?' and qXfer:siginfo).
-	pending  []*stop
+	// Stops not yet told to every client they concern (routing.go), and
+	// the last one told (for '?' and qXfer:siginfo).
+	pending  pendingStops
 	lastStop *stop
 
 	expedited []int  // register numbers sent with every stop
@@ -56,15 +73,12 @@ type process struct {
 	stopRegs  []byte // register file of a stop reply's thread
 	expRegs   []rsp.ExpeditedRegister
 
-	// names caches thread names (a /proc read each): gdb asks for the
-	// thread list at every stop. Entries of threads that are gone are
-	// dropped; names are read again after namesMaxAge, so a thread
-	// renaming itself shows within that time.
+	// names caches thread names (a read of the system each): gdb asks
+	// for the thread list at every stop. Entries of threads that are
+	// gone are dropped; names are read again after namesMaxAge, so a
+	// thread renaming itself shows within that time.
 	names     map[target.Tid]string
 	namesTime time.Time
-
-	// syms is the program's symbol table, loaded at the first notice.
-	syms []symbol
 
 	// Software breakpoints: owners per address. An address is inserted
 	// in the target while it has an owner; removals wait for the next
@@ -72,17 +86,17 @@ type process struct {
 	// again before it resumes: the pair then costs nothing).
 	breaks map[uint64]*swBreak
 	// dp holds the hardware breakpoints and watchpoints.
-	dp *debugpoints
+	dp *debugpoints.Set
 	// sw emulates the watchpoints that hold no slot (nil when the target
 	// cannot be wrapped); t is then sw.
 	sw *swwatch.Process
-	// notes are sw's notes for --event-log, queued by its goroutine.
+	// notes are sw's notes for --event-log, queued while it serves the
+	// process's stops (events.go).
 	notes engineNotes
 
-	// Caches valid while stopped: the library list and thread list
-	// documents (gdb reads them in chunks), cleared at resume.
-	libsDoc    []byte
-	threadsDoc []byte
+	// The library list document (gdb reads it in chunks), valid while
+	// stopped, cleared at resume.
+	libsDoc []byte
 }
 
 // swBreak is one software breakpoint address.
@@ -91,10 +105,11 @@ type swBreak struct {
 	inserted bool // in the target's memory
 }
 
-// newProcess wires a target: it wraps it with the software-watchpoint
-// engine when it can, and checks its optional capabilities once.
-func newProcess(t target.Process, attached bool, path string) *process {
-	p := &process{pid: t.Pid(), attached: attached, path: path, breaks: map[uint64]*swBreak{}, dp: newDebugpoints()}
+// newProcess wires a target of backend b: it wraps it with the
+// software-watchpoint engine when it can, and checks its optional
+// capabilities once.
+func newProcess(t target.Process, b Backend, log *logger, attached bool, path string) *process {
+	p := &process{b: b, log: log, pid: t.Pid(), attached: attached, path: path, breaks: map[uint64]*swBreak{}}
 	if sw, err := swwatch.New(t); err == nil {
 		p.sw = sw
 		t = sw
@@ -107,44 +122,26 @@ func newProcess(t target.Process, attached bool, path string) *process {
 	p.exe, _ = t.(target.ExecFile)
 	p.count, _ = t.(target.Counter)
 	p.gpr, _ = t.(target.GeneralRegisterReader)
+	p.libs, _ = t.(target.LibraryLister)
+	p.syms, _ = t.(target.Symbolizer)
+	p.info, _ = t.(target.ProcessInfoReader)
+	p.thInfo, _ = t.(target.ThreadInfo)
+	p.root, _ = t.(target.FileRoot)
+	p.files, _ = t.(target.ProcessFiles)
+	p.fk.follower, _ = t.(target.ForkFollower)
+	p.serves = targetFeaturesOf(t)
 	p.desc = t.Description()
 	p.xml = targetXML(p.desc)
+	p.dp = debugpoints.New(p.debugpointOptions())
+	if p.sw != nil {
+		p.sw.SetNotes(p.notes.add)
+	}
 	return p
 }
 
-// launch starts a program, as gdbserver's command line or vRun asks.
-func (s *Server) launch(spec LaunchSpec) error {
-	if spec.Path == "" {
-		return errors.New("no program to run")
-	}
-	if len(spec.Args) == 0 {
-		spec.Args = []string{spec.Path}
-	}
-	t, err := s.cfg.Backend.Launch(spec)
-	if err != nil {
-		return err
-	}
-	s.proc = newProcess(t, false, spec.Path)
-	if s.proc.sw != nil {
-		s.proc.sw.SetNotes(s.proc.notes.add)
-	}
-	s.logf("Process %s created; pid = %d", spec.Path, s.proc.pid)
-	return s.proc.afterStart()
-}
-
-// attach attaches to a running process.
-func (s *Server) attach(pid int) error {
-	t, err := s.cfg.Backend.Attach(pid)
-	if err != nil {
-		return err
-	}
-	path, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
-	s.proc = newProcess(t, true, path)
-	if s.proc.sw != nil {
-		s.proc.sw.SetNotes(s.proc.notes.add)
-	}
-	s.logf("Attached; pid = %d", pid)
-	return s.proc.afterStart()
+// debugpointOptions says what the target can do for its debugpoints.
+func (p *process) debugpointOptions() debugpoints.Options {
+	return debugpoints.Options{Emulation: p.sw != nil, SyscallExits: p.sys != nil}
 }
 
 // afterStart records the thread list of the first stop.
@@ -182,9 +179,9 @@ const endWait = 10 * time.Second
 // nextEvent waits for the process's next event, up to endWait. It is
 // for the moments the core loop has nothing else to do but wait for the
 // process (a kill, the server's end); ok is false at the deadline.
-func (s *Server) nextEvent(p *process) (ev target.Event, ok bool) {
+func (p *process) nextEvent() (ev target.Event, ok bool) {
 	deadline := time.Now().Add(endWait)
-	fds := []unix.PollFd{{Fd: int32(s.cfg.Backend.EventFd()), Events: unix.POLLIN}}
+	fds := []unix.PollFd{{Fd: int32(p.b.EventFd()), Events: unix.POLLIN}}
 	for {
 		if ev, ok := p.t.NextEvent(); ok {
 			return ev, true
@@ -194,22 +191,22 @@ func (s *Server) nextEvent(p *process) (ev target.Event, ok bool) {
 			return target.Event{}, false
 		}
 		if n, _ := unix.Poll(fds, int(left/time.Millisecond)+1); n > 0 {
-			s.cfg.Backend.Pump()
+			p.b.Pump()
 		}
 	}
 }
 
 // endOf kills the process and waits for its final event, which it
 // returns (a SIGKILL death when the process did not end in time).
-func (s *Server) endOf(p *process) target.Event {
+func (p *process) endOf() target.Event {
 	final := target.Event{Kind: target.EventSignaled, Signal: target.SIGKILL}
 	if err := p.t.Kill(); err != nil && errors.Is(err, target.ErrExited) {
 		return final
 	}
 	for {
-		ev, ok := s.nextEvent(p)
+		ev, ok := p.nextEvent()
 		if !ok {
-			s.logf("process %d did not end %v after SIGKILL", p.pid, endWait)
+			p.log.printf("process %d did not end %v after SIGKILL", p.pid, endWait)
 			return final
 		}
 		if ev.Kind != target.EventStopped {
@@ -223,31 +220,55 @@ func (s *Server) endOf(p *process) target.Event {
 // leaving nothing of the server's in it (breakpoint instructions, debug
 // registers, page protections of emulated watchpoints: Detach removes
 // them), so that it runs on. It says which on the log.
-func (s *Server) abandon(p *process) {
-	if p.running {
-		p.interrupt()
-		ev, ok := s.nextEvent(p)
-		if ok && ev.Kind != target.EventStopped {
-			s.logf("Process %d ended (%s)", p.pid, describeExit(ev))
-			return
-		}
-		p.running = false
+func (p *process) abandon() {
+	if !p.stopForGood() {
+		return
 	}
 	if p.attached {
 		p.removeAllBreakpoints()
 		err := p.t.Detach()
 		if err == nil {
-			s.logf("Detached from process %d; it runs on", p.pid)
+			p.log.printf("Detached from process %d; it runs on", p.pid)
 			return
 		}
-		s.logf("Detaching from process %d failed (%v); killing it", p.pid, err)
+		p.log.printf("Detaching from process %d failed (%v); killing it", p.pid, err)
 	}
-	s.endOf(p)
-	s.logf("Killed process %d", p.pid)
+	p.endOf()
+	p.log.printf("Killed process %d", p.pid)
 }
 
-// dropOwner releases everything a client owned in the process.
-func (p *process) dropOwner(c *client) {
+// letGo detaches from a process that nobody debugs any more (a fork
+// child whose clients left, or were never told): it runs on, with none
+// of the server's breakpoints in it.
+func (p *process) letGo() {
+	if !p.stopForGood() {
+		return
+	}
+	p.removeAllBreakpoints()
+	if err := p.t.Detach(); err != nil {
+		p.log.printf("Detaching from process %d: %v", p.pid, err)
+	}
+}
+
+// stopForGood stops a running process for its end (abandon, letGo),
+// waiting for the stop; false when it ended instead.
+func (p *process) stopForGood() bool {
+	if !p.running {
+		return true
+	}
+	p.interrupt()
+	ev, ok := p.nextEvent()
+	if ok && ev.Kind != target.EventStopped {
+		p.log.printf("Process %d ended (%s)", p.pid, describeExit(ev))
+		return false
+	}
+	p.running = false
+	return true
+}
+
+// dropOwner releases everything a client owned in the process; its
+// debugpoints' slots go to others' points, with the changes returned.
+func (p *process) dropOwner(c *client) []debugpoints.Change {
 	for addr, b := range p.breaks {
 		if b.owners[c] {
 			delete(b.owners, c)
@@ -256,11 +277,8 @@ func (p *process) dropOwner(c *client) {
 			}
 		}
 	}
-	p.dp.dropOwner(c.id)
-	// Stops pending for it are for nobody now.
-	for _, st := range p.pending {
-		delete(st.to, c)
-	}
+	p.pending.forget(c)
+	return p.dp.Leave(c.id)
 }
 
 // breaksChanged says whether memory differs from what the owners want.
@@ -306,6 +324,181 @@ func (p *process) applyBreakpoints() error {
 		}
 	}
 	return nil
+}
+
+// apply gives the target a plan of the debugpoints: the debug-register
+// image (when it changed), the emulated watchpoints, syscall-exit stops.
+func (p *process) apply(plan debugpoints.Plan) error {
+	if plan.ImageChanged {
+		if err := p.hw.SetDebugRegisters(target.DebugRegisters(plan.Image)); err != nil {
+			return err
+		}
+	}
+	if p.sw != nil {
+		if err := p.sw.SetWatches(plan.Watches); err != nil {
+			return err
+		}
+	}
+	if p.sys != nil && plan.SyscallsChanged {
+		return p.sys.TraceSyscalls(plan.SyscallExits)
+	}
+	return nil
+}
+
+// tidOf resolves a wire thread id to a live thread: "any" and "all" mean
+// the thread of the last stop (gdbserver's choice), or the first thread.
+func (p *process) tidOf(id rsp.ThreadID) (target.Tid, bool) {
+	if id.Multiprocess && id.Pid > 0 && id.Pid != int64(p.pid) {
+		return 0, false
+	}
+	if id.Tid <= 0 {
+		if p.has(p.lastTid) {
+			return p.lastTid, true
+		}
+		if len(p.threads) > 0 {
+			return p.threads[0], true
+		}
+		return 0, false
+	}
+	tid := target.Tid(id.Tid)
+	return tid, p.has(tid)
+}
+
+// has says whether tid is a thread at the last stop.
+func (p *process) has(tid target.Tid) bool {
+	for _, t := range p.threads {
+		if t == tid {
+			return true
+		}
+	}
+	return false
+}
+
+// setPC moves a thread's program counter (c addr, s addr).
+func (p *process) setPC(tid target.Tid, pc uint64) error {
+	reg, ok := p.desc.Lookup("rip")
+	if !ok {
+		return errors.New("no rip register")
+	}
+	buf := make([]byte, p.desc.Size())
+	if err := p.t.ReadRegisters(tid, buf); err != nil {
+		return err
+	}
+	for i := 0; i < reg.Bits/8; i++ {
+		buf[reg.Offset+i] = byte(pc >> (8 * i))
+	}
+	return p.t.WriteRegisters(tid, buf)
+}
+
+// combinedActions merges the running clients' resume requests into one
+// action per thread: a thread is stepped when any client steps it,
+// continued when any continues it, given the signal a client passes.
+func (p *process) combinedActions(running []*client) []target.Action {
+	type merged struct {
+		kind   target.ResumeKind
+		sig    target.Signal
+		chosen bool
+	}
+	per := make(map[target.Tid]*merged, len(p.threads))
+	for _, c := range running {
+		if c.resume == nil {
+			continue
+		}
+		for _, tid := range p.threads {
+			a := c.actionFor(p, tid)
+			if a == nil || a.Kind == rsp.ResumeStop || !mayStart(running, c, p, tid) {
+				continue
+			}
+			m := per[tid]
+			if m == nil {
+				m = &merged{}
+				per[tid] = m
+			}
+			if !m.chosen || a.Kind == rsp.ResumeStep || a.Kind == rsp.ResumeRangeStep {
+				m.kind = target.Continue
+				if a.Kind == rsp.ResumeStep || a.Kind == rsp.ResumeRangeStep {
+					m.kind = target.Step
+				}
+			}
+			m.chosen = true
+			if a.Signal != rsp.SignalNone {
+				if sig, ok := linuxSignal(a.Signal); ok {
+					m.sig = sig
+				}
+			}
+		}
+	}
+	actions := make([]target.Action, 0, len(per))
+	for _, tid := range p.threads {
+		if m := per[tid]; m != nil {
+			actions = append(actions, target.Action{Tid: tid, Kind: m.kind, Signal: m.sig})
+		}
+	}
+	return actions
+}
+
+// appendThreadAndRegisters adds the thread and the expedited registers to
+// a T reply: every general register, so that gdb needs no g packet after
+// an ordinary stop.
+func (p *process) appendThreadAndRegisters(c *client, reply *rsp.StopReply, tid target.Tid) {
+	reply.Thread, reply.HasThread = c.threadID(p, tid), true
+	if len(p.stopRegs) != p.desc.Size() {
+		p.stopRegs = make([]byte, p.desc.Size())
+	}
+	buf := p.stopRegs
+	read := p.t.ReadRegisters
+	if p.gpr != nil && p.expeditedGeneral() {
+		read = p.gpr.ReadGeneralRegisters
+	}
+	if err := read(tid, buf); err != nil {
+		return
+	}
+	reply.Registers = p.expRegs[:0]
+	defer func() { p.expRegs = reply.Registers[:0] }()
+	regs := p.desc.Registers()
+	for _, n := range p.expedite() {
+		r := regs[n]
+		reply.Registers = append(reply.Registers, rsp.ExpeditedRegister{Reg: rsp.RegNum(r.Number), Value: buf[r.Offset : r.Offset+r.Bits/8]})
+	}
+}
+
+// expeditedNames are the registers sent with every stop reply. gdb needs
+// the pc, the stack and frame pointers to place a stop, and at a
+// breakpoint in optimised code also rbx (callee-saved, to identify the
+// caller's frame) and rdi (the first argument, for entry values); without
+// them it sends a g packet (seen with `set debug remote 1` on the
+// benchmarks' stops). Each register more costs gdb CPU to parse at every
+// stop (bench/RESULTS.md, "server"), so the list is no longer than that.
+var expeditedNames = []string{"rbx", "rdi", "rbp", "rsp", "rip"}
+
+// expeditedGeneral says the expedited registers are all general ones
+// (before st0 in the description): read without the floating-point and
+// vector state, which costs a system call more per stop.
+func (p *process) expeditedGeneral() bool {
+	st0, ok := p.desc.Lookup("st0")
+	if !ok {
+		return false
+	}
+	for _, n := range p.expedite() {
+		if n >= st0.Number {
+			return false
+		}
+	}
+	return true
+}
+
+// expedite lists the register numbers of expeditedNames in this target's
+// description.
+func (p *process) expedite() []int {
+	if p.expedited == nil {
+		p.expedited = []int{}
+		for _, name := range expeditedNames {
+			if r, ok := p.desc.Lookup(name); ok {
+				p.expedited = append(p.expedited, r.Number)
+			}
+		}
+	}
+	return p.expedited
 }
 
 // execName is the program's path for qXfer:exec-file and messages.

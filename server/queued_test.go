@@ -21,7 +21,7 @@ func TestPacketsAfterFailedResume(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		h.s.receive(a, req) // while it runs: kept
+		a.handle(req) // while it runs: kept
 	}
 	h.event(stopped(target.ThreadStop{Tid: 100, Reason: target.StopSignal, Signal: 10}))
 	got := h.replies(a)

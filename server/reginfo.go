@@ -2,7 +2,6 @@ package server
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -44,25 +43,19 @@ func init() {
 }
 
 // registerInfo answers qRegisterInfoN, or E45 (lldb's end-of-list
-// answer) past the last register.
-func (s *Server) registerInfo(c *client, r *rsp.QueryRegisterInfo) {
-	p := s.proc
-	if p == nil {
-		c.replyError(rsp.CodeNoProcess)
-		return
-	}
+// answer, rsp.CodeNoMoreRegisters) past the last register.
+func (p *process) registerInfo(c *client, r *rsp.QueryRegisterInfo) {
 	reg, ok := p.register(r.Reg)
 	if !ok {
-		c.reply(append(c.scratch(), "E45"...))
+		c.replyError(rsp.CodeNoMoreRegisters)
 		return
 	}
-	c.reply(append(c.scratch(), registerInfoText(p.desc, reg)...))
+	info := registerInfoOf(reg)
+	c.reply(info.AppendPayload(c.scratch()))
 }
 
-// registerInfoText is one register in lldb's words.
-func registerInfoText(d *target.Description, reg target.Register) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "name:%s;bitsize:%d;offset:%d;", reg.Name, reg.Bits, reg.Offset)
+// registerInfoOf is one register in lldb's words.
+func registerInfoOf(reg target.Register) rsp.RegisterInfo {
 	enc, format, set := "uint", "hex", "General Purpose Registers"
 	switch reg.Type {
 	case "i387_ext":
@@ -82,14 +75,12 @@ func registerInfoText(d *target.Description, reg target.Register) string {
 	if reg.Name == "pkru" {
 		set = "Memory Protection Keys"
 	}
-	fmt.Fprintf(&b, "encoding:%s;format:%s;set:%s;", enc, format, set)
-	if n, ok := dwarfAMD64[reg.Name]; ok {
-		fmt.Fprintf(&b, "gcc:%d;dwarf:%d;", n, n)
-	}
-	if g, ok := genericAMD64[reg.Name]; ok {
-		fmt.Fprintf(&b, "generic:%s;", g)
-	}
-	return b.String()
+	info := rsp.RegisterInfo{Name: reg.Name, Bits: reg.Bits, Offset: reg.Offset, Encoding: enc, Format: format, Set: set,
+		Generic: genericAMD64[reg.Name]}
+	// eh_frame (gcc) and DWARF numbers are the same on x86-64.
+	info.DWARF, info.HasRegNums = dwarfAMD64[reg.Name]
+	info.GCC = info.DWARF
+	return info
 }
 
 // avx512Register says whether name is one of the registers of gdb's
@@ -110,31 +101,19 @@ func avx512Register(name string) bool {
 	return false
 }
 
-// processInfo answers lldb's qProcessInfo: who the process is, from /proc.
-func (s *Server) processInfo(c *client) {
-	p := s.proc
-	if p == nil {
-		c.replyError(rsp.CodeNoProcess)
-		return
-	}
-	var ppid, uid, gid, euid, egid int
-	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.pid)); err == nil {
-		for _, line := range strings.Split(string(b), "\n") {
-			f := strings.Fields(line)
-			switch {
-			case len(f) >= 2 && f[0] == "PPid:":
-				ppid, _ = strconv.Atoi(f[1])
-			case len(f) >= 3 && f[0] == "Uid:":
-				uid, _ = strconv.Atoi(f[1])
-				euid, _ = strconv.Atoi(f[2])
-			case len(f) >= 3 && f[0] == "Gid:":
-				gid, _ = strconv.Atoi(f[1])
-				egid, _ = strconv.Atoi(f[2])
-			}
+// processInfo answers lldb's qProcessInfo: who the process is, as the
+// target tells it (target.ProcessInfoReader); a target that cannot tell
+// gets the fields lldb can do without left out.
+func (p *process) processInfo(c *client) {
+	reply := rsp.ProcessInfo{Pid: int64(p.pid), Name: filepath.Base(p.execName()), Endian: "little", PointerSize: 8}
+	if p.info != nil {
+		if info, err := p.info.ProcessInfo(); err != nil {
+			p.log.debugf("qProcessInfo: %v", err)
+		} else {
+			reply.HasIDs = true
+			reply.ParentPid, reply.UID, reply.GID, reply.EUID, reply.EGID = int64(info.PPid), int64(info.UID), int64(info.GID), int64(info.EUID), int64(info.EGID)
+			reply.Triple, reply.OSType = info.Triple, info.OSType
 		}
 	}
-	name := filepath.Base(p.execName())
-	text := fmt.Sprintf("pid:%x;ppid:%x;uid:%x;gid:%x;euid:%x;egid:%x;name:%x;triple:%x;ostype:linux;endian:little;ptrsize:8;",
-		p.pid, ppid, uid, gid, euid, egid, name, "x86_64-pc-linux-gnu")
-	c.reply(append(c.scratch(), text...))
+	c.reply(reply.AppendPayload(c.scratch()))
 }

@@ -37,7 +37,8 @@ func TestRegisterInfoVector(t *testing.T) {
 		if !ok {
 			t.Fatalf("no %s", c.reg)
 		}
-		if got := registerInfoText(d, r); got != c.want {
+		info := registerInfoOf(r)
+		if got := string(info.AppendPayload(nil)); got != c.want {
 			t.Errorf("%s:\n got %s\nwant %s", c.reg, got, c.want)
 		}
 	}
@@ -49,7 +50,7 @@ func TestRegisterInfoVector(t *testing.T) {
 			t.Errorf("avx512Register(%q) = %v", name, got)
 		}
 	}
-	if strings.Contains(registerInfoText(d, d.Registers()[0]), "AVX-512") {
+	if info := registerInfoOf(d.Registers()[0]); strings.Contains(info.Set, "AVX-512") {
 		t.Errorf("xmm0 in the AVX-512 set")
 	}
 }

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"reflect"
@@ -21,8 +20,8 @@ import (
 // owner may also end it, start another and stop the server. Each request
 // is classified once, by what it does (a right), in requestRules; a role
 // is the set of rights its clients have. The check is made before the
-// request is served (receive calls gate), so that a handler never serves
-// a request its client may not make.
+// request is served (the session's handle calls gate), so that no
+// handler serves a request its client may not make.
 
 // Role is what the clients of a listener may do. The zero value is
 // RoleOwner: gdbserver's client, the main COMM's default.
@@ -365,9 +364,9 @@ func ruleOf(req rsp.Request) (requestRule, right) {
 
 // gate checks a request against its client's role before it is served.
 // It reports true when it answered the request itself: a refusal, or a
-// detach from a client that may not let the program go, which leaves it
-// instead. An owner's requests pass at once.
-func (s *Server) gate(c *client, req rsp.Request) bool {
+// detach of the program from a client that may not let it go, which
+// leaves it instead. An owner's requests pass at once.
+func gate(c *client, req rsp.Request) bool {
 	if c.role == RoleOwner {
 		return false
 	}
@@ -376,10 +375,13 @@ func (s *Server) gate(c *client, req rsp.Request) bool {
 		return false
 	}
 	if d, ok := req.(*rsp.Detach); ok {
-		s.leave(c, d)
+		if p := c.s.procs.byPid(int(d.Pid)); d.HasPid && p != nil && p.fk.knownBy != nil {
+			return false // a fork child, the client's own (fork.go): detached as anyone's
+		}
+		leave(c, d)
 		return true
 	}
-	s.refuseRequest(c, req, need, rule.tell)
+	refuseRequest(c, req, need, rule.tell)
 	return true
 }
 
@@ -393,12 +395,13 @@ func refusal(role Role, need right, packet string) string {
 // refuseRequest answers a request c's role forbids, tells the person
 // behind c why where gdb shows it (see telling), logs it and records it
 // in --event-log and monitor events.
-func (s *Server) refuseRequest(c *client, req rsp.Request, need right, how telling) {
+func refuseRequest(c *client, req rsp.Request, need right, how telling) {
+	s := c.s
 	packet := req.PacketName()
 	text := refusal(c.role, need, packet)
-	s.logf("Client #%d (%s, %s): %s", c.id, c.peer, c.role, strings.TrimPrefix(text, "gdbserverx: "))
-	s.logRefusal(refusalRecord{Refused: packet, Client: c.id, Peer: c.peer, Role: c.role.String(), Needs: least(need).String(), Text: text})
-	s.remember(c.id, text)
+	s.log.printf("Client #%d (%s, %s): %s", c.id, c.peer, c.role, strings.TrimPrefix(text, "gdbserverx: "))
+	s.events.refusal(refusalRecord{Refused: packet, Client: c.id, Peer: c.peer, Role: c.role.String(), Needs: least(need).String(), Text: text})
+	s.recent = appendRecent(s.recent, c.id, text)
 	switch how {
 	case tellConsole:
 		c.flushNotices()
@@ -408,59 +411,73 @@ func (s *Server) refuseRequest(c *client, req rsp.Request, need right, how telli
 		c.reply(rsp.AppendErrorMessage(c.scratch(), text))
 	case tellFile:
 		c.reply(rsp.AppendFileError(c.scratch(), fioEACCES))
-		s.noticeOnce(c, text)
+		noticeOnce(c, text)
 	default:
 		c.replyError(rsp.CodeAccess)
-		s.noticeOnce(c, text)
+		noticeOnce(c, text)
 	}
 }
 
 // noticeOnce queues a refusal's notice unless the same one waits already:
 // gdb asks again what was refused (it probes X with an empty write before
 // the write itself).
-func (s *Server) noticeOnce(c *client, text string) {
+func noticeOnce(c *client, text string) {
 	if slices.Contains(c.notices, text) {
 		return
 	}
 	c.notify(text)
 }
 
-// remember keeps a notice for `monitor events`.
-func (s *Server) remember(client int, text string) {
-	s.recent = append(s.recent, recentNotice{at: time.Now(), client: client, text: text})
-	if len(s.recent) > maxRecentNotices {
-		s.recent = append(s.recent[:0], s.recent[len(s.recent)-maxRecentNotices:]...)
+// appendRecent keeps a notice for `monitor events`, the last
+// maxRecentNotices.
+func appendRecent(recent []recentNotice, client int, text string) []recentNotice {
+	recent = append(recent, recentNotice{at: time.Now(), client: client, text: text})
+	if len(recent) > maxRecentNotices {
+		recent = append(recent[:0], recent[len(recent)-maxRecentNotices:]...)
 	}
+	return recent
 }
 
 // leave serves D from a client whose role may not let the program go:
-// the client leaves it, as any client's D does while others debug it,
-// and the program stays with the server. When nobody else debugs it, it
-// runs on, traced, free of every point, as when the last client
-// disconnects while it runs, until a client connects.
-func (s *Server) leave(c *client, r *rsp.Detach) {
-	p := s.proc
-	if p == nil || (r.HasPid && r.Pid != int64(p.pid)) {
+// the client leaves it (and lets go the fork children only it knows), as
+// any client's D does while others debug the program, and the program
+// stays with the server. When nobody else debugs it, it runs on, traced,
+// free of every point, as when the last client disconnects while it
+// runs, until a client connects (settle: resumeOrphan).
+func leave(c *client, r *rsp.Detach) {
+	s := c.s
+	var prog *process
+	for _, p := range s.procs {
+		if p.fk.knownBy == nil {
+			prog = p
+		}
+	}
+	if prog == nil || (r.HasPid && r.Pid != int64(prog.pid)) {
 		c.replyError(rsp.CodeNoProcess)
 		return
 	}
-	p.dropOwner(c)
-	s.commitDebugpoints()
+	for _, p := range s.procs {
+		if p.fk.knows(c) {
+			s.tell(p, p.dropOwner(c))
+		}
+	}
+	s.forgetClient(c)
 	c.setState(clientIdle)
 	c.replyOK()
-	if s.anyDebugging() {
-		return
+	if !s.clients.anyDebugging() {
+		s.log.printf("Client #%d (%s) left process %d; it runs on until a client connects", c.id, c.role, prog.pid)
+		for _, p := range s.procs {
+			p.orphaned = true
+		}
 	}
-	s.logf("Client #%d (%s) left process %d; it runs on until a client connects", c.id, c.role, p.pid)
-	p.orphaned = true
-	s.resumeOrphan()
 }
 
-// anyDebugging says whether a client debugs the program: one that has
-// left it (idle: it detached while others debugged it, or by leave) does
-// not, and an orphaned program runs on while only such clients remain.
-func (s *Server) anyDebugging() bool {
-	for _, c := range s.clients {
+// anyDebugging says whether a client debugs the processes: one that has
+// left them (idle: it detached while others debugged them, or by leave)
+// does not, and orphaned processes run on while only such clients
+// remain.
+func (cs clientList) anyDebugging() bool {
+	for _, c := range cs {
 		if c.state != clientIdle && c.state != clientGone {
 			return true
 		}
@@ -468,20 +485,20 @@ func (s *Server) anyDebugging() bool {
 	return false
 }
 
-// mayStart says whether c's resume may start thread tid: a client
-// without rightRunOthers starts no thread that a running client of
-// another kind leaves stopped (it does not name it in its resume). Such
-// a client's resume still runs the program when only clients like it
-// are running. In all-stop, the program runs only when no client holds
-// it, so a resume while another client holds it just waits.
-func (s *Server) mayStart(c *client, tid target.Tid) bool {
+// mayStart says whether c's resume may start thread tid of p, among the
+// running clients that debug p: a client without rightRunOthers starts
+// no thread that a running client of another kind leaves stopped (it
+// does not name it in its resume). Such a client's resume still runs
+// the program when only clients like it are running. In all-stop, the
+// program runs only when no client holds it, so a resume while another
+// client holds it just waits.
+func mayStart(running []*client, c *client, p *process, tid target.Tid) bool {
 	if c.role.may(rightRunOthers) {
 		return true
 	}
-	p := s.proc
 	others := false
-	for _, o := range s.clients {
-		if o.state != clientRunning || o.resume == nil || !o.role.may(rightRunOthers) {
+	for _, o := range running {
+		if o.resume == nil || !o.role.may(rightRunOthers) {
 			continue
 		}
 		if a := o.actionFor(p, tid); a != nil && a.Kind != rsp.ResumeStop {
@@ -496,7 +513,7 @@ func (s *Server) mayStart(c *client, tid target.Tid) bool {
 // (SO_PEERCRED) must be one the listener allows (AllowUIDs; the server's
 // own user by default). A peer refused is told why, as a client over
 // --clients is, and the refusal logged.
-func (s *Server) admit(conn comm.Conn, lc *ListenerConfig) bool {
+func admit(conn comm.Conn, lc *ListenerConfig, log *logger, events *eventLog) bool {
 	cred, ok := comm.PeerCred(conn)
 	if !ok {
 		return true
@@ -510,9 +527,9 @@ func (s *Server) admit(conn comm.Conn, lc *ListenerConfig) bool {
 	}
 	list := strings.Trim(strings.Join(strings.Fields(fmt.Sprint(allowed)), ","), "[]")
 	text := fmt.Sprintf("gdbserverx: refused: user %d may not connect to this socket (allowed users: %s; --allow-uid)", cred.UID, list)
-	s.logf("Refused a connection from %s: process %d runs as user %d, which may not connect (allowed users: %s; --allow-uid)", conn.Peer(), cred.PID, cred.UID, list)
+	log.printf("Refused a connection from %s: process %d runs as user %d, which may not connect (allowed users: %s; --allow-uid)", conn.Peer(), cred.PID, cred.UID, list)
 	uid := cred.UID
-	s.logRefusal(refusalRecord{Refused: "connection", Peer: conn.Peer(), UID: &uid, PID: cred.PID, Text: text})
+	events.refusal(refusalRecord{Refused: "connection", Peer: conn.Peer(), UID: &uid, PID: cred.PID, Text: text})
 	go refuse(conn, text)
 	return false
 }
@@ -534,14 +551,11 @@ type refusalRecord struct {
 	Text    string `json:"text"`
 }
 
-func (s *Server) logRefusal(r refusalRecord) {
-	if s.cfg.EventLog == nil {
+// refusal writes a refusal to --event-log.
+func (e *eventLog) refusal(r refusalRecord) {
+	if e.w == nil {
 		return
 	}
 	r.Time = time.Now().UTC().Format(time.RFC3339Nano)
-	b, err := json.Marshal(r)
-	if err != nil {
-		return
-	}
-	s.cfg.EventLog.Write(append(b, '\n'))
+	e.write(r)
 }

@@ -170,7 +170,7 @@ func TestRoles(t *testing.T) {
 func TestRefusalIsTold(t *testing.T) {
 	h := newHarness(t)
 	var log bytes.Buffer
-	h.s.cfg.EventLog = &log
+	h.s.events.w = &log
 	c := h.roleClient(RoleObserver)
 	want := "gdbserverx: refused: an observer may not write the program's memory or registers (X; needs role debugger)"
 
@@ -266,8 +266,8 @@ func TestLeave(t *testing.T) {
 	if got := h.replies(dbg); !slices.Equal(got, []string{"OK", "OK"}) || dbg.state != clientIdle {
 		t.Errorf("debugger's D beside an owner: %q, state %v", got, dbg.state)
 	}
-	if h.s.proc == nil || h.f.resumes != nil {
-		t.Errorf("the debugger's D let the program go (process %v, resumes %v)", h.s.proc, h.f.resumes)
+	if h.s.procs.main() == nil || h.f.resumes != nil {
+		t.Errorf("the debugger's D let the program go (process %v, resumes %v)", h.s.procs.main(), h.f.resumes)
 	}
 	h.send(own, "vCont;c")
 	if len(h.f.resumes) != 1 || len(h.f.breaks) != 0 {
@@ -278,8 +278,8 @@ func TestLeave(t *testing.T) {
 	obs := h.roleClient(RoleObserver)
 	h.send(obs, "Z0,1000,1")
 	h.send(obs, "D")
-	if h.s.proc == nil || !h.s.proc.running || len(h.f.resumes) != 1 || len(h.f.breaks) != 0 {
-		t.Fatalf("an observer's D alone: process %v, resumes %v, breakpoints %v", h.s.proc, h.f.resumes, h.f.breaks)
+	if h.s.procs.main() == nil || !h.s.procs.main().running || len(h.f.resumes) != 1 || len(h.f.breaks) != 0 {
+		t.Fatalf("an observer's D alone: process %v, resumes %v, breakpoints %v", h.s.procs.main(), h.f.resumes, h.f.breaks)
 	}
 	h.event(stopped(target.ThreadStop{Tid: 100, Reason: target.StopSignal, Signal: target.SIGSEGV}))
 	if len(h.f.resumes) != 2 || h.f.resumes[1][1] != (target.Action{Tid: 100, Kind: target.Continue, Signal: target.SIGSEGV}) {
@@ -341,8 +341,7 @@ func TestAdmitPeer(t *testing.T) {
 			t.Errorf("PeerCred = %+v, %v", cred, ok)
 		}
 		var log bytes.Buffer
-		s := &Server{cfg: Config{EventLog: &log}, logw: &bytes.Buffer{}}
-		if got := s.admit(server, &ListenerConfig{AllowUIDs: tc.allow}); got != tc.admit {
+		if got := admit(server, &ListenerConfig{AllowUIDs: tc.allow}, &logger{w: io.Discard}, &eventLog{w: &log}); got != tc.admit {
 			t.Errorf("allowed users %v: admitted %v", tc.allow, got)
 		}
 		if tc.admit {

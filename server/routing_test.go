@@ -12,6 +12,7 @@ import (
 	"gdbserverx/hwbp"
 	"gdbserverx/internal/comm"
 	"gdbserverx/rsp"
+	"gdbserverx/server/internal/debugpoints"
 	"gdbserverx/target"
 )
 
@@ -89,8 +90,9 @@ func (f *fakeProcess) SetDebugRegisters(d target.DebugRegisters) error {
 	return nil
 }
 
-// pipeConn is a comm.Conn for a client whose reader and writer goroutines
-// the test does not start: replies are read from its queue.
+// pipeConn is a comm.Conn without descriptors: the core loop neither
+// reads nor writes it, and the test takes the client's replies from its
+// Endpoint's output (takePayloads).
 type pipeConn struct{ net.Conn }
 
 func (pipeConn) Peer() string    { return "test" }
@@ -111,10 +113,10 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(w.close)
-	s := &Server{cfg: Config{Log: io.Discard, MaxClients: 8, Listeners: []ListenerConfig{*lc}}, logw: io.Discard, msgs: make(chan message, 64), nextID: 1, wake: w}
-	s.proc = newProcess(f, false, "prog")
-	s.proc.threads = []target.Tid{100, 101}
-	s.proc.lastTid = 100
+	s := newServer(Config{Log: io.Discard, MaxClients: 8, Listeners: []ListenerConfig{*lc}}, w)
+	s.setProc(newProcess(f, fakeBackend{}, s.log, false, "prog"))
+	s.procs.main().threads = []target.Tid{100, 101}
+	s.procs.main().lastTid = 100
 	return &harness{t: t, s: s, f: f}
 }
 
@@ -137,7 +139,7 @@ func (h *harness) send(c *client, payload string) {
 	if err != nil {
 		h.t.Fatalf("%q: %v", payload, err)
 	}
-	h.s.receive(c, req)
+	c.handle(req)
 	h.s.settle()
 }
 
@@ -172,7 +174,7 @@ func takePayloads(c *client) []string {
 
 // event delivers a target event and lets the core settle.
 func (h *harness) event(ev target.Event) {
-	h.s.onEvent(ev)
+	h.s.onEvent(h.s.procs.main(), ev)
 	h.s.settle()
 }
 
@@ -227,7 +229,7 @@ func TestStopRouting(t *testing.T) {
 				h.send(a, "vCont;c")
 				h.send(b, "vCont;s:p64.65;c")
 			},
-			ev:  stopped(target.ThreadStop{Tid: 101, Reason: target.StopDebug, Signal: target.SIGTRAP, DR6: 0x4000}),
+			ev:  stopped(target.ThreadStop{Tid: 101, Reason: target.StopDebug, Signal: target.SIGTRAP, DR6: hwbp.DR6SingleStep}),
 			toA: "", toB: "T05",
 		},
 		{
@@ -237,7 +239,7 @@ func TestStopRouting(t *testing.T) {
 				h.send(a, "vCont;c")
 				h.send(b, "vCont;c")
 			},
-			ev:  stopped(target.ThreadStop{Tid: 100, Reason: target.StopDebug, Signal: target.SIGTRAP, DR6: 0x1}),
+			ev:  stopped(target.ThreadStop{Tid: 100, Reason: target.StopDebug, Signal: target.SIGTRAP, DR6: hwbp.DR6Hit(0)}),
 			toA: "", toB: "T05watch:2000;",
 		},
 		{
@@ -248,7 +250,7 @@ func TestStopRouting(t *testing.T) {
 				h.send(a, "vCont;c")
 				h.send(b, "vCont;c")
 			},
-			ev:  stopped(target.ThreadStop{Tid: 100, Reason: target.StopDebug, Signal: target.SIGTRAP, DR6: 0x1}),
+			ev:  stopped(target.ThreadStop{Tid: 100, Reason: target.StopDebug, Signal: target.SIGTRAP, DR6: hwbp.DR6Hit(0)}),
 			toA: "T05watch:2000;", toB: "T05watch:2000;",
 		},
 		{
@@ -355,7 +357,7 @@ func TestChurnWritesNothing(t *testing.T) {
 	if len(h.f.debugImages) != 1 {
 		t.Fatalf("debug images set: %d, want 1", len(h.f.debugImages))
 	}
-	h.event(stopped(target.ThreadStop{Tid: 100, Reason: target.StopDebug, Signal: target.SIGTRAP, DR6: 0x1}))
+	h.event(stopped(target.ThreadStop{Tid: 100, Reason: target.StopDebug, Signal: target.SIGTRAP, DR6: hwbp.DR6Hit(0)}))
 	h.replies(a)
 	for _, p := range []string{"z2,2000,4", "z4,3000,8", "Z4,3000,8", "Z2,2000,4", "vCont;c"} {
 		h.send(a, p)
@@ -418,12 +420,17 @@ func TestKernelRefusesSlot(t *testing.T) {
 	if out.String() != want {
 		t.Errorf("notices: %q, want %q", out.String(), want)
 	}
-	if d := h.s.proc.dp; d.arb.Capacity() != 3 {
-		t.Errorf("arbiter capacity %d, want 3", d.arb.Capacity())
+	if usable, _ := h.s.procs.main().dp.Capacity(); usable != 3 {
+		t.Errorf("arbiter capacity %d, want 3", usable)
 	}
-	info, ok := h.s.proc.dp.arb.Lookup(owner{id: a.id}, hwbp.Request{Kind: hwbp.KindWrite, Addr: 0x2018, Len: 8})
-	if !ok || info.State != arbiter.Suspended {
-		t.Errorf("the fourth point: %+v, %v; want suspended", info, ok)
+	var fourth []debugpoints.Point
+	for pt := range h.s.procs.main().dp.Points(a.id) {
+		if pt.Request == (hwbp.Request{Kind: hwbp.KindWrite, Addr: 0x2018, Len: 8}) {
+			fourth = append(fourth, pt)
+		}
+	}
+	if len(fourth) != 1 || fourth[0].State != arbiter.Suspended {
+		t.Errorf("the fourth point: %+v; want suspended", fourth)
 	}
 }
 
@@ -435,8 +442,8 @@ func TestKernelRefusesSlot(t *testing.T) {
 // step of the same thread, and is dropped when the client continues
 // that thread instead.
 func TestPendingStepBesideWatch(t *testing.T) {
-	step := target.ThreadStop{Tid: 101, Reason: target.StopDebug, Signal: target.SIGTRAP, DR6: 0x4000}
-	watch := target.ThreadStop{Tid: 100, Reason: target.StopDebug, Signal: target.SIGTRAP, DR6: 0x1}
+	step := target.ThreadStop{Tid: 101, Reason: target.StopDebug, Signal: target.SIGTRAP, DR6: hwbp.DR6SingleStep}
+	watch := target.ThreadStop{Tid: 100, Reason: target.StopDebug, Signal: target.SIGTRAP, DR6: hwbp.DR6Hit(0)}
 	const (
 		stepReply  = `^T05[0-9a-f:;]*thread:p64\.65;$`
 		watchReply = `^T05watch:2000;.*thread:p64\.64;$`
@@ -484,29 +491,8 @@ func TestPendingStepBesideWatch(t *testing.T) {
 	}
 }
 
-// TestClientTallies: the counts behind the per-client limits follow the
-// arbiter: inserts, removals applied at the resume, read watchpoints'
-// pairs not counted, and nothing left of a client that is gone.
-func TestClientTallies(t *testing.T) {
-	h := newHarness(t)
-	a := h.client()
-	for _, z := range []string{"Z2,2000,8", "Z3,3000,4", "Z4,4000,8"} {
-		h.send(a, z)
-	}
-	d := h.s.proc.dp
-	if got, want := d.tallies[a.id], (tally{points: 3, bytes: 8 + 4 + 8}); got != want {
-		t.Errorf("after three Z: %+v, want %+v", got, want)
-	}
-	h.send(a, "z4,4000,8")
-	if !d.roomFor(owner{id: a.id}, hwbp.Request{Kind: hwbp.KindWrite, Addr: 0x5000, Len: maxClientWatchBytes - 12}) {
-		t.Errorf("a pending z does not make room")
-	}
-	h.send(a, "vCont;c")
-	if got, want := d.tallies[a.id], (tally{points: 2, bytes: 12}); got != want {
-		t.Errorf("after a z and a resume: %+v, want %+v", got, want)
-	}
-	h.s.release(a)
-	if len(d.tallies) != 0 {
-		t.Errorf("after the client left: %v", d.tallies)
-	}
+// setProc makes p the only process (the tests' process of one target).
+func (s *Server) setProc(p *process) {
+	s.procs = nil
+	s.addProc(p)
 }

@@ -3,124 +3,62 @@ package server
 import (
 	"errors"
 	"os"
+	"slices"
 
 	"gdbserverx/rsp"
 	"gdbserverx/target"
 )
 
-// resume serves c, C, s, S and vCont: the client now waits for a stop
-// reply. settle tells it a pending stop, or runs the process once no
-// client holds it.
-func (s *Server) resume(c *client, r *rsp.Resume) {
-	if !r.Legacy && s.cfg.DisabledPackets["vCont"] {
-		c.replyEmpty()
-		return
-	}
-	p := s.proc
-	if p == nil {
-		// Nothing to run: tell how the last process ended.
-		reply := rsp.StopReply{Kind: rsp.StopExited}
-		if s.lastExit != nil {
-			reply = *s.lastExit
-		}
-		c.reply(reply.AppendPayload(c.scratch()))
-		return
-	}
-	r.Resolve(c.cThread)
-	if r.HasAddr {
-		tid, ok := s.tidOf(c.cThread)
-		if !ok {
-			tid, ok = s.gtid(c)
-		}
-		if !ok || s.setPC(tid, r.Addr) != nil {
-			c.replyError(rsp.CodeNoProcess)
-			return
-		}
-	}
-	c.resume = r
-	c.setState(clientRunning)
-	c.flushNotices()
-	if c.ctrlC {
-		c.ctrlC = false
-		s.interruptFrom(c)
-	}
-}
+// The process's start and end, which the Server owns: whether there is a
+// process, and how it ends for every client. A client asks with vRun,
+// vAttach, k, vKill and D; the command line with Config.Program and
+// AttachPID.
 
-// setPC moves a thread's program counter (c addr, s addr).
-func (s *Server) setPC(tid target.Tid, pc uint64) error {
-	p := s.proc
-	reg, ok := p.desc.Lookup("rip")
-	if !ok {
-		return errors.New("no rip register")
+// launch starts a program, as gdbserver's command line or vRun asks.
+func (s *Server) launch(spec LaunchSpec) error {
+	if spec.Path == "" {
+		return errors.New("no program to run")
 	}
-	buf := make([]byte, p.desc.Size())
-	if err := p.t.ReadRegisters(tid, buf); err != nil {
+	if len(spec.Args) == 0 {
+		spec.Args = []string{spec.Path}
+	}
+	t, err := s.cfg.Backend.Launch(spec)
+	if err != nil {
 		return err
 	}
-	for i := 0; i < reg.Bits/8; i++ {
-		buf[reg.Offset+i] = byte(pc >> (8 * i))
-	}
-	return p.t.WriteRegisters(tid, buf)
+	p := newProcess(t, s.cfg.Backend, s.log, false, spec.Path)
+	s.addProc(p)
+	s.log.printf("Process %s created; pid = %d", spec.Path, p.pid)
+	return p.afterStart()
 }
 
-// actionFor returns the client's resume action for a thread: the first
-// action naming it, or one without a thread; nil when none applies.
-func (c *client) actionFor(p *process, tid target.Tid) *rsp.ResumeAction {
-	if c.resume == nil {
-		return nil
+// attach attaches to a running process.
+func (s *Server) attach(pid int) error {
+	t, err := s.cfg.Backend.Attach(pid)
+	if err != nil {
+		return err
 	}
-	for i := range c.resume.Actions {
-		a := &c.resume.Actions[i]
-		if !a.HasThread {
-			return a
-		}
-		t := a.Thread
-		if t.Multiprocess && t.Pid > 0 && t.Pid != int64(p.pid) {
-			continue
-		}
-		if t.Tid == rsp.IDAll || t.Tid == int64(tid) {
-			return a
-		}
-	}
-	return nil
+	p := newProcess(t, s.cfg.Backend, s.log, true, "") // its path is the target's (execName)
+	s.addProc(p)
+	s.log.printf("Attached; pid = %d", pid)
+	return p.afterStart()
 }
 
-// steps says whether the client asked to single-step the thread.
-func (c *client) steps(p *process, tid target.Tid) bool {
-	a := c.actionFor(p, tid)
-	return a != nil && (a.Kind == rsp.ResumeStep || a.Kind == rsp.ResumeRangeStep)
-}
-
-// interruptFrom serves Ctrl-C (0x03) from a running client: the process
-// stops and this client, only, is told (T02, as gdbserver reports it).
-func (s *Server) interruptFrom(c *client) {
-	p := s.proc
-	if p == nil {
-		return
-	}
-	if c.state != clientRunning {
-		// gdb may send Ctrl-C while it is itself between two packets of
-		// one `continue` (stepping over a breakpoint first): the next
-		// resume then stops at once. Deferred, not lost.
-		c.ctrlC = true
-		return
-	}
-	c.interrupted = true
-	s.debugf("client #%d: Ctrl-C (process running: %v)", c.id, p.running)
-	if p.running {
-		p.interrupt()
-		return
-	}
-	// The process is held by another client: answer at once.
-	tid := p.lastTid
-	p.pending = append(p.pending, &stop{kind: stopInterrupt, tid: tid, signal: target.SIGINT, to: map[*client]stopNote{c: {}}})
-}
-
-// kill serves k and vKill: the process is killed, every other client told
-// (X09), and the server leaves if nothing else keeps it.
+// kill serves k and vKill: a process (vKill;PID), or every process (k),
+// is killed, every other client told (X09), and the server leaves if
+// nothing else keeps it.
 func (s *Server) kill(c *client, pid int, reply bool) {
-	p := s.proc
-	if p == nil || (pid != 0 && pid != p.pid) {
+	victims := c.visible()
+	if pid != 0 {
+		p := s.procs.byPid(pid)
+		if p == nil || !p.fk.knows(c) {
+			if reply {
+				c.replyError(rsp.CodeNoProcess)
+			}
+			return
+		}
+		victims = []*process{p}
+	} else if len(victims) == 0 {
 		if reply {
 			c.replyError(rsp.CodeNoProcess)
 		}
@@ -128,23 +66,28 @@ func (s *Server) kill(c *client, pid int, reply bool) {
 	}
 	// With others debugging it, a client's kill only makes it leave,
 	// unless none of them has a higher priority.
-	for _, o := range s.sortedClients() {
-		if o != c && o.state != clientIdle && o.priority > c.priority {
-			s.logf("Client #%d asked to kill process %d; client #%d (priority %d) still debugs it: the client leaves it instead", c.id, p.pid, o.id, o.priority)
-			p.dropOwner(c)
-			s.commitDebugpoints()
-			c.setState(clientIdle)
-			if reply {
-				c.replyOK()
+	for _, p := range victims {
+		for _, o := range s.clients.debugging(p, c) {
+			if o.priority > c.priority {
+				for _, p := range victims {
+					s.log.printf("Client #%d asked to kill process %d; client #%d (priority %d) still debugs it: the client leaves it instead", c.id, p.pid, o.id, o.priority)
+					s.tell(p, p.dropOwner(c))
+				}
+				c.setState(clientIdle)
+				if reply {
+					c.replyOK()
+				}
+				return
 			}
-			return
 		}
 	}
-	s.logf("Killing process %d", p.pid)
-	final := s.endOf(p)
-	// The killer gets OK; everyone else the end of the process.
-	c.setState(clientIdle)
-	s.processGone(final)
+	for _, p := range slices.Clone(victims) {
+		s.log.printf("Killing process %d", p.pid)
+		final := p.endOf()
+		// The killer gets OK; everyone else the end of the process.
+		c.setState(clientIdle)
+		s.processGone(p, final)
+	}
 	c.setState(clientStopped)
 	if reply {
 		c.replyOK()
@@ -157,92 +100,95 @@ func (s *Server) kill(c *client, pid int, reply bool) {
 	}
 }
 
-// detach serves D: the process goes on untraced (gdb's `detach`), once no
-// other client debugs it; otherwise only this client leaves it.
+// detach serves D: a process (D;PID), or every process the client
+// debugs, goes on untraced (gdb's `detach`, and the fork children gdb
+// does not keep), once no other client debugs it; otherwise only this
+// client leaves it.
 func (s *Server) detach(c *client, r *rsp.Detach) {
-	p := s.proc
-	if p == nil || (r.HasPid && r.Pid != int64(p.pid)) {
+	targets := c.visible()
+	if r.HasPid {
+		p := s.procs.byPid(int(r.Pid))
+		if p == nil || !p.fk.knows(c) {
+			c.replyError(rsp.CodeNoProcess)
+			return
+		}
+		targets = []*process{p}
+	}
+	if len(targets) == 0 {
 		c.replyError(rsp.CodeNoProcess)
 		return
 	}
-	others := false
-	for _, o := range s.sortedClients() {
-		if o != c && o.state != clientIdle {
-			others = true
+	left := map[*process]bool{}
+	for _, p := range slices.Clone(targets) {
+		if len(s.clients.debugging(p, c)) > 0 {
+			s.tell(p, p.dropOwner(c))
+			if p.fk.knownBy != nil {
+				delete(p.fk.knownBy, c)
+			}
+			left[p] = true
+			continue
+		}
+		s.log.printf("Detaching from process %d", p.pid)
+		p.removeAllBreakpoints()
+		if err := p.t.Detach(); err != nil {
+			s.log.printf("detach: %v", err)
+			c.replyError(errorCode(err))
+			return
+		}
+		s.dropProc(p)
+	}
+	if len(left) > 0 {
+		// It debugs nothing now, unless it left one process of several.
+		remaining := 0
+		for _, p := range c.visible() {
+			if !left[p] {
+				remaining++
+			}
+		}
+		if !r.HasPid || remaining == 0 {
+			c.setState(clientIdle)
 		}
 	}
-	if others {
-		p.dropOwner(c)
-		s.commitDebugpoints()
-		c.setState(clientIdle)
-		c.replyOK()
-		return
-	}
-	s.logf("Detaching from process %d", p.pid)
-	p.removeAllBreakpoints()
-	if err := p.t.Detach(); err != nil {
-		s.logf("detach: %v", err)
-		c.replyError(errorCode(err))
-		return
-	}
-	s.proc = nil
 	c.replyOK()
 }
 
 // vAttach serves vAttach;PID (extended mode).
 func (s *Server) vAttach(c *client, r *rsp.Attach) {
-	if s.proc != nil {
+	if len(s.procs) > 0 {
 		c.replyError(rsp.CodeBusy)
 		return
 	}
 	if err := s.attach(int(r.Pid)); err != nil {
-		s.logf("Cannot attach to process %d: %v", r.Pid, err)
+		s.log.printf("Cannot attach to process %d: %v", r.Pid, err)
 		c.replyError(launchErrorCode(err))
 		return
 	}
-	s.replyFirstStop(c, 0)
+	c.replyFirstStop(0)
 }
 
 // vRun serves vRun;PROGRAM;ARGS (gdb's `run` in extended mode): any
 // process is killed and the program started anew.
 func (s *Server) vRun(c *client, r *rsp.Run) {
-	if p := s.proc; p != nil {
-		// The old process ends for everyone; running clients hear it.
-		final := s.endOf(p)
+	for _, p := range slices.Clone(s.procs) {
+		// The old processes end for everyone; running clients hear it.
+		final := p.endOf()
 		exit := s.exit
-		s.processGone(final)
+		s.processGone(p, final)
 		s.exit = exit
 	}
 	spec := c.launch
 	spec.Path = r.Program
-	if spec.Path == "" {
-		spec.Path = s.lastProgram()
+	if spec.Path == "" && s.cfg.Program != nil {
+		// The program a vRun without a name starts again.
+		spec.Path = s.cfg.Program.Path
 	}
 	spec.Args = append([]string{spec.Path}, r.Args...)
 	if err := s.launch(spec); err != nil {
-		s.logf("%v", err)
+		s.log.printf("%v", err)
 		c.replyError(launchErrorCode(err))
 		return
 	}
-	s.replyFirstStop(c, target.SIGTRAP)
-}
-
-// lastProgram is the program a vRun without a name starts again.
-func (s *Server) lastProgram() string {
-	if s.cfg.Program != nil {
-		return s.cfg.Program.Path
-	}
-	return ""
-}
-
-// replyFirstStop tells a client the new process's first stop.
-func (s *Server) replyFirstStop(c *client, sig target.Signal) {
-	p := s.proc
-	p.lastStop = &stop{kind: stopSignal, tid: p.lastTid, signal: sig}
-	reply := rsp.StopReply{Kind: rsp.StopSignal, Signal: gdbSignal(sig)}
-	s.appendThreadAndRegisters(c, &reply, p.lastTid)
-	c.gThread = reply.Thread
-	c.reply(reply.AppendPayload(c.scratch()))
+	c.replyFirstStop(target.SIGTRAP)
 }
 
 // launchErrorCode picks the E reply for a failed start or attach.

@@ -31,32 +31,42 @@ const (
 	msgCanceled                         // the context of Run ended
 )
 
-// message is what the other goroutines send the core loop.
+// message is what the other goroutines send the core loop: a connection
+// a listener accepted, a failed accept, the end of Run's context.
 type message struct {
-	kind   messageKind
-	client *client
-	req    rsp.Request
-	err    error
-	conn   comm.Conn
-	lc     *ListenerConfig
+	kind messageKind
+	err  error
+	conn comm.Conn
+	lc   *ListenerConfig
 }
 
-// Server serves RSP clients. Its state is owned by the goroutine running
-// Run (the core loop); everything else talks to it through messages.
+// Server serves RSP clients. Its state is owned by the core loop, on the
+// core thread (coreThread); everything else talks to it through
+// messages. Its methods are the core loop (this file), the routing of
+// stops and the running of the process (routing.go), the process's
+// start and end (run.go), and the glue to the debugpoints (points.go);
+// the packets are served by the clients' sessions (session.go) and the
+// process adapter (process.go, data.go, xfer.go, reginfo.go).
 type Server struct {
 	// Immutable after New.
 	cfg  Config
-	logw io.Writer
 	msgs chan message
 
 	// Owned by the core loop.
-	clients   []*client // by id
-	nextID    int
-	proc      *process // nil when there is no process
-	everConn  bool     // a client has connected (for --once)
-	exit      bool     // leave the core loop (monitor exit, --once, ...)
+	log     *logger
+	events  eventLog
+	clients clientList // by id
+	nextID  int
+	// procs are the processes debugged, in the order they came: the
+	// program, and the children of forks that are followed (fork.go).
+	procs     procTable
+	everConn  bool // a client has connected (for --once)
+	exit      bool // leave the core loop (monitor exit, --once, ...)
 	defLaunch LaunchSpec
 	defPolicy arbiter.Policy
+	// offer is what a client is offered: the configuration's part, and
+	// the target's of the process, or of the last one (features.go).
+	offer features
 	// wake rouses the core loop from poll; pollFds and pollClients are
 	// its scratch.
 	wake        *wake
@@ -99,26 +109,19 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Program == nil && cfg.AttachPID == 0 && !cfg.Multi {
 		return nil, errors.New("server: no program, no process to attach to, and not --multi")
 	}
-	if cfg.MaxClients <= 0 {
-		cfg.MaxClients = DefaultMaxClients
-	}
-	if cfg.Log == nil {
-		cfg.Log = io.Discard
+	var pol arbiter.Policy
+	if cfg.Policy != "" {
+		var err error
+		if pol, err = arbiter.ParsePolicy(cfg.Policy); err != nil {
+			return nil, err
+		}
 	}
 	w, err := newWake()
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, logw: cfg.Log, msgs: make(chan message, 64), nextID: 1, defLaunch: cfg.DefaultLaunch, wake: w,
-		runs: make(chan context.Context), ended: make(chan error, 1)}
-	s.heap = [2]metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/heap/objects:bytes"}}
-	if cfg.Policy != "" {
-		pol, err := arbiter.ParsePolicy(cfg.Policy)
-		if err != nil {
-			return nil, err
-		}
-		s.defPolicy = pol
-	}
+	s := newServer(cfg, w)
+	s.defPolicy = pol
 	started := make(chan error)
 	go s.coreThread(started)
 	if err := <-started; err != nil {
@@ -126,6 +129,23 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// newServer makes a Server of a checked configuration, with its wake-up
+// descriptor; the core loop is not started.
+func newServer(cfg Config, w *wake) *Server {
+	if cfg.MaxClients <= 0 {
+		cfg.MaxClients = DefaultMaxClients
+	}
+	if cfg.Log == nil {
+		cfg.Log = io.Discard
+	}
+	log := &logger{w: cfg.Log, debug: cfg.Debug}
+	s := &Server{cfg: cfg, log: log, events: eventLog{w: cfg.EventLog, log: log}, msgs: make(chan message, 64), nextID: 1,
+		defLaunch: cfg.DefaultLaunch, wake: w, offer: features{serverFeaturesOf(cfg), assumedTarget},
+		runs: make(chan context.Context), ended: make(chan error, 1)}
+	s.heap = [2]metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/heap/objects:bytes"}}
+	return s
 }
 
 // coreThread is the core loop's goroutine. It locks its OS thread for
@@ -155,18 +175,6 @@ func (s *Server) coreThread(started chan<- error) {
 		return
 	}
 	s.ended <- s.loop(<-s.runs)
-}
-
-// logf prints a message for people on the server's stderr.
-func (s *Server) logf(format string, args ...any) {
-	fmt.Fprintf(s.logw, format+"\n", args...)
-}
-
-// debugf prints with --debug only.
-func (s *Server) debugf(format string, args ...any) {
-	if s.cfg.Debug {
-		fmt.Fprintf(s.logw, "[debug] "+format+"\n", args...)
-	}
 }
 
 // Run serves clients until the server has nothing left to do (the process
@@ -213,7 +221,7 @@ func (s *Server) loop(ctx context.Context) error {
 	defer s.shutdown()
 	for !s.exit {
 		if s.drain() {
-			s.logf("Exiting (%v)", context.Cause(ctx))
+			s.log.printf("Exiting (%v)", context.Cause(ctx))
 			return ctx.Err()
 		}
 		if s.exit {
@@ -253,17 +261,15 @@ func (s *Server) drain() (canceled bool) {
 	}
 }
 
-// takeEvent serves the next event of the process, if one is ready.
+// takeEvent serves the next event of a process, if one is ready.
 func (s *Server) takeEvent() bool {
-	if s.proc == nil {
-		return false
+	for _, p := range s.procs {
+		if ev, ok := p.t.NextEvent(); ok {
+			s.onEvent(p, ev)
+			return true
+		}
 	}
-	ev, ok := s.proc.t.NextEvent()
-	if !ok {
-		return false
-	}
-	s.onEvent(ev)
-	return true
+	return false
 }
 
 // poll waits for input on any connection or a ring of the wake-up fd, and
@@ -356,9 +362,9 @@ func (s *Server) serve(c *client) {
 		case ev.interrupt:
 			s.interruptFrom(c)
 		case ev.err != nil:
-			s.malformed(c, ev.err)
+			c.malformed(ev.err)
 		default:
-			s.receive(c, ev.req)
+			c.handle(ev.req)
 		}
 		s.settle()
 		return c.state != clientGone
@@ -406,10 +412,11 @@ func (s *Server) sweep() {
 // garbage: what the connections used (their buffers, the documents and
 // files they were sent) is garbage once they are gone. Left to the
 // collector's pacing, it would grow the heap to the collector's minimum
-// goal (4 MiB) before the first collection, and the server's RSS with
-// it: 2.4 MiB more after 1000 connections than after 10 (TestSoak). A
-// collection costs about 1 ms of CPU, off the core loop; one after every
-// connection cost 50% more server CPU in the soak. One runs at a time.
+// goal (4 MiB) before the first collection, and the server's RSS with it
+// as connections come and go; a collection after every connection costs
+// more CPU than the garbage is worth, hence the threshold (figures from
+// TestSoak: bench/RESULTS.md, "server"). The collection runs off the core
+// loop, one at a time.
 func (s *Server) collect() {
 	if s.collecting.Load() {
 		return
@@ -473,73 +480,46 @@ func (s *Server) handleMessage(m message) {
 	case msgAccept:
 		s.connect(m.conn, m.lc)
 	case msgAcceptFailed:
-		s.logf("Cannot accept a connection (%v); trying again until it works", m.err)
+		s.log.printf("Cannot accept a connection (%v); trying again until it works", m.err)
 	case msgAcceptResumed:
-		s.logf("Accepting connections again")
-	}
-}
-
-// malformed answers a packet the parser refused; the connection lives on.
-func (s *Server) malformed(c *client, err error) {
-	var pe *rsp.ParseError
-	var fe interface{ Code() rsp.ErrorCode } // *rsp.OversizeError, *rsp.EscapeError
-	switch {
-	case errors.As(err, &pe):
-		s.debugf("client #%d: %v", c.id, err)
-		c.reply(rsp.AppendError(c.scratch(), pe.Code))
-	case errors.As(err, &fe):
-		s.debugf("client #%d: %v", c.id, err)
-		c.reply(rsp.AppendError(c.scratch(), fe.Code()))
-	default:
-		c.reply(rsp.AppendError(c.scratch(), rsp.CodeInvalid))
+		s.log.printf("Accepting connections again")
 	}
 }
 
 // connect admits a new client, or refuses it at once with a message when
 // the server is full: a client is never left waiting in a backlog.
 func (s *Server) connect(conn comm.Conn, lc *ListenerConfig) {
-	if !s.admit(conn, lc) {
+	if !admit(conn, lc, s.log, &s.events) {
 		return
 	}
-	if s.live() >= s.cfg.MaxClients {
-		s.logf("Refused a connection from %s: %d client(s) already connected (--clients %d)", conn.Peer(), s.live(), s.cfg.MaxClients)
-		go refuse(conn, fmt.Sprintf("gdbserverx: refused: %d client(s) already connected (--clients %d)", s.live(), s.cfg.MaxClients))
+	if s.clients.live() >= s.cfg.MaxClients {
+		s.log.printf("Refused a connection from %s: %d client(s) already connected (--clients %d)", conn.Peer(), s.clients.live(), s.cfg.MaxClients)
+		go refuse(conn, fmt.Sprintf("gdbserverx: refused: %d client(s) already connected (--clients %d)", s.clients.live(), s.cfg.MaxClients))
 		return
 	}
 	c := newClient(s, s.nextID, conn, lc)
 	// A client that may not kill the program says it attached, so that
 	// gdb detaches rather than kills when its user quits.
-	c.joined = s.proc != nil && s.live() > 0 || !c.role.may(rightEnd)
+	c.joined = len(s.procs) > 0 && s.clients.live() > 0 || !c.role.may(rightEnd)
 	s.nextID++
 	s.clients = append(s.clients, c)
 	s.everConn = true
 	if conn.Peer() != "stdio" {
 		host, port, ok := strings.Cut(conn.Peer(), ":")
 		if ok && !strings.Contains(port, ":") {
-			s.logf("Remote debugging from host %s, port %s", host, port)
+			s.log.printf("Remote debugging from host %s, port %s", host, port)
 		} else {
-			s.logf("Remote debugging from %s", conn.Peer())
+			s.log.printf("Remote debugging from %s", conn.Peer())
 		}
 	}
-	if s.proc != nil && s.proc.running {
+	if s.procs.anyRunning() {
 		// A client that connects to a running process stops it and
 		// holds it; the running clients never notice.
 		c.setState(clientWaiting)
-		s.proc.interrupt()
+		s.procs.interruptAll()
 		return
 	}
 	c.setState(clientStopped)
-}
-
-// live counts connected clients.
-func (s *Server) live() int {
-	n := 0
-	for _, c := range s.clients {
-		if c.state != clientGone {
-			n++
-		}
-	}
-	return n
 }
 
 // disconnect releases everything a client held. The last client leaving
@@ -551,22 +531,22 @@ func (s *Server) disconnect(c *client, err error) {
 		return
 	}
 	if err != nil {
-		s.logf("Client #%d (%s) connection failed: %v", c.id, c.peer, err)
+		s.log.printf("Client #%d (%s) connection failed: %v", c.id, c.peer, err)
 	} else {
-		s.logf("Client #%d (%s) disconnected", c.id, c.peer)
+		s.log.printf("Client #%d (%s) disconnected", c.id, c.peer)
 	}
 	s.release(c)
-	if s.live() == 0 {
+	if s.clients.live() == 0 {
 		if s.cfg.Once {
 			s.exit = true
 			return
 		}
-		if s.proc == nil && !s.cfg.Multi {
+		if len(s.procs) == 0 && !s.cfg.Multi {
 			s.exit = true
 			return
 		}
-		if s.proc != nil && !s.cfg.Multi {
-			s.logf("Remote side has terminated connection.  GDBserver will reopen the connection.")
+		if len(s.procs) > 0 && !s.cfg.Multi {
+			s.log.printf("Remote side has terminated connection.  GDBserver will reopen the connection.")
 		}
 	}
 }
@@ -580,36 +560,36 @@ func (s *Server) release(c *client) {
 	c.setState(clientGone)
 	c.io.flush() // what the socket takes of the last replies
 	c.conn.Close()
-	c.closeFiles()
-	if p := s.proc; p != nil {
-		p.dropOwner(c)
+	c.files.closeAll()
+	for _, p := range s.procs {
 		// Its slots go to others' points now (with notices); a running
 		// process is brought to the new plan at once.
-		s.commitDebugpoints()
-		if s.live() == 0 && p.running {
+		s.tell(p, p.dropOwner(c))
+		if s.clients.live() == 0 && p.running {
 			// Nobody is left: the program runs on free of every point,
 			// as with gdbserver, until a client connects.
 			p.orphaned = true
 			p.interrupt()
-			return
+			continue
 		}
-		s.replanIfRunning()
+		s.replanIfRunning(p)
 	}
+	s.forgetClient(c)
 }
 
 // shutdown ends what is left: the process (killed if launched, detached
 // if attached, as gdbserver does when it exits) and every connection. It
 // waits for the goroutines it started, so that none outlives Run.
 func (s *Server) shutdown() {
-	if s.proc != nil {
-		s.abandon(s.proc)
-		s.proc = nil
+	for _, p := range s.procs {
+		p.abandon()
 	}
+	s.procs = nil
 	for _, c := range s.clients {
 		if c.state != clientGone {
 			c.setState(clientGone)
 			c.conn.Close()
-			c.closeFiles()
+			c.files.closeAll()
 		}
 	}
 	s.sweep()
@@ -638,18 +618,6 @@ func (s *Server) shutdown() {
 		}
 	}
 	s.collector.Wait()
-}
-
-// sortedClients returns the live clients by id (s.clients is kept in id
-// order: clients are appended as they come and removed in place).
-func (s *Server) sortedClients() []*client {
-	out := make([]*client, 0, len(s.clients))
-	for _, c := range s.clients {
-		if c.state != clientGone {
-			out = append(out, c)
-		}
-	}
-	return out
 }
 
 // refuse answers a client over the limit, or a peer who may not connect,
@@ -689,15 +657,14 @@ const pollWait = time.Second
 // pollFds waits in ppoll(2) without telling the Go scheduler (a raw
 // system call): the core thread keeps its P while it waits, so that
 // after the wait it runs on at once. Through the scheduler's syscall
-// path, a wait longer than 20 us (gdb's every round trip) let the
-// runtime's monitor take the P back and wake other threads to place it,
-// and the core thread then had to get one back: 79.8 against 64.5 us of
-// server CPU per stepi, 4.1 against 3.2 context switches (shared
-// bench/run.sh -b stepi, AMD EPYC, GOMAXPROCS=2 in both). The goroutines
-// that need a P meanwhile (acceptors, the garbage collector's workers)
-// have the other: New makes GOMAXPROCS at least 2. The garbage collector
-// stops the world with a preemption signal, which interrupts the wait
-// (EINTR); the timeout bounds the wait where that signal is off
+// path, a wait longer than the runtime monitor's 20 us (gdb's every round
+// trip) let the monitor take the P back and wake other threads to place
+// it, and the core thread then had to get one back: more server CPU and
+// more context switches per stepi (bench/RESULTS.md, "server"). The
+// goroutines that need a P meanwhile (acceptors, the garbage collector's
+// workers) have the other: New makes GOMAXPROCS at least 2. The garbage
+// collector stops the world with a preemption signal, which interrupts
+// the wait (EINTR); the timeout bounds the wait where that signal is off
 // (GODEBUG=asyncpreemptoff=1).
 func pollFds(fds []unix.PollFd) (int, error) {
 	ts := unix.NsecToTimespec(int64(pollWait))

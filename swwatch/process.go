@@ -3,6 +3,7 @@ package swwatch
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"gdbserverx/target"
 )
@@ -14,10 +15,12 @@ import (
 // set it adds a function call per event. Like the process it wraps, it
 // belongs to its owner's goroutine: it has none of its own.
 //
-// It implements the capabilities target.HardwareDebug,
-// target.Breakpoints, target.SyscallTracer, target.SyscallEntryTracer,
-// target.ThreadRunner, target.StopFilter, target.AuxvReader,
-// target.ExecFile and target.Counter by forwarding them; New accepts
+// It implements the capabilities target.GeneralRegisterReader,
+// target.HardwareDebug, target.Breakpoints, target.SyscallTracer,
+// target.SyscallEntryTracer, target.ThreadRunner, target.StopFilter,
+// target.Counter, target.NonStop and target.ForkFollower by forwarding
+// them, and those of facts (what the
+// system says about the process) by embedding the target's; New accepts
 // only a process that has them all, so that the wrapper never claims one
 // its target lacks.
 type Process struct {
@@ -29,14 +32,16 @@ type Process struct {
 	sys     target.SyscallTracer
 	entries target.SyscallEntryTracer
 	runner  target.ThreadRunner
-	auxv    target.AuxvReader
-	exe     target.ExecFile
 	counter target.Counter
 	gpr     target.GeneralRegisterReader
+	nonStop target.NonStop
+	forks   target.ForkFollower
 	// filterer is the target's StopFilter, which holds the engine's fast
 	// path (filter.go) and, after it, the caller's filter.
 	filterer target.StopFilter
 	layout   *layout
+	// facts are the target's: their methods are the wrapper's.
+	facts
 
 	running bool           // from Resume until its event is taken
 	intr    bool           // Interrupt was called while running
@@ -55,6 +60,21 @@ type Process struct {
 	callerFilter target.StopFilterFunc
 
 	e engine
+}
+
+// facts are the capabilities that tell what the system and the
+// program's files say about the process (target/facts.go). Watches
+// change none of it: the wrapper forwards them as the target has them,
+// through the embedded field.
+type facts interface {
+	target.AuxvReader
+	target.ExecFile
+	target.LibraryLister
+	target.Symbolizer
+	target.ProcessInfoReader
+	target.ThreadInfo
+	target.ProcessFiles
+	target.FileRoot
 }
 
 // ErrMissingCapability: New was given a target without a capability
@@ -81,17 +101,31 @@ func New(p target.Process) (*Process, error) {
 	has(ok, "SyscallEntryTracer")
 	w.runner, ok = p.(target.ThreadRunner)
 	has(ok, "ThreadRunner")
-	w.auxv, ok = p.(target.AuxvReader)
-	has(ok, "AuxvReader")
-	w.exe, ok = p.(target.ExecFile)
-	has(ok, "ExecFile")
+	for name, c := range map[string]bool{
+		"AuxvReader":        is[target.AuxvReader](p),
+		"ExecFile":          is[target.ExecFile](p),
+		"LibraryLister":     is[target.LibraryLister](p),
+		"Symbolizer":        is[target.Symbolizer](p),
+		"ProcessInfoReader": is[target.ProcessInfoReader](p),
+		"ThreadInfo":        is[target.ThreadInfo](p),
+		"FileRoot":          is[target.FileRoot](p),
+		"ProcessFiles":      is[target.ProcessFiles](p),
+	} {
+		has(c, name)
+	}
+	w.facts, _ = p.(facts)
 	w.counter, ok = p.(target.Counter)
 	has(ok, "Counter")
 	w.gpr, ok = p.(target.GeneralRegisterReader)
 	has(ok, "GeneralRegisterReader")
+	w.nonStop, ok = p.(target.NonStop)
+	has(ok, "NonStop")
+	w.forks, ok = p.(target.ForkFollower)
+	has(ok, "ForkFollower")
 	w.filterer, ok = p.(target.StopFilter)
 	has(ok, "StopFilter")
 	if len(missing) > 0 {
+		slices.Sort(missing)
 		return nil, fmt.Errorf("software watchpoints: %w: %v", ErrMissingCapability, missing)
 	}
 	l, err := newLayout(p.Description())
@@ -105,6 +139,12 @@ func New(p target.Process) (*Process, error) {
 		return nil, fmt.Errorf("software watchpoints: %w", err)
 	}
 	return w, nil
+}
+
+// is says whether p has capability C.
+func is[C any](p target.Process) bool {
+	_, ok := p.(C)
+	return ok
 }
 
 // filter is the stop filter installed in the target: the engine's, then
@@ -138,10 +178,11 @@ var (
 	_ target.SyscallEntryTracer    = (*Process)(nil)
 	_ target.ThreadRunner          = (*Process)(nil)
 	_ target.StopFilter            = (*Process)(nil)
-	_ target.AuxvReader            = (*Process)(nil)
-	_ target.ExecFile              = (*Process)(nil)
 	_ target.Counter               = (*Process)(nil)
 	_ target.GeneralRegisterReader = (*Process)(nil)
+	_ target.NonStop               = (*Process)(nil)
+	_ target.ForkFollower          = (*Process)(nil)
+	_ facts                        = (*Process)(nil)
 )
 
 // Target returns the wrapped process.
@@ -189,6 +230,17 @@ func (p *Process) Threads() ([]target.Thread, error) { return p.inner.Threads() 
 func (p *Process) ReadRegisters(tid target.Tid, buf []byte) error {
 	return p.inner.ReadRegisters(tid, buf)
 }
+
+// SetNonStop forwards to the target (see target.NonStop).
+func (p *Process) SetNonStop(on bool) error { return p.nonStop.SetNonStop(on) }
+
+// StopThreads forwards to the target (see target.NonStop).
+func (p *Process) StopThreads(tids []target.Tid) error { return p.nonStop.StopThreads(tids) }
+
+// FollowForks forwards to the target (see target.ForkFollower). A
+// followed child comes unwrapped in the event: it holds no watch (fork
+// runs with every page open, syscall.go).
+func (p *Process) FollowForks(on bool) error { return p.forks.FollowForks(on) }
 
 // ReadGeneralRegisters reads a thread's general registers (forwarded:
 // New requires the capability).
@@ -395,12 +447,6 @@ func (p *Process) StepThread(tid target.Tid, sig target.Signal) (target.ThreadSt
 func (p *Process) InjectSyscall(tid target.Tid, nr int, args ...uint64) (uint64, error) {
 	return p.runner.InjectSyscall(tid, nr, args...)
 }
-
-// Auxv forwards to the target.
-func (p *Process) Auxv() ([]byte, error) { return p.auxv.Auxv() }
-
-// ExecPath forwards to the target.
-func (p *Process) ExecPath() (string, error) { return p.exe.ExecPath() }
 
 // Counts forwards to the target.
 func (p *Process) Counts() target.Counts { return p.counter.Counts() }

@@ -10,9 +10,24 @@
 // and from the wire.
 //
 // A small required interface (Process) is extended by one small interface
-// per optional capability (HardwareDebug, Breakpoints, SyscallTracer, ...),
-// which the server checks once when it wires a target. A wrapper around a
-// Process must forward each capability explicitly.
+// per optional capability, which the server checks once when it wires a
+// target. A wrapper around a Process must forward each capability
+// explicitly. The capabilities are:
+//
+//   - run control and state (target.go): GeneralRegisterReader,
+//     HardwareDebug, Breakpoints, SyscallTracer, SyscallEntryTracer,
+//     ThreadRunner, StopFilter, Counter;
+//   - what the operating system and the program's files say about the
+//     process (facts.go): AuxvReader, ExecFile, LibraryLister (the
+//     dynamic linker's list, as glibc's <link.h> lays it out),
+//     Symbolizer (the executable's symbols), ProcessInfoReader (parent,
+//     ids, target triple), ThreadInfo (a thread's name and the CPU it
+//     last ran on), ProcessFiles (the host files that are the process's
+//     own, for the confinement of vFile) and FileRoot (where the
+//     process's files are). Their
+//     values are plain facts; where they live (auxv, link maps, ELF,
+//     /proc) is the implementation's knowledge, and the wire formats are
+//     the server's.
 //
 // target/linux implements Process with ptrace. It starts no goroutine: the
 // owner's own thread (target/linux.Tracer, in the server the core loop's,

@@ -202,6 +202,18 @@ const (
 	// as a hardware watchpoint's trap reports it; for a write by the
 	// kernel during a system call, PC is after the syscall instruction.
 	StopWatch
+	// StopFork and StopVFork: the thread forked (vforked) a process that
+	// is followed (ForkFollower): Child is the new process, stopped.
+	StopFork
+	StopVFork
+	// StopVForkDone: the child of a followed vfork has exec'd or exited:
+	// the parent, which waited in the kernel, runs again (the memory the
+	// two shared is the parent's alone).
+	StopVForkDone
+	// StopInterrupt: the thread stopped because it was asked to
+	// (NonStop.StopThreads, or Interrupt in non-stop mode), for no reason
+	// of its own.
+	StopInterrupt
 )
 
 func (r StopReason) String() string {
@@ -220,6 +232,14 @@ func (r StopReason) String() string {
 		return "syscall-entry"
 	case StopWatch:
 		return "watch"
+	case StopInterrupt:
+		return "interrupt"
+	case StopFork:
+		return "fork"
+	case StopVFork:
+		return "vfork"
+	case StopVForkDone:
+		return "vfork-done"
 	}
 	return fmt.Sprintf("StopReason(%d)", int(r))
 }
@@ -242,6 +262,8 @@ type ThreadStop struct {
 	// Syscall is the system call number at StopSyscallExit and
 	// StopSyscallEntry.
 	Syscall int
+	// Child is the new process at StopFork and StopVFork.
+	Child Process
 	// Watches lists the emulated watchpoints the thread's last
 	// instruction (or system call) accessed: at StopWatch, at a
 	// StopDebug when that instruction also completed a single step or hit
@@ -300,6 +322,42 @@ type HardwareDebug interface {
 	// Only while stopped. A kernel refusal surfaces from Resume as a
 	// *DebugRegisterError, before any thread runs.
 	SetDebugRegisters(img DebugRegisters) error
+}
+
+// NonStop is the optional capability of running the threads of the
+// process independently (gdb's non-stop mode, GDB manual "Remote Non-Stop").
+// In non-stop mode an event stops the thread it comes from and no other:
+// the event's Stops name that thread alone, and the others go on. Resume
+// resumes stopped threads while others run; a thread's registers can be
+// read and written while it is stopped, whatever the others do; debug
+// registers set while threads run reach them at once (each is stopped
+// for a moment, invisibly, to write them); the ThreadRunner calls stop
+// the other threads around themselves, as all-stop has them stopped.
+type NonStop interface {
+	// SetNonStop turns non-stop mode on or off. Only while every thread
+	// is stopped.
+	SetNonStop(on bool) error
+	// StopThreads asks running threads to stop (none named: every
+	// thread). Each stops with an event of its own, StopInterrupt, unless
+	// an event of its own comes first. A thread already stopped, or
+	// already asked, is left as it is.
+	StopThreads(tids []Tid) error
+}
+
+// ForkFollower is the optional capability of keeping the processes a
+// process forks and vforks under the debugger (gdb's fork-events and
+// vfork-events, for `set follow-fork-mode child` and `set
+// detach-on-fork off`).
+type ForkFollower interface {
+	// FollowForks, on, makes a fork or vfork stop the thread that made it
+	// with StopFork or StopVFork, whose Child is the new process: traced
+	// by the same owner, stopped at its first instruction after the call,
+	// with the parent's software breakpoints in its memory (a copy: the
+	// int3s are in it) and none of its debug registers (the kernel does
+	// not copy them). The child's events come from its own NextEvent. Off
+	// (the default), children run on untraced, without the breakpoints.
+	// Only while stopped.
+	FollowForks(on bool) error
 }
 
 // GeneralRegisterReader is the optional capability of reading the general
@@ -418,16 +476,6 @@ type FilterThread interface {
 	// ReadMemory and WriteMemory are the process's (see Process).
 	ReadMemory(addr uint64, buf []byte) (int, error)
 	WriteMemory(addr uint64, data []byte) (int, error)
-}
-
-// AuxvReader is the optional capability of reading the auxiliary vector.
-type AuxvReader interface {
-	Auxv() ([]byte, error)
-}
-
-// ExecFile is the optional capability of naming the program's executable.
-type ExecFile interface {
-	ExecPath() (string, error)
 }
 
 // DebugRegisterError reports that the kernel refused a debug-register write

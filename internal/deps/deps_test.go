@@ -9,15 +9,16 @@ import (
 
 // allowed lists, for each package of the module, the module's packages it
 // may import. Imports point down: cmd -> server -> {rsp, arbiter, hwbp,
-// swwatch, target}; rsp, arbiter and hwbp import none of the others; target
-// knows processes, not packets. Changing this list is a design change
-// (STYLE.md section 1), not a build fix. Test files are not checked.
+// swwatch, agentexpr, target}; rsp, arbiter, hwbp and agentexpr import
+// none of the others; target knows processes, not packets. Changing this
+// list is a design change (STYLE.md section 1), not a build fix. Test
+// files are not checked.
 //
 // internal/x86cpu (what the CPU is: vendor, features, XSAVE layout from
 // CPUID) is a leaf beside them: the register file (target/linux) and
 // what an instruction touches (swwatch/insn, swwatch) depend on the CPU.
 //
-// internal/procfs (the /proc status file, parsed once) is a leaf too:
+// internal/procfs (the /proc status and stat files, parsed once) is a leaf too:
 // the target and the software-watchpoint engine both read it, and
 // swwatch may not import target/linux.
 //
@@ -31,21 +32,30 @@ import (
 // down and add no cycle; what the target learns from it are words
 // (DR6SingleStep, DR7Enable, Image.Enabled), never a plan: which pieces
 // hold slots is still the arbiter's and the server's.
+//
+// server/internal/debugpoints (issue 16) is the server's hardware
+// breakpoints and watchpoints without the server: the arbiter, hwbp's
+// pieces and hit judgement, and of swwatch and target only the shape of
+// an emulated watch and of its hit (swwatch.Watch, target.WatchHit). It
+// knows no client, packet or target call, so it is pure computation too
+// (below): its table tests need no server and no process.
 var allowed = map[string][]string{
-	"rsp":              {},
-	"hwbp":             {},
-	"arbiter":          {},
-	"target":           {"hwbp"},
-	"target/linux":     {"target", "hwbp", "internal/x86cpu", "internal/procfs"},
-	"swwatch/insn":     {"internal/x86cpu"},
-	"swwatch":          {"target", "hwbp", "swwatch/insn", "internal/x86cpu", "internal/procfs"},
-	"internal/comm":    {},
-	"internal/deps":    {},
-	"internal/gdbtest": {},
-	"internal/x86cpu":  {},
-	"internal/procfs":  {},
-	"server":           {"rsp", "hwbp", "arbiter", "target", "swwatch", "swwatch/insn", "internal/comm"},
-	"cmd/gdbserverx":   {"server", "target", "target/linux", "internal/comm"},
+	"rsp":                         {},
+	"hwbp":                        {},
+	"arbiter":                     {},
+	"agentexpr":                   {},
+	"target":                      {"hwbp"},
+	"target/linux":                {"target", "hwbp", "internal/x86cpu", "internal/procfs"},
+	"swwatch/insn":                {"internal/x86cpu"},
+	"swwatch":                     {"target", "hwbp", "swwatch/insn", "internal/x86cpu", "internal/procfs"},
+	"internal/comm":               {},
+	"internal/deps":               {},
+	"internal/gdbtest":            {},
+	"internal/x86cpu":             {},
+	"internal/procfs":             {},
+	"server":                      {"rsp", "hwbp", "arbiter", "target", "swwatch", "swwatch/insn", "internal/comm", "server/internal/debugpoints"},
+	"server/internal/debugpoints": {"arbiter", "hwbp", "swwatch", "target"},
+	"cmd/gdbserverx":              {"server", "target", "target/linux", "internal/comm"},
 }
 
 // pure lists, for the packages that are computation only, every import
@@ -53,14 +63,15 @@ var allowed = map[string][]string{
 // nothing that reaches the system (no os, syscall, net, ptrace) and, for
 // the instruction table, the x86 decoder. rsp knows packets, not
 // processes; hwbp is x86 math; the arbiter is architecture-free; insn is
-// a pure decoder. A new entry is a design change, as in allowed. (These
-// were four TestImports, one per package; TestLayering checks them all
-// from one `go list`.)
+// a pure decoder; debugpoints decides and the server acts. A new entry is
+// a design change, as in allowed. (These were four TestImports, one per
+// package; TestLayering checks them all from one `go list`.)
 var pure = map[string][]string{
-	"rsp":          {"bufio", "bytes", "errors", "fmt", "io", "strconv", "strings", "sync", "sync/atomic", "unsafe"},
-	"hwbp":         {"errors", "fmt", "iter", "math", "math/bits", "strings"},
-	"arbiter":      {"cmp", "errors", "fmt", "iter", "math/bits", "slices", "strings"},
-	"swwatch/insn": {"errors", "fmt", "math/bits", "strings", "golang.org/x/arch/x86/x86asm"},
+	"rsp":                         {"bufio", "bytes", "errors", "fmt", "io", "strconv", "strings", "sync", "sync/atomic", "unsafe"},
+	"hwbp":                        {"errors", "fmt", "iter", "math", "math/bits", "strings"},
+	"arbiter":                     {"cmp", "errors", "fmt", "iter", "math/bits", "slices", "strings"},
+	"swwatch/insn":                {"errors", "fmt", "math/bits", "strings", "golang.org/x/arch/x86/x86asm"},
+	"server/internal/debugpoints": {"errors", "fmt", "iter", "time"},
 }
 
 func TestLayering(t *testing.T) {

@@ -2,8 +2,10 @@
 // of the project needs, so that each is parsed in one place. Today that
 // is the status file of a process or of one of its threads (proc(5),
 // "/proc/pid/status"): the target reads a thread's tracer and state
-// there, the software-watchpoint engine a process's caught signals and
-// shadow stack.
+// there, and a process's parent and ids, the software-watchpoint engine
+// a process's caught signals and shadow stack; and the stat file of a
+// thread ("/proc/pid/stat", stat.go), whose processor field is the CPU
+// it last ran on.
 //
 // It imports no package of the project and has no state: every call
 // reads the file again (what it says changes from one moment to the

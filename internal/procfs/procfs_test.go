@@ -1,9 +1,13 @@
 package procfs
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"slices"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -118,5 +122,85 @@ func TestReal(t *testing.T) {
 	}
 	if _, err := ReadStatus(1 << 30); err == nil {
 		t.Error("status of a pid that cannot exist read without error")
+	}
+}
+
+// TestStat parses stat lines whose name holds what would fool a split on
+// spaces: spaces and parentheses.
+func TestStat(t *testing.T) {
+	for _, tc := range []struct {
+		text, name, state string
+		cpu               int64
+		ok                bool
+	}{
+		{"4243 (loop) t 4200 4242 4200 0 -1 4194560 105 0 0 0 0 0 0 0 20 0 1 0 123 2207744 200 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+			"loop", "t", 1, true},
+		{"7 (a b) (c)) R" + strings.Repeat(" 0", StatProcessor-StatState-1) + " 3 0 0",
+			"a b) (c)", "R", 3, true},
+		// Cut short before the processor field (a kernel older than 2.2.8).
+		{"7 (x) S 1 7", "x", "S", 0, false},
+	} {
+		s, err := ParseStat(tc.text)
+		if err != nil {
+			t.Fatalf("ParseStat(%q): %v", tc.text, err)
+		}
+		if s.Name() != tc.name {
+			t.Errorf("Name() = %q, want %q", s.Name(), tc.name)
+		}
+		if st, _ := s.Field(StatState); st != tc.state {
+			t.Errorf("%q: state %q, want %q", tc.text, st, tc.state)
+		}
+		if cpu, ok := s.Int(StatProcessor); cpu != tc.cpu || ok != tc.ok {
+			t.Errorf("%q: processor %d, %v; want %d, %v", tc.text, cpu, ok, tc.cpu, tc.ok)
+		}
+	}
+	for _, bad := range []string{"", "7 x R", "7 ) (x R"} {
+		if _, err := ParseStat(bad); !errors.Is(err, ErrStatSyntax) {
+			t.Errorf("ParseStat(%q) = %v, want ErrStatSyntax", bad, err)
+		}
+	}
+}
+
+// TestTaskStat reads this thread's stat file: the name is this program's,
+// the state running, and the processor the CPU it runs on now (the thread
+// is locked to its CPU for the read, so the kernel's answer cannot be a
+// CPU it left).
+func TestTaskStat(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var set, one unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.SchedSetaffinity(0, &set)
+	cpu := -1
+	for i := 0; i < 1024 && cpu < 0; i++ {
+		if set.IsSet(i) {
+			cpu = i
+		}
+	}
+	one.Set(cpu)
+	if err := unix.SchedSetaffinity(0, &one); err != nil {
+		t.Fatal(err)
+	}
+	st, err := ReadTaskStat(os.Getpid(), unix.Gettid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := st.Int(StatProcessor); !ok || got != int64(cpu) {
+		t.Errorf("processor %d, %v; want %d", got, ok, cpu)
+	}
+	if state, _ := st.Field(StatState); state != "R" {
+		t.Errorf("state %q, want R (this thread runs)", state)
+	}
+	comm, err := os.ReadFile(fmt.Sprintf("/proc/self/task/%d/comm", unix.Gettid()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := strings.TrimSuffix(string(comm), "\n"); st.Name() != want {
+		t.Errorf("name %q, want %q (comm)", st.Name(), want)
+	}
+	if _, err := ReadTaskStat(os.Getpid(), 1<<30); !errors.Is(err, unix.ENOENT) {
+		t.Errorf("stat of a thread that cannot exist: %v, want ENOENT", err)
 	}
 }

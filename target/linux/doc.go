@@ -114,5 +114,20 @@
 // registers and the memory, and the thread goes on; no other thread
 // stops and no event is made.
 //
+// # What the system says about the process
+//
+// The capabilities that are facts rather than control (target/facts.go)
+// are the methods of Process's embedded facts (facts.go), which read
+// where Linux and the System V ABI keep them: the auxiliary vector and
+// the executable (/proc/PID/auxv, /proc/PID/exe), the dynamic linker's
+// r_debug and link_map chain found through AT_PHDR, PT_DYNAMIC and
+// DT_DEBUG in the process's memory (svr4.go; glibc's <link.h>), the
+// executable's ELF symbol table relocated by the load bias (symbols.go;
+// read once, again after an exec), the parent and ids in
+// /proc/PID/status, each thread's comm and the processor field of its
+// stat (internal/procfs), and /proc/PID/root. None needs the process
+// stopped, and none reads /proc once the process has ended (its pid may
+// be another's by then).
+//
 // Kernel facts the code depends on are in docs/x86-debug-registers.md.
 package linux

@@ -67,7 +67,16 @@ func (p *Process) StepThread(tid target.Tid, sig target.Signal) (target.ThreadSt
 	if err := p.usable(); err != nil {
 		return target.ThreadStop{}, err
 	}
-	return p.stepThread(tid, sig)
+	th, err := p.stoppedThread(tid)
+	if err != nil {
+		return target.ThreadStop{}, err
+	}
+	resume, err := pauser{p}.pauseOthers(th)
+	defer resume()
+	if err != nil {
+		return target.ThreadStop{}, err
+	}
+	return runner{p}.stepThread(tid, sig)
 }
 
 // InjectSyscall runs a system call in a stopped thread and restores its
@@ -83,8 +92,29 @@ func (p *Process) InjectSyscall(tid target.Tid, nr int, args ...uint64) (uint64,
 	}
 	var a [6]uint64
 	copy(a[:], args)
-	return p.injectSyscall(tid, nr, a)
+	if p.nonStop {
+		// Stop the others around it (pauseOthers), as all-stop has them.
+		var th *thread
+		if tid != 0 {
+			var err error
+			if th, err = p.stoppedThread(tid); err != nil {
+				return 0, err
+			}
+		}
+		resume, err := pauser{p}.pauseOthers(th)
+		defer resume()
+		if err != nil {
+			return 0, err
+		}
+	}
+	return runner{p}.injectSyscall(tid, nr, a)
 }
+
+// runner is the machinery of target.ThreadRunner: it runs one stopped
+// thread for a moment, a step or an injected system call, and collects
+// its stop, with the others stopped (paused in non-stop mode). Its state
+// is the Process's.
+type runner struct{ p *Process }
 
 // asyncSignals are the signals blocked while a thread runs for a moment:
 // all but the synchronous ones, which the instruction itself may raise.
@@ -99,7 +129,8 @@ const asyncSignals = ^uint64(1<<(unix.SIGSEGV-1) | 1<<(unix.SIGBUS-1) | 1<<(unix
 // to give back with unblock, and the mask set. (Never with a resume that
 // delivers a signal: the kernel requeues a delivered signal that is
 // blocked, kernel/signal.c ptrace_signal.)
-func (p *Process) blockAsync(th *thread) (old, set uint64, err error) {
+func (r runner) blockAsync(th *thread) (old, set uint64, err error) {
+	p := r.p
 	if err := p.c.ptracePtr(unix.PTRACE_GETSIGMASK, th.tid, 8, unsafe.Pointer(&old)); err != nil {
 		return 0, 0, err
 	}
@@ -115,7 +146,8 @@ func (p *Process) blockAsync(th *thread) (old, set uint64, err error) {
 // unblock gives th its mask back, unless the instruction it ran set a
 // mask of its own (rt_sigreturn, rt_sigprocmask, a signal delivered to a
 // handler): that one is the program's now, and stays.
-func (p *Process) unblock(th *thread, old, set uint64) {
+func (r runner) unblock(th *thread, old, set uint64) {
+	p := r.p
 	if th.gone || set == old {
 		return
 	}
@@ -132,16 +164,17 @@ func (p *Process) unblock(th *thread, old, set uint64) {
 }
 
 // stepThread serves StepThread.
-func (p *Process) stepThread(tid target.Tid, sig target.Signal) (target.ThreadStop, error) {
+func (r runner) stepThread(tid target.Tid, sig target.Signal) (target.ThreadStop, error) {
+	p := r.p
 	th, err := p.stoppedThread(tid)
 	if err != nil {
 		return target.ThreadStop{}, err
 	}
 	if err := p.applyDR(th); err != nil {
-		return target.ThreadStop{}, p.threadErr(th, err)
+		return target.ThreadStop{}, r.threadErr(th, err)
 	}
 	if err := p.flushRegs(th); err != nil {
-		return target.ThreadStop{}, p.threadErr(th, err)
+		return target.ThreadStop{}, r.threadErr(th, err)
 	}
 	// Asynchronous signals are held back during the step, so that one
 	// pending is not delivered in place of the instruction; but not
@@ -151,12 +184,12 @@ func (p *Process) stepThread(tid target.Tid, sig target.Signal) (target.ThreadSt
 	// relative to the mask they find, which must be the program's. A
 	// signal delivered before a syscall instruction is then the step's
 	// stop (StopSignal), the instruction not executed.
-	if sig == 0 && th.stop != stopSyscallEntry && !p.atSyscallInsn(th) {
-		old, set, err := p.blockAsync(th)
+	if sig == 0 && th.stop != stopSyscallEntry && !r.atSyscallInsn(th) {
+		old, set, err := r.blockAsync(th)
 		if err != nil {
-			return target.ThreadStop{}, p.threadErr(th, fmt.Errorf("block signals of thread %d: %w", th.tid, err))
+			return target.ThreadStop{}, r.threadErr(th, fmt.Errorf("block signals of thread %d: %w", th.tid, err))
 		}
-		defer p.unblock(th, old, set)
+		defer r.unblock(th, old, set)
 	}
 	// While the world is stopped, a stop that is not an event leaves its
 	// thread stopped (quiet), and a real one is collected in p.stops.
@@ -166,7 +199,7 @@ func (p *Process) stepThread(tid target.Tid, sig target.Signal) (target.ThreadSt
 	defer func() { p.stops = p.stops[:n0] }()
 	for try := 0; try < 16; try++ {
 		if err := p.c.ptrace(unix.PTRACE_SINGLESTEP, th.tid, 0, uintptr(sig)); err != nil {
-			return target.ThreadStop{}, p.threadErr(th, fmt.Errorf("step thread %d: %w", th.tid, err))
+			return target.ThreadStop{}, r.threadErr(th, fmt.Errorf("step thread %d: %w", th.tid, err))
 		}
 		sig = 0
 		th.kind = target.Step
@@ -183,12 +216,12 @@ func (p *Process) stepThread(tid target.Tid, sig target.Signal) (target.ThreadSt
 			p.dispatch(wpid, ws)
 		}
 		if p.over || th.gone {
-			return target.ThreadStop{}, p.threadErr(th, errThreadGone)
+			return target.ThreadStop{}, r.threadErr(th, errThreadGone)
 		}
 		for i := n0; i < len(p.stops); i++ {
 			if st := p.stops[i]; int(st.Tid) == th.tid {
 				if err := p.loadGP(th); err != nil {
-					return target.ThreadStop{}, p.threadErr(th, err)
+					return target.ThreadStop{}, r.threadErr(th, err)
 				}
 				st.PC = th.regs.gp.Rip
 				return st, nil
@@ -202,7 +235,8 @@ func (p *Process) stepThread(tid target.Tid, sig target.Signal) (target.ThreadSt
 
 // atSyscallInsn says whether th's next instruction enters the kernel
 // (SYSCALL, SYSENTER, INT 0x80).
-func (p *Process) atSyscallInsn(th *thread) bool {
+func (r runner) atSyscallInsn(th *thread) bool {
+	p := r.p
 	if p.loadGP(th) != nil {
 		return false
 	}
@@ -215,7 +249,8 @@ func (p *Process) atSyscallInsn(th *thread) bool {
 
 // threadErr names what became of th when a request on it failed: the
 // process ended, or the thread is gone.
-func (p *Process) threadErr(th *thread, err error) error {
+func (r runner) threadErr(th *thread, err error) error {
+	p := r.p
 	switch {
 	case p.over:
 		return fmt.Errorf("thread %d: %w", th.tid, target.ErrExited)
@@ -229,7 +264,8 @@ func (p *Process) threadErr(th *thread, err error) error {
 }
 
 // injectSyscall serves InjectSyscall: it picks the thread, when asked to.
-func (p *Process) injectSyscall(tid target.Tid, nr int, args [6]uint64) (uint64, error) {
+func (r runner) injectSyscall(tid target.Tid, nr int, args [6]uint64) (uint64, error) {
+	p := r.p
 	var th *thread
 	if tid != 0 {
 		var err error
@@ -254,24 +290,25 @@ func (p *Process) injectSyscall(tid target.Tid, nr int, args [6]uint64) (uint64,
 			return 0, fmt.Errorf("inject system call %d: no stopped thread can run it", nr)
 		}
 	}
-	v, err := p.inject(th, nr, args)
+	v, err := r.inject(th, nr, args)
 	if err != nil {
-		return 0, p.threadErr(th, fmt.Errorf("inject system call %d in thread %d: %w", nr, th.tid, err))
+		return 0, r.threadErr(th, fmt.Errorf("inject system call %d in thread %d: %w", nr, th.tid, err))
 	}
 	return v, nil
 }
 
 // inject runs system call nr in th. See stopPlace for where it may.
-func (p *Process) inject(th *thread, nr int, args [6]uint64) (uint64, error) {
+func (r runner) inject(th *thread, nr int, args [6]uint64) (uint64, error) {
+	p := r.p
 	if th.stop == stopInSyscall {
-		if err := p.leaveSyscall(th); err != nil {
+		if err := r.leaveSyscall(th); err != nil {
 			return 0, err
 		}
 	}
 	if err := p.loadGP(th); err != nil {
 		return 0, err
 	}
-	site, err := p.syscallSite(th)
+	site, err := r.syscallSite(th)
 	if err != nil {
 		return 0, err
 	}
@@ -285,11 +322,11 @@ func (p *Process) inject(th *thread, nr int, args [6]uint64) (uint64, error) {
 	in.Orig_rax = ^uint64(0) // no syscall-restart logic on the way out
 	in.Rdi, in.Rsi, in.Rdx, in.R10, in.R8, in.R9 = args[0], args[1], args[2], args[3], args[4], args[5]
 	in.Eflags &^= hwbp.FlagTF // the kernel steps it itself
-	old, set, err := p.blockAsync(th)
+	old, set, err := r.blockAsync(th)
 	if err != nil {
 		return 0, err
 	}
-	defer p.unblock(th, old, set)
+	defer r.unblock(th, old, set)
 	if err := p.c.setRegs(th.tid, &in); err != nil {
 		return 0, err
 	}
@@ -302,7 +339,7 @@ func (p *Process) inject(th *thread, nr int, args [6]uint64) (uint64, error) {
 		}
 	}()
 	for try := 0; try < 16; try++ {
-		if v, done, err := p.stepInjected(th, site.addr); done || err != nil {
+		if v, done, err := r.stepInjected(th, site.addr); done || err != nil {
 			return v, err
 		}
 	}
@@ -313,7 +350,8 @@ func (p *Process) inject(th *thread, nr int, args [6]uint64) (uint64, error) {
 // returns the call's result, or done false when the step did not run it
 // (a stop that came first: a pending trap, an interrupt's trap, a
 // signal).
-func (p *Process) stepInjected(th *thread, addr uint64) (v uint64, done bool, err error) {
+func (r runner) stepInjected(th *thread, addr uint64) (v uint64, done bool, err error) {
+	p := r.p
 	if err := p.c.ptrace(unix.PTRACE_SINGLESTEP, th.tid, 0, 0); err != nil {
 		return 0, false, err
 	}
@@ -361,7 +399,8 @@ func (p *Process) stepInjected(th *thread, addr uint64) (v uint64, done bool, er
 
 // leaveSyscall takes a thread stopped at a ptrace event inside a system
 // call to the call's syscall-exit-stop.
-func (p *Process) leaveSyscall(th *thread) error {
+func (r runner) leaveSyscall(th *thread) error {
+	p := r.p
 	if err := p.flushRegs(th); err != nil {
 		return err
 	}
@@ -404,7 +443,8 @@ func (s site) unpatch() { s.m.rawWrite(s.addr, s.patched) }
 // syscallSite finds a syscall instruction the thread can execute: one of
 // the vDSO's (found once per image), or else one written over the
 // thread's PC for the duration.
-func (p *Process) syscallSite(th *thread) (site, error) {
+func (r runner) syscallSite(th *thread) (site, error) {
+	p := r.p
 	if p.sysInsn == 0 {
 		p.sysInsn = findVDSOSyscall(p.pid, p.mem)
 	}

@@ -33,6 +33,10 @@ type memory struct {
 	// and runs without tracing) but the table is kept; they go back in
 	// at the end of the vfork.
 	lifted bool
+	// removals counts the breakpoints removed; removed holds, for the
+	// last ones, their count at removal (removedSince).
+	removals uint64
+	removed  map[uint64]uint64
 }
 
 func openMemory(pid int) (*memory, error) {
@@ -168,7 +172,25 @@ func (m *memory) remove(addr uint64) error {
 	delete(m.bps, addr)
 	i, _ := slices.BinarySearch(m.addrs, addr)
 	m.addrs = slices.Delete(m.addrs, i, i+1)
+	m.removals++
+	if m.removed == nil || len(m.removed) >= maxRemembered {
+		m.removed = map[uint64]uint64{}
+	}
+	m.removed[addr] = m.removals
 	return nil
+}
+
+// maxRemembered bounds the breakpoint removals remembered for
+// removedSince: a thread that has run since so many removals without a
+// stop is rare, and then a stray int3 is reported as a SIGTRAP.
+const maxRemembered = 256
+
+// removedSince says whether a breakpoint at addr was removed after the
+// removal count since: a thread that resumed before may have executed
+// its int3 (non-stop: breakpoints come and go while threads run).
+func (m *memory) removedSince(addr, since uint64) bool {
+	n, ok := m.removed[addr]
+	return ok && n > since && !m.isBreakpoint(addr)
 }
 
 // isBreakpoint says whether an int3 of ours is at addr now.
@@ -199,6 +221,21 @@ func (m *memory) restoreIn(pid int) error {
 		}
 	}
 	return nil
+}
+
+// rewrite writes every int3 again (after a followed vfork, whose child
+// may have taken some out of the memory both shared).
+func (m *memory) rewrite() error {
+	if m.lifted || m.file == nil {
+		return nil
+	}
+	var first error
+	for a := range m.bps {
+		if _, err := m.file.WriteAt([]byte{int3}, int64(a)); err != nil && first == nil {
+			first = fmt.Errorf("breakpoint at %#x: %w", a, err)
+		}
+	}
+	return first
 }
 
 // lift takes every int3 out of memory and keeps the table (vfork: the

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"syscall"
 
 	"gdbserverx/internal/x86cpu"
@@ -12,10 +11,14 @@ import (
 )
 
 // Process is a process traced with ptrace. It implements target.Process
-// and the capabilities target.HardwareDebug, target.Breakpoints,
-// target.SyscallTracer, target.SyscallEntryTracer, target.ThreadRunner,
-// target.StopFilter, target.AuxvReader, target.ExecFile and
-// target.Counter.
+// and the capabilities target.GeneralRegisterReader,
+// target.HardwareDebug, target.Breakpoints, target.SyscallTracer,
+// target.SyscallEntryTracer, target.ThreadRunner, target.StopFilter and
+// target.Counter, and, through its facts (facts.go), the capabilities
+// that read /proc and the program's files: target.AuxvReader,
+// target.ExecFile, target.LibraryLister, target.Symbolizer,
+// target.ProcessInfoReader, target.ThreadInfo, target.ProcessFiles and
+// target.FileRoot.
 //
 // Every method must be called on the thread of the Tracer that launched
 // or attached it (see Tracer); the Process has no goroutine and no lock
@@ -29,6 +32,10 @@ type Process struct {
 	mem    *memory
 	handle *os.Process // a pidfd: signals cannot reach a recycled pid
 	c      counters
+
+	// facts reads /proc and the program's files (facts.go); its
+	// methods are the Process's.
+	facts
 
 	threads    map[int]*thread
 	order      []*thread  // creation order, main thread first; may hold gone threads
@@ -49,16 +56,18 @@ type Process struct {
 	// Reset at exec.
 	sysInsn uint64
 
-	worldStopped bool // every thread is stopped and requests are served
+	worldStopped bool // all-stop: every thread is stopped and requests are served
+	nonStop      bool // non-stop mode: events stop their own thread only (nonstop.go)
 	stopping     bool // a thread reported an event (or Interrupt): the world is being stopped
 	interrupted  bool // Interrupt was called during this run
 	killing      bool // SIGKILL sent: reap until the main thread's status
 	over         bool // the process ended or was detached
 	ended        error
 
-	stops  []target.ThreadStop // the reasons of the stop being collected
-	queue  []target.Event      // events not yet taken with NextEvent
-	vforks map[int]bool        // threads in a vfork whose child shares the memory
+	stops       []target.ThreadStop // the reasons of the stop being collected
+	queue       []target.Event      // events not yet taken with NextEvent
+	vforks      map[int]int         // threads in a vfork whose child shares the memory: vforkLifted or vforkFollowed
+	followForks bool                // fork and vfork children become Processes (fork.go)
 
 	xsBuf   []byte
 	planBuf []target.DebugWrite
@@ -75,9 +84,15 @@ var (
 	_ target.HardwareDebug         = (*Process)(nil)
 	_ target.Breakpoints           = (*Process)(nil)
 	_ target.SyscallTracer         = (*Process)(nil)
+	_ target.Counter               = (*Process)(nil)
 	_ target.AuxvReader            = (*Process)(nil)
 	_ target.ExecFile              = (*Process)(nil)
-	_ target.Counter               = (*Process)(nil)
+	_ target.LibraryLister         = (*Process)(nil)
+	_ target.Symbolizer            = (*Process)(nil)
+	_ target.ProcessInfoReader     = (*Process)(nil)
+	_ target.ThreadInfo            = (*Process)(nil)
+	_ target.FileRoot              = (*Process)(nil)
+	_ target.ProcessFiles          = (*Process)(nil)
 )
 
 // errDetached ends a process after Detach.
@@ -87,25 +102,36 @@ func newProcess(owner *Tracer) *Process {
 	p := &Process{
 		owner:   owner,
 		threads: map[int]*thread{},
-		vforks:  map[int]bool{},
+		vforks:  map[int]int{},
 		// x87 and SSE until the first stop shows what the process has
 		// (probeRegisters).
 		regs: newRegLayout(false, 0, 0, x86cpu.Host()),
 	}
 	p.desc = p.regs.desc
+	p.facts.p = p
 	return p
 }
 
-// usable says why the process cannot serve a request that needs it
-// stopped, or nil.
-func (p *Process) usable() error {
+// alive says why the process cannot serve a request, or nil.
+func (p *Process) alive() error {
 	p.owner.check()
 	switch {
 	case p.over:
 		return p.ended
 	case p.killing:
 		return fmt.Errorf("process %d is being killed: %w", p.pid, target.ErrExited)
-	case !p.worldStopped:
+	}
+	return nil
+}
+
+// usable says why the process cannot serve a request that needs it
+// stopped, or nil: in all-stop mode the world must be stopped; in
+// non-stop mode a request that needs a thread stopped checks that thread.
+func (p *Process) usable() error {
+	if err := p.alive(); err != nil {
+		return err
+	}
+	if !p.nonStop && !p.worldStopped {
 		return target.ErrRunning
 	}
 	return nil
@@ -131,14 +157,6 @@ func (p *Process) Threads() ([]target.Thread, error) {
 		out[i] = target.Thread{Tid: tid, Name: threadName(p.pid, int(tid))}
 	}
 	return out, nil
-}
-
-func threadName(pid, tid int) string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/comm", pid, tid))
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSuffix(string(b), "\n")
 }
 
 // ReadRegisters fills buf with the thread's register file in description
@@ -253,6 +271,9 @@ func (p *Process) NextEvent() (target.Event, bool) {
 // injected), as the SIGSTOP a debugger sends to interrupt would.
 func (p *Process) Interrupt() error {
 	p.owner.check()
+	if p.nonStop && !p.over && !p.killing {
+		return p.StopThreads(nil)
+	}
 	if p.over || p.killing || p.worldStopped || p.interrupted {
 		return nil
 	}
@@ -285,6 +306,9 @@ func (p *Process) Detach() error {
 	if err := p.usable(); err != nil {
 		return err
 	}
+	if !p.allStopped() {
+		return fmt.Errorf("detach: %w", target.ErrRunning)
+	}
 	return p.detach()
 }
 
@@ -295,6 +319,9 @@ func (p *Process) SetDebugRegisters(img target.DebugRegisters) error {
 		return err
 	}
 	p.want = img
+	if p.nonStop {
+		pauser{p}.refreshRunning()
+	}
 	return nil
 }
 
@@ -305,22 +332,6 @@ func (p *Process) TraceSyscalls(on bool) error {
 	}
 	p.syscalls = on
 	return nil
-}
-
-// Auxv returns /proc/PID/auxv.
-func (p *Process) Auxv() ([]byte, error) {
-	if p.over {
-		return nil, p.ended
-	}
-	return os.ReadFile(fmt.Sprintf("/proc/%d/auxv", p.pid))
-}
-
-// ExecPath returns the target of /proc/PID/exe.
-func (p *Process) ExecPath() (string, error) {
-	if p.over {
-		return "", p.ended
-	}
-	return os.Readlink(fmt.Sprintf("/proc/%d/exe", p.pid))
 }
 
 // Counts returns the running totals of ptrace calls, debug-register

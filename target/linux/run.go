@@ -76,7 +76,9 @@ func (p *Process) resume(actions []target.Action) error {
 			return err
 		}
 	}
-	p.worldStopped = false
+	if !p.nonStop {
+		p.worldStopped = false
+	}
 	p.interrupted = false
 	for _, it := range plan {
 		if it.th.gone {
@@ -104,6 +106,7 @@ func (p *Process) resumeThread(th *thread, kind target.ResumeKind, sig int) {
 		return
 	}
 	th.kind = kind
+	th.since = p.mem.removals
 	th.regs.invalidate()
 	th.stop = stopPlain
 	req, next := unix.PTRACE_CONT, running
@@ -144,8 +147,8 @@ func (p *Process) quiet(th *thread) {
 // Interrupt): it decides whether the run is over, and once every thread
 // has stopped, completes the stop and queues its event.
 func (p *Process) settle() {
-	if p.over || p.worldStopped {
-		return
+	if p.over || p.worldStopped || p.nonStop {
+		return // non-stop: each stop queued its event
 	}
 	if !p.killing && !p.stopping && p.nRunning == 0 && p.nListening == 0 &&
 		len(p.threads) > 0 && p.anyAlive() {

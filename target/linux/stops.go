@@ -17,6 +17,16 @@ import (
 // report records a thread's reason to stop; during a run it starts the
 // stop of the world.
 func (p *Process) report(st target.ThreadStop) {
+	if p.nonStop && !p.stopping { // stepThread and Attach collect in p.stops
+		if th := p.threads[int(st.Tid)]; th != nil {
+			// Its own event ends a pause (pauseOthers): it stays
+			// stopped for the client, and a stop it was asked for is
+			// answered by this one.
+			th.pausing, th.paused, th.stopWanted = false, false, false
+		}
+		pauser{p}.reportThread(st)
+		return
+	}
 	p.stops = append(p.stops, st)
 	p.stopWorld()
 }
@@ -62,13 +72,7 @@ func (p *Process) dispatch(wpid int, ws unix.WaitStatus) {
 	case unix.PTRACE_EVENT_VFORK_DONE:
 		th.stop = stopInSyscall
 		// The vfork child has exec'd or exited: memory is ours again.
-		if p.vforks[th.tid] {
-			delete(p.vforks, th.tid)
-			if len(p.vforks) == 0 {
-				p.mem.unlift()
-			}
-		}
-		p.quiet(th)
+		forker{p}.vforkDone(th)
 	case unix.PTRACE_EVENT_EXIT:
 		// The thread is exiting: let it, and forget it now, so that no
 		// stop of the world waits for it.
@@ -100,6 +104,13 @@ func isStopSignal(sig int) bool {
 // listening thread (SIGTRAP).
 func (p *Process) onEventStop(th *thread, sig int) {
 	th.groupStop = isStopSignal(sig)
+	if (pauser{p}).pausedStop(th) {
+		return
+	}
+	if p.nonStop && !p.stopping {
+		pauser{p}.onNonStopEventStop(th)
+		return
+	}
 	if !p.stopping {
 		if !p.interrupted {
 			// During a run this is not an event: a group-stop goes on
@@ -239,51 +250,8 @@ func (p *Process) onSignal(th *thread, sig int) {
 		SigInfo: append([]byte(nil), info[:]...),
 		SigCode: code,
 	}
-	if sig == int(unix.SIGTRAP) {
-		switch code {
-		case siKernel:
-			// An int3. If it is one of ours, the PC is moved back onto it.
-			if err := p.loadGP(th); err != nil {
-				p.removeThread(th)
-				return
-			}
-			if pc := th.regs.gp.Rip - 1; p.mem.isBreakpoint(pc) {
-				st.Reason = target.StopBreakpoint
-				th.regs.gp.Rip = pc
-				th.regs.gpDirty = true
-			}
-		case trapHwbkpt, trapTrace:
-			// A debug exception: DR6 says which slots fired and whether a
-			// single step completed. Only here is DR6 meaningful. A step
-			// in a thread with no slot enabled can only have completed
-			// (the kernel says TRAP_TRACE exactly when DR6.BS is set), so
-			// DR6 is not read for it: one ptrace call less per stepi.
-			st.Reason = target.StopDebug
-			if code == trapTrace && th.dr.Control&hwbp.DR7Enable == 0 {
-				st.DR6 = hwbp.DR6SingleStep
-				break
-			}
-			dr6, err := p.c.peekDebugReg(th.tid, 6)
-			if isGone(err) {
-				p.removeThread(th)
-				return
-			}
-			st.DR6 = dr6
-		case trapBrkpt, siPtraceNotify:
-			// A step that ends at the return of a system call (the thread
-			// stepped a syscall instruction, or was stopped inside one)
-			// is reported by the kernel at the syscall exit with
-			// TRAP_BRKPT and no debug exception, so DR6 is not updated
-			// (arch/x86/kernel/step.c user_single_step_report). A step
-			// that delivered a signal to a handler stops at the handler's
-			// first instruction through ptrace_notify(SIGTRAP), whose
-			// si_code is the exit code, SIGTRAP (kernel/signal.c
-			// signal_delivered). Both are completed steps.
-			if th.kind == target.Step {
-				st.Reason = target.StopDebug
-				st.DR6 = hwbp.DR6SingleStep
-			}
-		}
+	if sig == int(unix.SIGTRAP) && !p.classifyTrap(th, &st) {
+		return
 	}
 	if p.filter != nil && !p.stopping {
 		if p.loadGP(th) == nil {
@@ -328,6 +296,10 @@ func (p *Process) onNewChild(parent *thread, ev int) {
 		p.quiet(parent)
 		return
 	}
+	if !isThread && p.followForks {
+		forker{p}.adoptChild(parent, child, ev)
+		return
+	}
 	if !isThread {
 		if ev == unix.PTRACE_EVENT_VFORK {
 			// The child shares our memory and runs untraced: take the
@@ -335,7 +307,7 @@ func (p *Process) onNewChild(parent *thread, ev int) {
 			// the parent), even when there are none yet (one inserted
 			// meanwhile would wait too).
 			p.mem.lift()
-			p.vforks[parent.tid] = true
+			p.vforks[parent.tid] = vforkLifted
 		} else {
 			p.mem.restoreIn(child)
 		}
@@ -386,7 +358,8 @@ func (p *Process) onExec(wpid int) {
 	th := p.addThread(wpid, stopped, unknownDR)
 	th.dr.Control = 0 // exec flushed them: nothing is armed
 	th.stop = stopInSyscall
-	p.sysInsn = 0 // a new vDSO
+	p.sysInsn = 0      // a new vDSO
+	p.facts.syms = nil // a new program
 	p.mem.reset()
 	// The stops collected so far belong to the old image.
 	p.stops = p.stops[:0]
@@ -402,4 +375,65 @@ func (p *Process) processEnded(ws unix.WaitStatus) {
 	p.end(target.ErrExited)
 	p.queue = append(p.queue, ev)
 	p.release()
+}
+
+// classifyTrap gives a SIGTRAP its reason: an int3 of ours (the PC
+// moved back onto it), a debug exception (DR6), or a step reported at a
+// syscall's exit or a handler's entry. It reports false when the stop
+// has been dealt with (the thread is gone, or the int3 was one removed
+// while the thread ran: it goes on).
+func (p *Process) classifyTrap(th *thread, st *target.ThreadStop) bool {
+	switch st.SigCode {
+	case siKernel:
+		// An int3. If it is one of ours, the PC is moved back onto it.
+		if err := p.loadGP(th); err != nil {
+			p.removeThread(th)
+			return false
+		}
+		if pc := th.regs.gp.Rip - 1; p.mem.isBreakpoint(pc) {
+			st.Reason = target.StopBreakpoint
+			th.regs.gp.Rip = pc
+			th.regs.gpDirty = true
+		} else if p.mem.removedSince(pc, th.since) {
+			// Ours, removed while the thread ran (non-stop): it
+			// goes back onto the instruction, which is there again,
+			// and on.
+			th.regs.gp.Rip = pc
+			th.regs.gpDirty = true
+			p.quiet(th)
+			return false
+		}
+	case trapHwbkpt, trapTrace:
+		// A debug exception: DR6 says which slots fired and whether a
+		// single step completed. Only here is DR6 meaningful. A step
+		// in a thread with no slot enabled can only have completed
+		// (the kernel says TRAP_TRACE exactly when DR6.BS is set), so
+		// DR6 is not read for it: one ptrace call less per stepi.
+		st.Reason = target.StopDebug
+		if st.SigCode == trapTrace && th.dr.Control&hwbp.DR7Enable == 0 {
+			st.DR6 = hwbp.DR6SingleStep
+			break
+		}
+		dr6, err := p.c.peekDebugReg(th.tid, 6)
+		if isGone(err) {
+			p.removeThread(th)
+			return false
+		}
+		st.DR6 = dr6
+	case trapBrkpt, siPtraceNotify:
+		// A step that ends at the return of a system call (the thread
+		// stepped a syscall instruction, or was stopped inside one)
+		// is reported by the kernel at the syscall exit with
+		// TRAP_BRKPT and no debug exception, so DR6 is not updated
+		// (arch/x86/kernel/step.c user_single_step_report). A step
+		// that delivered a signal to a handler stops at the handler's
+		// first instruction through ptrace_notify(SIGTRAP), whose
+		// si_code is the exit code, SIGTRAP (kernel/signal.c
+		// signal_delivered). Both are completed steps.
+		if th.kind == target.Step {
+			st.Reason = target.StopDebug
+			st.DR6 = hwbp.DR6SingleStep
+		}
+	}
+	return true
 }

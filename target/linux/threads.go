@@ -58,6 +58,15 @@ type thread struct {
 	// own record: readbacks are never trusted (a new thread reads back its
 	// parent's DR7 with nothing armed).
 	dr target.DebugRegisters
+
+	// Non-stop mode (nonstop.go): stopWanted, StopThreads asked it to
+	// stop; refresh, it was interrupted to write its debug registers;
+	// pausing and paused, a ThreadRunner call of another thread stops it
+	// for its length.
+	stopWanted, refresh, pausing, paused bool
+	// since is the count of breakpoint removals when it last resumed: an
+	// int3 removed after that may still trap it (memory.removedSince).
+	since uint64
 }
 
 // addThread enters a new thread in the table, last in creation order.

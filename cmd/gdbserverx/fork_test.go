@@ -1,0 +1,142 @@
+package main
+
+import (
+	"regexp"
+	"strconv"
+	"testing"
+
+	"gdbserverx/internal/gdbtest"
+)
+
+// Forks with real gdb (fork-events, vfork-events): testdata/forks.c forks
+// a child that calls child_work and exits 3, then vforks one that execs
+// /bin/true, and prints how each ended. A breakpoint left in a child's
+// memory would kill it with SIGTRAP ("killed by signal 5").
+
+// waitOutput waits for a line of the program's output on the server's
+// stdout.
+func waitOutput(t *testing.T, srv *gdbtest.Proc, line string) {
+	t.Helper()
+	if _, _, err := srv.Stdout.Wait(0, regexp.MustCompile("^"+regexp.QuoteMeta(line)+"$"), gdbtest.Timeout); err != nil {
+		t.Errorf("program output: %v\n--- stdout ---\n%s", err, srv.Stdout)
+	}
+}
+
+// TestForkChildrenDetachedClean is gdb's default (follow the parent,
+// detach the child): gdb is told of both forks, takes its breakpoint out
+// of each child and lets it go; the children run clean.
+func TestForkChildrenDetachedClean(t *testing.T) {
+	srv := serve(t, gdbtest.Program(t, "forks"))
+	out := gdb(t, srv, "break child_work", "continue", "continue")
+	contains(t, out,
+		`\[Detaching after fork from child process \d+\]`,
+		`\[Detaching after vfork from child process \d+\]`,
+		`Breakpoint 1, child_work \(\)`,
+		`\[Inferior 1 \(process \d+\) exited normally\]`,
+	)
+	waitOutput(t, srv, "fork child: exited 3")
+	waitOutput(t, srv, "vfork child: exited 0")
+}
+
+// TestFollowForkModeChild: gdb follows the child, which stops at the
+// breakpoint and is debugged to its end; the parent, detached, runs on
+// without breakpoints.
+func TestFollowForkModeChild(t *testing.T) {
+	srv := serve(t, gdbtest.Program(t, "forks"))
+	out := gdb(t, srv,
+		"set follow-fork-mode child",
+		"break child_work",
+		"continue",
+		"bt 2",
+		"info inferiors",
+		"continue",
+	)
+	contains(t, out,
+		`\[Attaching after Thread \d+\.\d+ fork to child Thread (\d+)\.\d+\]`,
+		`\[Inferior 1 \(process \d+\) detached\]`,
+		`Thread 2\.1 "forks" hit Breakpoint 1, child_work \(\)`,
+		`#1  0x[0-9a-f]+ in main \(\) at .*forks\.c`,
+		`\* 2    process \d+ `,
+		`\[Inferior 2 \(process \d+\) exited with code 03\]`,
+	)
+	waitOutput(t, srv, "fork child: exited 3")
+	waitOutput(t, srv, "vfork child: exited 0")
+}
+
+// TestDetachOnForkOff keeps both processes under gdb: the fork is
+// caught, the child is debugged as inferior 2 to its end, then the
+// parent goes on (its vfork child detached, as the setting is back on).
+func TestDetachOnForkOff(t *testing.T) {
+	srv := serve(t, gdbtest.Program(t, "forks"))
+	out := gdb(t, srv,
+		"set detach-on-fork off",
+		"catch fork",
+		"break child_work",
+		"continue",
+		"stepi", // gdb adds the child as inferior 2 when the parent resumes
+		"info inferiors",
+		"inferior 2",
+		"continue",
+		"continue",
+		"inferior 1",
+		"set detach-on-fork on",
+		"continue",
+		"continue",
+	)
+	m := regexp.MustCompile(`Catchpoint 1 \(forked process (\d+)\)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no fork caught:\n%s", out)
+	}
+	child := m[1]
+	contains(t, out,
+		`\[New inferior 2 \(process `+child+`\)\]`,
+		`  2    process `+child+` `,
+		`Thread 2\.1 "forks" hit Breakpoint 2\.2, child_work \(\)`,
+		`\[Inferior 2 \(process `+child+`\) exited with code 03\]`,
+		`\[Detaching after vfork from child process \d+\]`,
+		`Thread 1 "forks" hit Breakpoint 2, child_work \(\)`,
+		`\[Inferior 1 \(process \d+\) exited normally\]`,
+	)
+	waitOutput(t, srv, "fork child: exited 3")
+	waitOutput(t, srv, "vfork child: exited 0")
+}
+
+// TestCatchVFork: the vfork is caught; the parent, blocked in the kernel
+// until the child execs, goes on after it (vforkdone) with its
+// breakpoints in place.
+func TestCatchVFork(t *testing.T) {
+	srv := serve(t, gdbtest.Program(t, "forks"))
+	out := gdb(t, srv, "catch vfork", "break child_work", "continue", "continue", "continue")
+	contains(t, out,
+		`Catchpoint 1 \(vforked process \d+\)`,
+		`Breakpoint 2, child_work \(\)`,
+		`\[Inferior 1 \(process \d+\) exited normally\]`,
+	)
+	waitOutput(t, srv, "vfork child: exited 0")
+}
+
+// TestKillKeptChildren: gdb, leaving, kills both inferiors it keeps; no
+// process is left behind.
+func TestKillKeptChildren(t *testing.T) {
+	srv := serve(t, gdbtest.Program(t, "forks"))
+	out := gdb(t, srv,
+		"set detach-on-fork off",
+		"catch fork",
+		"continue",
+		"stepi",
+		"info inferiors",
+		"kill inferiors 1 2",
+	)
+	m := regexp.MustCompile(`Catchpoint 1 \(forked process (\d+)\)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no fork caught:\n%s", out)
+	}
+	contains(t, out, `  2    process `+m[1]+` `)
+	child, _ := strconv.Atoi(m[1])
+	if err := gdbtest.WaitGone(child, gdbtest.Timeout); err != nil {
+		t.Error(err)
+	}
+	if _, err := srv.WaitExit(gdbtest.Timeout); err != nil {
+		t.Errorf("server after both processes were killed: %v", err)
+	}
+}
