@@ -375,10 +375,11 @@ func gate(c *client, req rsp.Request) bool {
 		return false
 	}
 	if d, ok := req.(*rsp.Detach); ok {
-		if p := c.s.procs.byPid(int(d.Pid)); d.HasPid && p != nil && p.fk.knownBy != nil {
-			return false // a fork child, the client's own (fork.go): detached as anyone's
+		prog := program(c.s.procs)
+		if prog == nil || d.HasPid && int(d.Pid) != prog.pid {
+			return false // fork children, the client's own (fork.go): detached as anyone's
 		}
-		leave(c, d)
+		leave(c, prog)
 		return true
 	}
 	refuseRequest(c, req, need, rule.tell)
@@ -444,18 +445,8 @@ func appendRecent(recent []recentNotice, client int, text string) []recentNotice
 // stays with the server. When nobody else debugs it, it runs on, traced,
 // free of every point, as when the last client disconnects while it
 // runs, until a client connects (settle: resumeOrphan).
-func leave(c *client, r *rsp.Detach) {
+func leave(c *client, prog *process) {
 	s := c.s
-	var prog *process
-	for _, p := range s.procs {
-		if p.fk.knownBy == nil {
-			prog = p
-		}
-	}
-	if prog == nil || (r.HasPid && r.Pid != int64(prog.pid)) {
-		c.replyError(rsp.CodeNoProcess)
-		return
-	}
 	for _, p := range s.procs {
 		if p.fk.knows(c) {
 			s.tell(p, p.dropOwner(c))
@@ -470,6 +461,17 @@ func leave(c *client, r *rsp.Detach) {
 			p.orphaned = true
 		}
 	}
+}
+
+// program is the process every client debugs (the one started or
+// attached to, not a fork child: fork.go), or nil.
+func program(ps procTable) *process {
+	for _, p := range ps {
+		if p.fk.knownBy == nil {
+			return p
+		}
+	}
+	return nil
 }
 
 // anyDebugging says whether a client debugs the processes: one that has
