@@ -415,8 +415,12 @@ class Server:
         self.path = path
         self.multi_client = multi_client
 
-    def argv(self, prog_argv):
-        # port 0: the server picks a free port and prints it
+    def argv(self, prog_argv, files_dir):
+        # port 0: the server picks a free port and prints it. gdbserverx
+        # lets gdb read host files (vFile) only where it is told to, and
+        # `remote get` reads one of the run's own.
+        if self.multi_client:
+            return [self.path, "--vfile-root", files_dir, "127.0.0.1:0"] + prog_argv
         return [self.path, "127.0.0.1:0"] + prog_argv
 
     def version(self):
@@ -571,7 +575,7 @@ class Runner:
             write_pattern(params["pattern"], params["size"], 13, 5)
         try:
             srv, port, ready = start_server(
-                self.taskset + server.argv(prog_argv),
+                self.taskset + server.argv(prog_argv, tmp),
                 os.path.join(logs, tag + ".server.log"), tmp)
         except (RuntimeError, OSError) as e:
             run["error"] = str(e)

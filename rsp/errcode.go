@@ -52,7 +52,7 @@ var errorCodes = [...]ErrorCodeInfo{
 	{CodeIO, "EIO", "the target failed to read or write"},
 	{CodeBadFD, "EBADF", "bad host file descriptor"},
 	{CodeTryAgain, "EAGAIN", "not now: the target is running or busy; try again"},
-	{CodeAccess, "EACCES", "refused by this listener's policy (priority ceiling, pinning)"},
+	{CodeAccess, "EACCES", "refused by the client's role (README, \"Security\") or this listener's policy (priority ceiling, pinning)"},
 	{CodeBadAddress, "EFAULT", "bad memory address"},
 	{CodeBusy, "EBUSY", "resource held by another client"},
 	{CodeInvalid, "EINVAL", "malformed packet: bad hex, wrong field count, value out of range (a watchpoint longer than the longest served), or an escape with nothing to escape"},

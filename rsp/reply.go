@@ -13,6 +13,32 @@ func AppendError(dst []byte, code ErrorCode) []byte {
 	return appendHexByte(dst, byte(code))
 }
 
+// AppendErrorMessage appends the textual error reply "E.message" (GDB
+// manual, "Standard Replies": E.errtext). gdb prints it where it shows a
+// failed packet's reply (qSupported, G, P, a resume); elsewhere it takes
+// it as any error. Bytes the framing reserves ('$', '#', '}', '*') and
+// bytes outside printable ASCII become '?': the text is for people.
+func AppendErrorMessage(dst []byte, msg string) []byte {
+	dst = append(dst, 'E', '.')
+	for i := 0; i < len(msg); i++ {
+		c := msg[i]
+		if c < 0x20 || c > 0x7e || c == '$' || c == '#' || c == '}' || c == '*' {
+			c = '?'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// ParseErrorMessage returns the text of a textual error reply
+// "E.message"; ok is false for any other payload.
+func ParseErrorMessage(payload []byte) (msg string, ok bool) {
+	if len(payload) < 2 || payload[0] != 'E' || payload[1] != '.' {
+		return "", false
+	}
+	return string(payload[2:]), true
+}
+
 // AppendUnavailable appends "xx" for each of n bytes of a register whose
 // value is unavailable, in a g or p reply.
 func AppendUnavailable(dst []byte, n int) []byte {

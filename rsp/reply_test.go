@@ -15,6 +15,8 @@ func TestReplies(t *testing.T) {
 		{"error", AppendError(nil, CodeInvalid), "E16"},
 		{"gdbserver's watchpoint error", AppendError(nil, CodeNotPermitted), "E01"},
 		{"too large", AppendError(nil, CodeTooLarge), "E5a"},
+		{"error message", AppendErrorMessage(nil, "refused: an observer may not (X)"), "E.refused: an observer may not (X)"},
+		{"error message, framing bytes", AppendErrorMessage(nil, "a$b#c}d*e\n\x80"), "E.a?b?c?d?e??"},
 		{"unavailable register", AppendUnavailable(AppendHex(nil, []byte{1}), 2), "01xxxx"},
 		{"xfer more", AppendXferReply(nil, []byte("<a>#"), false), "m<a>}\x03"},
 		{"xfer last", AppendXferReply(nil, []byte("</a>"), true), "l</a>"},
@@ -80,6 +82,14 @@ func TestDecodeReplies(t *testing.T) {
 	for _, p := range []string{"OK", "E", "E1", "E.Btrace not enabled.", "Ezz"} {
 		if _, ok := ParseErrorReply([]byte(p)); ok {
 			t.Errorf("ParseErrorReply(%q) ok", p)
+		}
+	}
+	if m, ok := ParseErrorMessage([]byte("E.Btrace not enabled.")); !ok || m != "Btrace not enabled." {
+		t.Errorf("ParseErrorMessage = %q, %v", m, ok)
+	}
+	for _, p := range []string{"OK", "E", "E0d", "e.x"} {
+		if _, ok := ParseErrorMessage([]byte(p)); ok {
+			t.Errorf("ParseErrorMessage(%q) ok", p)
 		}
 	}
 }

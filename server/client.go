@@ -128,6 +128,9 @@ type client struct {
 	priority int
 	policy   arbiter.Policy
 	pinned   bool
+
+	// role is what the client may do: its listener's (roles.go).
+	role Role
 }
 
 func newClient(s *Server, id int, conn comm.Conn, lc *ListenerConfig) *client {
@@ -141,6 +144,7 @@ func newClient(s *Server, id int, conn comm.Conn, lc *ListenerConfig) *client {
 		launch:   s.defLaunch,
 		priority: lc.Priority,
 		policy:   s.defPolicy,
+		role:     lc.Role,
 	}
 	c.io = newConnIO(conn)
 	if s.cfg.RemoteDebug {

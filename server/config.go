@@ -53,6 +53,12 @@ type ListenerConfig struct {
 	MaxPriority int
 	// AllowPin lets its clients use `monitor pin on`.
 	AllowPin bool
+	// Role is what its clients may do (roles.go); the zero value is
+	// RoleOwner, gdbserver's client.
+	Role Role
+	// AllowUIDs are the users whose processes may connect through a
+	// unix socket (SO_PEERCRED); nil means the server's own user.
+	AllowUIDs []int
 }
 
 // Config is everything the server needs, made by cmd from the command line.
@@ -91,6 +97,12 @@ type Config struct {
 	// adds every packet.
 	Debug, RemoteDebug bool
 	// EventLog, when set, receives one JSON object per line per arbiter
-	// event (--event-log).
+	// event (--event-log), and per refusal (roles.go, confine.go).
 	EventLog io.Writer
+
+	// VFileAny lets vFile open any host file the server's user can;
+	// otherwise only the files gdb needs and those beneath VFileRoots
+	// (--vfile-any, --vfile-root; confine.go).
+	VFileAny   bool
+	VFileRoots []string
 }

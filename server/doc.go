@@ -89,6 +89,20 @@
 // (debugpoints.MaxPoints, MaxBytes); a client that has gone is forgotten
 // at once.
 //
+// # Roles and host files
+//
+// What a client may do is its listener's role (roles.go; README,
+// "Security"): every request type is classified once, by what it does
+// (requestRules, held by a test to rsp's sealed list of request types),
+// and the session's handle asks gate before it serves one. A refused
+// request gets E0d and the reason where gdb shows it; the detach of the
+// program by a client that may not let it go leaves it instead; an
+// observer's resume starts no thread another client leaves stopped
+// (mayStart, in process.combinedActions). Unix-socket peers are admitted
+// by user (admit, in connect). vFile opens only the files gdb needs (the
+// target's ProcessFiles) and those beneath a few directories, resolved
+// without leaving them (confine.go, for hostFiles).
+//
 // # All-stop with several clients
 //
 // Each client is either running (it resumed and waits for a stop reply) or

@@ -35,7 +35,7 @@ func init() {
 		{name: "policy", usage: "policy [emulate|suspend|error]", help: "Show or set what this client's watchpoints do without a hardware slot", run: monPolicy},
 		{name: "pin", usage: "pin [on|off]", help: "Show or set pinning: pinned points are never evicted (only where the listener allows it)", run: monPin},
 		{name: "slots", usage: "slots", help: "Show the hardware slots and every hardware breakpoint and watchpoint: owners, priorities, states, hits", run: monSlots},
-		{name: "clients", usage: "clients", help: "Show the connected clients: peer, priority, state, points in hardware, emulated, suspended", run: monClients},
+		{name: "clients", usage: "clients", help: "Show the connected clients: peer, priority, state, points in hardware, emulated, suspended, role", run: monClients},
 		{name: "events", usage: "events [N]", help: "Show the last N notices (default 10)", run: monEvents},
 		{name: "stats", usage: "stats", help: "Show the target's work: ptrace calls, debug-register writes, stops", run: monStats},
 	}
@@ -278,7 +278,7 @@ func monSlots(s *Server, c *client, args []string) error {
 func monClients(s *Server, c *client, args []string) error {
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "id\tpeer\tpriority\tstate\tholds\thardware\temulated\tsuspended\n")
+	fmt.Fprintf(tw, "id\tpeer\tpriority\tstate\tholds\thardware\temulated\tsuspended\trole\n")
 	for _, cl := range s.clients.connected() {
 		var hw, em, su int
 		for _, p := range s.procs {
@@ -298,7 +298,7 @@ func monClients(s *Server, c *client, args []string) error {
 			me = " (you)"
 		}
 		holds := nonStop{s}.holds(cl)
-		fmt.Fprintf(tw, "#%d%s\t%s\t%d\t%s\t%s\t%d\t%d\t%d\n", cl.id, me, cl.peer, cl.priority, cl.state, holds, hw, em, su)
+		fmt.Fprintf(tw, "#%d%s\t%s\t%d\t%s\t%s\t%d\t%d\t%d\t%s\n", cl.id, me, cl.peer, cl.priority, cl.state, holds, hw, em, su, cl.role)
 	}
 	tw.Flush()
 	c.output(b.String())

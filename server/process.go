@@ -43,6 +43,7 @@ type process struct {
 	info   target.ProcessInfoReader
 	thInfo target.ThreadInfo
 	root   target.FileRoot
+	files  target.ProcessFiles
 
 	// fk is its part in following forks (fork.go).
 	fk forkState
@@ -129,6 +130,7 @@ func newProcess(t target.Process, b Backend, log *logger, attached bool, path st
 	p.info, _ = t.(target.ProcessInfoReader)
 	p.thInfo, _ = t.(target.ThreadInfo)
 	p.root, _ = t.(target.FileRoot)
+	p.files, _ = t.(target.ProcessFiles)
 	p.fk.follower, _ = t.(target.ForkFollower)
 	p.serves = targetFeaturesOf(t)
 	p.desc = t.Description()
@@ -417,7 +419,7 @@ func (p *process) combinedActions(running []*client) []target.Action {
 		}
 		for _, tid := range p.threads {
 			a := c.actionFor(p, tid)
-			if a == nil || a.Kind == rsp.ResumeStop {
+			if a == nil || a.Kind == rsp.ResumeStop || !mayStart(running, c, p, tid) {
 				continue
 			}
 			m := per[tid]

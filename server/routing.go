@@ -314,7 +314,8 @@ func (s *Server) settle() {
 	if !s.procs.anyPending() && !s.procs.anyOrphaned() && !s.clients.anyIn(clientWaiting) && s.clients.anyIn(clientStopped) && !s.procs.anyRunning() {
 		return // a client holds the processes and nothing waits: the common case
 	}
-	if s.clients.live() == 0 {
+	if !s.clients.anyDebugging() {
+		// Nobody debugs them (every client left, or has detached: idle).
 		for _, p := range s.procs {
 			if p.orphaned && !p.running {
 				s.resumeOrphan(p)

@@ -491,13 +491,18 @@ func (s *Server) handleMessage(m message) {
 // connect admits a new client, or refuses it at once with a message when
 // the server is full: a client is never left waiting in a backlog.
 func (s *Server) connect(conn comm.Conn, lc *ListenerConfig) {
+	if !admit(conn, lc, s.log, &s.events) {
+		return
+	}
 	if s.clients.live() >= s.cfg.MaxClients {
 		s.log.printf("Refused a connection from %s: %d client(s) already connected (--clients %d)", conn.Peer(), s.clients.live(), s.cfg.MaxClients)
 		go refuse(conn, fmt.Sprintf("gdbserverx: refused: %d client(s) already connected (--clients %d)", s.clients.live(), s.cfg.MaxClients))
 		return
 	}
 	c := newClient(s, s.nextID, conn, lc)
-	c.joined = len(s.procs) > 0 && s.clients.live() > 0
+	// A client that may not kill the program says it attached, so that
+	// gdb detaches rather than kills when its user quits.
+	c.joined = len(s.procs) > 0 && s.clients.live() > 0 || !c.role.may(rightEnd)
 	s.nextID++
 	s.clients = append(s.clients, c)
 	s.everConn = true
@@ -618,13 +623,18 @@ func (s *Server) shutdown() {
 	s.collector.Wait()
 }
 
-// refuse answers a client over the limit at once: its first packet gets
-// an error reply with the reason as text, which gdb prints ("Remote
-// failure reply: E.gdbserverx: refused: ..."), then the connection closes.
-// A client that sends nothing within a second is simply closed.
+// refuse answers a client over the limit, or a peer who may not connect,
+// at once: its first packet gets an error reply with the reason as text,
+// which gdb prints ("Remote failure reply: E.gdbserverx: refused: ..."),
+// then the connection closes. A client that sends nothing within a
+// second is simply closed. The reply is followed by the end of the
+// stream, not by a close: gdb acknowledges the reply before it prints
+// it, and that write must not fail (on a unix socket it would, at once:
+// "Broken pipe", and the reason is lost).
 func refuse(conn comm.Conn, msg string) {
 	defer conn.Close()
-	if d, ok := conn.(interface{ SetDeadline(time.Time) error }); ok {
+	d, _ := conn.(interface{ SetDeadline(time.Time) error })
+	if d != nil {
 		d.SetDeadline(time.Now().Add(time.Second))
 	}
 	rd := rsp.NewReader(conn, rsp.ReaderOptions{MaxPayload: PacketSize})
@@ -638,6 +648,10 @@ func refuse(conn comm.Conn, msg string) {
 		}
 	}
 	conn.Write(append([]byte{'+'}, rsp.AppendFrame(nil, []byte("E."+msg))...))
+	if cw, ok := conn.(interface{ CloseWrite() error }); ok && d != nil && cw.CloseWrite() == nil {
+		d.SetDeadline(time.Now().Add(time.Second))
+		io.Copy(io.Discard, conn) // until the client closes, or the deadline
+	}
 }
 
 // pollWait bounds a wait of the core loop in poll(2); see pollFds.

@@ -25,6 +25,9 @@ func (c *client) handle(req rsp.Request) {
 		c.queued = append(c.queued, req)
 		return
 	}
+	if gate(c, req) {
+		return // refused, or served otherwise, by the client's role (roles.go)
+	}
 	if c.state == clientNonStop {
 		switch r := req.(type) {
 		case *rsp.QueryHaltReason:

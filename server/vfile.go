@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"os"
-	"path/filepath"
 	"syscall"
 
 	"gdbserverx/rsp"
@@ -51,6 +50,9 @@ type hostFiles struct {
 	next  int // the next descriptor given
 	fsPid int
 	buf   []byte // pread scratch
+	// needed are the files gdb needs, kept while the program stays
+	// stopped (confine.go).
+	needed neededFiles
 }
 
 // serve serves the vFile packets (GDB manual, "Host I/O Packets"): gdb
@@ -63,7 +65,7 @@ func (h *hostFiles) serve(c *client, req rsp.Request) {
 	case *rsp.FileSetFS:
 		dst = h.setfs(dst, p, int(r.Pid))
 	case *rsp.FileOpen:
-		dst = h.openFile(dst, p, r)
+		dst = h.openFile(c, dst, p, r)
 	case *rsp.FileRead:
 		dst = h.pread(dst, r)
 	case *rsp.FileWrite:
@@ -80,30 +82,36 @@ func (h *hostFiles) serve(c *client, req rsp.Request) {
 	case *rsp.FileStat:
 		dst = h.fstat(dst, r)
 	case *rsp.FileReadlink:
-		path, ok := h.path(p, r.Path)
-		if !ok {
-			dst = rsp.AppendFileError(dst, fioENOENT)
-			break
-		}
-		target, err := os.Readlink(path)
+		target, err := h.readlink(c, p, r.Path)
 		if err != nil {
-			dst = rsp.AppendFileError(dst, fileioErrno(err))
+			dst = h.failed(c, dst, req, err)
 			break
 		}
 		dst = rsp.AppendFileData(dst, []byte(target))
 	case *rsp.FileUnlink:
-		path, ok := h.path(p, r.Path)
-		if !ok {
-			dst = rsp.AppendFileError(dst, fioENOENT)
-			break
-		}
-		if err := os.Remove(path); err != nil {
-			dst = rsp.AppendFileError(dst, fileioErrno(err))
+		if err := h.unlink(c, p, r.Path); err != nil {
+			dst = h.failed(c, dst, req, err)
 			break
 		}
 		dst = rsp.AppendFileResult(dst, 0)
 	}
 	c.reply(dst)
+}
+
+// failed answers a vFile request that failed with the File-I/O errno of
+// err; a path outside the confinement (confine.go) is also logged and
+// recorded in --event-log, but for gdb's probe of vFile.
+func (h *hostFiles) failed(c *client, dst []byte, req rsp.Request, err error) []byte {
+	var ce *confinedError
+	switch {
+	case !errors.As(err, &ce):
+	case ce.probe:
+		c.s.log.debugf("client #%d: %s %s: %s", c.id, req.PacketName(), ce.path, ce.reason)
+	default:
+		c.s.log.printf("Client #%d (%s): refused %s %s: %s (widen with --vfile-root DIR or --vfile-any)", c.id, c.peer, req.PacketName(), ce.path, ce.reason)
+		c.s.events.refusal(refusalRecord{Refused: req.PacketName(), Client: c.id, Peer: c.peer, Role: c.role.String(), Path: ce.path, Text: ce.reason})
+	}
+	return rsp.AppendFileError(dst, fileioErrno(err))
 }
 
 // setfs serves vFile:setfs: the paths of the next packets are the
@@ -126,7 +134,7 @@ func (h *hostFiles) setfs(dst []byte, p *process, pid int) []byte {
 }
 
 // openFile serves vFile:open: at most maxHostFiles at once (EMFILE).
-func (h *hostFiles) openFile(dst []byte, p *process, r *rsp.FileOpen) []byte {
+func (h *hostFiles) openFile(c *client, dst []byte, p *process, r *rsp.FileOpen) []byte {
 	flags, ok := fileioFlags(int(r.Flags))
 	if !ok {
 		return rsp.AppendFileError(dst, fioEINVAL)
@@ -134,13 +142,9 @@ func (h *hostFiles) openFile(dst []byte, p *process, r *rsp.FileOpen) []byte {
 	if len(h.open) >= maxHostFiles {
 		return rsp.AppendFileError(dst, fioEMFILE)
 	}
-	path, ok := h.path(p, r.Path)
-	if !ok {
-		return rsp.AppendFileError(dst, fioENOENT)
-	}
-	f, err := os.OpenFile(path, flags|syscall.O_CLOEXEC, os.FileMode(r.Mode&0o777))
+	f, err := h.openConfined(c, p, r.Path, flags, os.FileMode(r.Mode&0o777))
 	if err != nil {
-		return rsp.AppendFileError(dst, fileioErrno(err))
+		return h.failed(c, dst, r, err)
 	}
 	fd := h.next
 	h.next++
@@ -196,27 +200,6 @@ func (h *hostFiles) fstat(dst []byte, r *rsp.FileStat) []byte {
 		return rsp.AppendFileError(dst, fileioErrno(err))
 	}
 	return rsp.AppendFileData(dst, fileioStat(&st))
-}
-
-// path resolves a path in the filesystem vFile:setfs chose: the
-// process's (target.FileRoot: a process in a container or a chroot sees
-// files of its own), or the server's for 0. ok is false when the
-// process chosen is gone.
-func (h *hostFiles) path(p *process, path string) (string, bool) {
-	if h.fsPid <= 0 || !filepath.IsAbs(path) {
-		return path, true
-	}
-	if p == nil || p.pid != h.fsPid || p.root == nil {
-		return "", false
-	}
-	root, err := p.root.FileRoot()
-	switch {
-	case err != nil:
-		return "", false
-	case root == "/":
-		return path, true
-	}
-	return root + path, true // not Join: the kernel resolves the whole path, as gdb gave it
 }
 
 // closeAll closes every file (the client left).

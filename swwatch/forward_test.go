@@ -29,6 +29,8 @@ func TestForwardsFacts(t *testing.T) {
 		{"Libraries", func(p target.Process) (any, error) { return p.(target.LibraryLister).Libraries() }},
 		{"ProcessInfo", func(p target.Process) (any, error) { return p.(target.ProcessInfoReader).ProcessInfo() }},
 		{"FileRoot", func(p target.Process) (any, error) { return p.(target.FileRoot).FileRoot() }},
+		{"ProcessDir", func(p target.Process) (any, error) { return p.(target.ProcessFiles).ProcessDir(), nil }},
+		{"MappedFiles", func(p target.Process) (any, error) { return p.(target.ProcessFiles).MappedFiles() }},
 		{"Auxv", func(p target.Process) (any, error) { return p.(target.AuxvReader).Auxv() }},
 		{"ExecPath", func(p target.Process) (any, error) { return p.(target.ExecFile).ExecPath() }},
 		{"SymbolAt", func(p target.Process) (any, error) {

@@ -73,6 +73,7 @@ type facts interface {
 	target.Symbolizer
 	target.ProcessInfoReader
 	target.ThreadInfo
+	target.ProcessFiles
 	target.FileRoot
 }
 
@@ -108,6 +109,7 @@ func New(p target.Process) (*Process, error) {
 		"ProcessInfoReader": is[target.ProcessInfoReader](p),
 		"ThreadInfo":        is[target.ThreadInfo](p),
 		"FileRoot":          is[target.FileRoot](p),
+		"ProcessFiles":      is[target.ProcessFiles](p),
 	} {
 		has(c, name)
 	}

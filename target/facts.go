@@ -104,6 +104,28 @@ type ThreadInfo interface {
 	ThreadCore(tid Tid) (core int, ok bool)
 }
 
+// ProcessFiles is the optional capability of naming the host files that
+// are the process's own, for the confinement of vFile (README,
+// "Security"): a client may open these (gdb reads them with its sysroot
+// "target:") and not the host's other files, unless told.
+type ProcessFiles interface {
+	// ProcessDir is the host directory that describes the process
+	// (its threads, memory map, status), beneath which a client may
+	// read: gdb's `info proc` reads there.
+	ProcessDir() string
+	// MappedFiles gives the identity of the program's executable and of
+	// every file the process maps now (the dynamic linker, the shared
+	// libraries), whatever path names them: gdb opens ld.so by the path
+	// in the program's PT_INTERP, a link to the file mapped.
+	MappedFiles() ([]FileID, error)
+}
+
+// FileID is a file's identity on the server's host: its device and
+// inode, as stat(2) gives them.
+type FileID struct {
+	Dev, Ino uint64
+}
+
 // FileRoot is the optional capability of finding the process's files
 // as the process sees them, for vFile:setfs (GDB manual, "Host I/O
 // Packets"): a process in a container or a chroot has a root of its

@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -27,6 +29,11 @@ type options struct {
 	eventLog               string
 	cpuProfile             string
 	listens                []listenSpec
+	role                   server.Role
+	socketMode             os.FileMode
+	allowUIDs              []int
+	vfileRoots             []string
+	vfileAny               bool
 	comm                   comm.Spec
 	program                string
 	args                   []string // argv, the program included
@@ -40,6 +47,7 @@ type listenSpec struct {
 	priority    int
 	maxPriority int
 	allowPin    bool
+	role        server.Role
 }
 
 const usageText = `Usage:	gdbserverx [OPTIONS] COMM PROG [ARGS ...]
@@ -83,9 +91,25 @@ Several debuggers at once (see README, "Several clients"):
   --allow-pin           Let clients use 'monitor pin on'.
   --policy P            What a watchpoint without a hardware slot does:
                         emulate (default), suspend, or error.
-  --listen COMM[,priority=N][,max-priority=M][,allow-pin]
-                        Also listen on COMM, with its own priorities.
-  --event-log FILE      Write one JSON line per debug-register event.
+  --listen COMM[,priority=N][,max-priority=M][,allow-pin][,role=R]
+                        Also listen on COMM, with its own priorities;
+                        its clients have role R (default debugger).
+  --event-log FILE      Write one JSON line per debug-register event and
+                        per refusal.
+
+Security (see README, "Security"):
+
+  --role R              What COMM's clients may do: owner (default:
+                        everything), debugger (no kill, run, attach or
+                        monitor exit), observer (read and watch only).
+  --socket-mode MODE    Permissions of unix socket files (default 0600).
+  --allow-uid UID[,UID...]
+                        Users whose processes may connect through a unix
+                        socket (default: the server's own user).
+  --vfile-root DIR      Let clients read host files beneath DIR too (by
+                        default: the program, its libraries, /proc/PID
+                        and /usr/lib/debug).
+  --vfile-any           Let clients open any host file the server can.
 
 Debug options:
 
@@ -169,6 +193,31 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	fs.Var(&listens, "listen", "")
 	var wrapper string
 	fs.StringVar(&wrapper, "wrapper", "", "")
+	fs.Func("role", "", func(s string) (err error) { o.role, err = server.ParseRole(s); return })
+	fs.Func("socket-mode", "", func(s string) error {
+		m, err := strconv.ParseUint(s, 8, 32)
+		if err != nil || m > 0o777 || m == 0 {
+			return fmt.Errorf("%q is not a file mode from 1 to 0777, in octal", s)
+		}
+		o.socketMode = os.FileMode(m)
+		return nil
+	})
+	fs.Func("allow-uid", "", func(s string) error {
+		for _, u := range strings.Split(s, ",") {
+			n, err := strconv.ParseUint(u, 10, 32)
+			if err != nil {
+				return fmt.Errorf("%q is not a user id", u)
+			}
+			o.allowUIDs = append(o.allowUIDs, int(n))
+		}
+		return nil
+	})
+	fs.Func("vfile-root", "", func(s string) error {
+		dir, err := vfileRoot(s)
+		o.vfileRoots = append(o.vfileRoots, dir)
+		return err
+	})
+	fs.BoolVar(&o.vfileAny, "vfile-any", false, "")
 
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -219,8 +268,9 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	if err != nil {
 		return nil, &usageError{err.Error()}
 	}
+	spec.Mode = o.socketMode
 	o.comm = spec
-	o.listens = append(o.listens, listenSpec{comm: spec, priority: o.priority, maxPriority: o.maxPriority, allowPin: o.allowPin})
+	o.listens = append(o.listens, listenSpec{comm: spec, priority: o.priority, maxPriority: o.maxPriority, allowPin: o.allowPin, role: o.role})
 	for _, l := range listens {
 		ls, err := parseListen(l, o)
 		if err != nil {
@@ -267,7 +317,10 @@ func parseListen(s string, o *options) (listenSpec, error) {
 	if err != nil {
 		return listenSpec{}, fmt.Errorf("--listen %s: %v", s, err)
 	}
-	l := listenSpec{comm: spec, priority: o.priority, maxPriority: o.maxPriority}
+	spec.Mode = o.socketMode
+	// Another listener is for other people and tools: they debug, but
+	// do not end the program or the server unless role=owner says so.
+	l := listenSpec{comm: spec, priority: o.priority, maxPriority: o.maxPriority, role: server.RoleDebugger}
 	for _, p := range parts[1:] {
 		k, v, _ := strings.Cut(p, "=")
 		switch k {
@@ -281,12 +334,33 @@ func parseListen(s string, o *options) (listenSpec, error) {
 			}
 		case "allow-pin":
 			l.allowPin = true
+		case "role":
+			if l.role, err = server.ParseRole(v); err != nil {
+				return l, fmt.Errorf("--listen %s: %v", s, err)
+			}
 		default:
-			return l, fmt.Errorf("--listen %s: unknown setting %q (want priority=N, max-priority=M or allow-pin)", s, p)
+			return l, fmt.Errorf("--listen %s: unknown setting %q (want priority=N, max-priority=M, allow-pin or role=R)", s, p)
 		}
 	}
 	if l.priority > l.maxPriority {
 		return l, fmt.Errorf("--listen %s: priority %d is above max-priority %d", s, l.priority, l.maxPriority)
 	}
 	return l, nil
+}
+
+// vfileRoot makes --vfile-root DIR absolute and clean, as the server
+// compares paths with it, and checks that it is a directory.
+func vfileRoot(s string) (string, error) {
+	dir, err := filepath.Abs(s)
+	if err != nil {
+		return s, err
+	}
+	st, err := os.Stat(dir)
+	if err != nil {
+		return dir, err
+	}
+	if !st.IsDir() {
+		return dir, fmt.Errorf("%s is not a directory", dir)
+	}
+	return dir, nil
 }

@@ -31,7 +31,14 @@ func TestParseArgs(t *testing.T) {
 		}},
 		{args: "--priority 10 --listen :2,priority=50,max-priority=60,allow-pin :1 p", check: func(o *options) bool {
 			return len(o.listens) == 2 && o.listens[0].priority == 10 && o.listens[0].maxPriority == 100 &&
-				o.listens[1] == listenSpec{comm: tcp("127.0.0.1:2"), priority: 50, maxPriority: 60, allowPin: true}
+				o.listens[1] == listenSpec{comm: tcp("127.0.0.1:2"), priority: 50, maxPriority: 60, allowPin: true, role: server.RoleDebugger}
+		}},
+		{args: ":1 p", check: func(o *options) bool {
+			return o.listens[0].role == server.RoleOwner && o.vfileRoots == nil && !o.vfileAny
+		}},
+		{args: "--role observer --socket-mode 660 --allow-uid 5,7 --allow-uid 9 --vfile-root / --vfile-any --listen unix:/s,role=owner :1 p", check: func(o *options) bool {
+			return o.listens[0].role == server.RoleObserver && o.listens[1].role == server.RoleOwner && o.socketMode == 0o660 &&
+				o.listens[1].comm.Mode == 0o660 && reflect.DeepEqual(o.allowUIDs, []int{5, 7, 9}) && reflect.DeepEqual(o.vfileRoots, []string{"/"}) && o.vfileAny
 		}},
 		{args: "--help", check: func(o *options) bool { return o.help }},
 		{args: "--version", check: func(o *options) bool { return o.version }},
@@ -47,6 +54,12 @@ func TestParseArgs(t *testing.T) {
 		{args: "--priority 200 :1 p", err: "above --max-priority"},
 		{args: "--priority x :1 p", err: `"x" is not a number`},
 		{args: "--listen :2,color=red :1 p", err: `unknown setting "color=red"`},
+		{args: "--role boss :1 p", err: `role "boss": want owner, debugger or observer`},
+		{args: "--listen :2,role=root :1 p", err: `role "root"`},
+		{args: "--socket-mode 999 :1 p", err: "not a file mode"},
+		{args: "--allow-uid me :1 p", err: `"me" is not a user id`},
+		{args: "--vfile-root /nonexistent/dir :1 p", err: "no such file or directory"},
+		{args: "--vfile-root /etc/passwd :1 p", err: "not a directory"},
 		{args: "prog", err: "is not [HOST]:PORT"},
 	} {
 		o, err := parseArgs(strings.Fields(tc.args), io.Discard)

@@ -75,6 +75,8 @@ func run(args []string, stderr io.Writer) int {
 		Log:             stderr,
 		Debug:           o.debug,
 		RemoteDebug:     o.remoteDebug,
+		VFileAny:        o.vfileAny,
+		VFileRoots:      o.vfileRoots,
 	}
 	if o.eventLog != "" {
 		f, err := os.OpenFile(o.eventLog, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
@@ -112,7 +114,7 @@ func run(args []string, stderr io.Writer) int {
 			closeAll(cfg.Listeners)
 			return 1
 		}
-		cfg.Listeners = append(cfg.Listeners, server.ListenerConfig{Listener: l, Priority: ls.priority, MaxPriority: ls.maxPriority, AllowPin: ls.allowPin})
+		cfg.Listeners = append(cfg.Listeners, server.ListenerConfig{Listener: l, Priority: ls.priority, MaxPriority: ls.maxPriority, AllowPin: ls.allowPin, Role: ls.role, AllowUIDs: o.allowUIDs})
 	}
 	defer closeAll(cfg.Listeners)
 
@@ -150,6 +152,9 @@ func run(args []string, stderr io.Writer) int {
 	}
 	for _, l := range cfg.Listeners {
 		fmt.Fprintln(stderr, l.Listener.Ready())
+		if addr, public := comm.Public(l.Listener); public {
+			fmt.Fprintf(stderr, "Warning: %s is not a loopback address: anyone who can reach it can %s (role %s; README, \"Security\")\n", addr, roleReach(l.Role), l.Role)
+		}
 	}
 
 	err = s.Run(ctx)
@@ -164,6 +169,18 @@ func run(args []string, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// roleReach says what a client of a role can do to the program, for the
+// warning about a listener anyone may reach.
+func roleReach(r server.Role) string {
+	switch r {
+	case server.RoleObserver:
+		return "read the program's memory and registers"
+	case server.RoleDebugger:
+		return "control the program"
+	}
+	return "control the program, start others and stop the server"
 }
 
 // leaveSignals make the server leave (see run).

@@ -401,7 +401,7 @@ func TestRemoteGet(t *testing.T) {
 		}
 		cmds = append(cmds, fmt.Sprintf("remote get %s/%s %s/%s.got", dir, name, dir, name))
 	}
-	srv := serve(t, gdbtest.Program(t, "basic"))
+	srv := gdbtest.StartServer(t, gdbtest.Server(t), "--vfile-root", dir, "127.0.0.1:0", gdbtest.Program(t, "basic"))
 	gdb(t, srv, append(cmds, "kill")...)
 	for name, want := range files {
 		got, err := os.ReadFile(dir + "/" + name + ".got")

@@ -4,6 +4,12 @@
 //
 // Every transport is a Listener that yields Conns, so the server serves them
 // all alike. Stdio and tty carry one connection for the life of the server.
+//
+// What a transport tells of who connects is the server's to judge: a unix
+// socket's file has the mode Spec.Mode (0600 unless asked otherwise), and
+// PeerCred gives the user of the process on the other end (SO_PEERCRED);
+// Public says a TCP listener is not on loopback, so that anyone who can
+// reach the address can connect.
 package comm
 
 import (
@@ -48,7 +54,14 @@ func (k Kind) String() string {
 type Spec struct {
 	Kind Kind
 	Addr string // TCP: host:port; Unix: socket path; Serial: device path
+	// Mode is the permission of a unix socket's file: who may connect
+	// (connect(2) needs write permission on it). 0 means DefaultSocketMode.
+	Mode os.FileMode
 }
+
+// DefaultSocketMode lets only the server's own user connect to a unix
+// socket (the peer's uid is checked as well: PeerCred).
+const DefaultSocketMode os.FileMode = 0o600
 
 func (s Spec) String() string {
 	switch s.Kind {
@@ -138,7 +151,11 @@ func Listen(s Spec) (Listener, error) {
 		}
 		return l, nil
 	case Unix:
-		l, err := listenUnix(s.Addr)
+		mode := s.Mode
+		if mode == 0 {
+			mode = DefaultSocketMode
+		}
+		l, err := listenUnix(s.Addr, mode)
 		if err != nil {
 			return nil, fmt.Errorf("listen on unix socket %s: %w", s.Addr, err)
 		}

@@ -208,3 +208,56 @@ func TestCloseWakesAccept(t *testing.T) {
 		}
 	}
 }
+
+// TestUnixSocketModeAndPeer: a unix socket's file has the mode asked for
+// (0600 by default), and an accepted connection knows its peer's
+// process and user (SO_PEERCRED); a TCP connection has no such thing.
+func TestUnixSocketModeAndPeer(t *testing.T) {
+	for _, tc := range []struct {
+		mode, want os.FileMode
+	}{{0, 0o600}, {0o660, 0o660}} {
+		sock := t.TempDir() + "/s"
+		l, err := Listen(Spec{Kind: Unix, Addr: sock, Mode: tc.mode})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		if st, err := os.Stat(sock); err != nil || st.Mode().Perm() != tc.want {
+			t.Errorf("mode %v: socket file %v, %v; want %v", tc.mode, st.Mode().Perm(), err, tc.want)
+		}
+		c, err := net.Dial("unix", sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		conn, err := l.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cred, ok := PeerCred(conn)
+		if !ok || cred.PID != os.Getpid() || cred.UID != os.Getuid() || cred.GID != os.Getgid() {
+			t.Errorf("PeerCred = %+v, %v; want this process", cred, ok)
+		}
+		conn.Close()
+	}
+	conn, _ := accepted(t)
+	if cred, ok := PeerCred(conn); ok {
+		t.Errorf("PeerCred of TCP = %+v", cred)
+	}
+}
+
+// TestPublic: a TCP listener says when it is not on loopback.
+func TestPublic(t *testing.T) {
+	for addr, public := range map[string]bool{"127.0.0.1:0": false, "[::1]:0": false, "0.0.0.0:0": true} {
+		l, err := Listen(Spec{Kind: TCP, Addr: addr})
+		if err != nil {
+			t.Logf("%s: %v", addr, err) // no IPv6 here
+			continue
+		}
+		got, ok := Public(l)
+		l.Close()
+		if ok != public || ok && !strings.HasPrefix(got, "0.0.0.0:") {
+			t.Errorf("Public(%s) = %q, %v", addr, got, ok)
+		}
+	}
+}

@@ -22,6 +22,7 @@ import (
 // is using it, so that its number cannot be reused under one.
 type fdConn struct {
 	peer string
+	cred *Cred // a unix socket's peer (SO_PEERCRED), nil for TCP
 
 	mu       sync.RWMutex // held shared by Read and Write, exclusively to close
 	fd       int          // -1 once closed
@@ -119,6 +120,17 @@ func (c *fdConn) wait(events int16) error {
 // end. Close must still follow.
 func (c *fdConn) Shutdown() {
 	c.shut.Do(func() { unix.Shutdown(c.fd, unix.SHUT_RDWR) })
+}
+
+// CloseWrite ends the stream to the peer (shutdown(2) SHUT_WR): it reads
+// the end, while what it still sends can be read.
+func (c *fdConn) CloseWrite() error {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.fd < 0 {
+		return os.ErrClosed
+	}
+	return unix.Shutdown(c.fd, unix.SHUT_WR)
 }
 
 func (c *fdConn) Close() error {

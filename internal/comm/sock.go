@@ -80,10 +80,13 @@ func resolve(host string) (netip.Addr, error) {
 
 // sockListener is a listening socket; Accept blocks in accept4(2).
 type sockListener struct {
-	mu     sync.RWMutex // held shared by Accept, exclusively to close
-	fd     int          // -1 once closed
-	path   string       // unix socket path, removed at Close
-	ready  string
+	mu    sync.RWMutex // held shared by Accept, exclusively to close
+	fd    int          // -1 once closed
+	path  string       // unix socket path, removed at Close
+	ready string
+	// public is the address of a TCP listener that is not on loopback
+	// (see Public); "" for loopback and unix sockets.
+	public string
 	shut   sync.Once
 	closed atomic.Bool
 }
@@ -132,18 +135,35 @@ func listenTCP(addr string) (*sockListener, error) {
 	case *unix.SockaddrInet6:
 		port2 = a.Port
 	}
-	return &sockListener{fd: fd, ready: fmt.Sprintf("Listening on port %d", port2)}, nil
+	l := &sockListener{fd: fd, ready: fmt.Sprintf("Listening on port %d", port2)}
+	if !ip.IsLoopback() {
+		l.public = joinHostPort(ip.String(), strconv.Itoa(port2))
+	}
+	return l, nil
 }
 
-// listenUnix listens on a unix stream socket at path.
-func listenUnix(path string) (*sockListener, error) {
+// listenUnix listens on a unix stream socket at path, whose file gets
+// mode. The mode is set between bind(2) and listen(2): a connect before
+// listen is refused, so no peer connects while the file still has the
+// umask's permissions.
+func listenUnix(path string, mode os.FileMode) (*sockListener, error) {
 	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, os.NewSyscallError("socket", err)
 	}
-	if err := bindListen(fd, &unix.SockaddrUnix{Name: path}); err != nil {
+	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: path}); err != nil {
 		unix.Close(fd)
+		return nil, os.NewSyscallError("bind", err)
+	}
+	if err := os.Chmod(path, mode.Perm()); err != nil {
+		unix.Close(fd)
+		os.Remove(path)
 		return nil, err
+	}
+	if err := unix.Listen(fd, unix.SOMAXCONN); err != nil {
+		unix.Close(fd)
+		os.Remove(path)
+		return nil, os.NewSyscallError("listen", err)
 	}
 	return &sockListener{fd: fd, path: path, ready: "Listening on unix socket " + path}, nil
 }
@@ -178,6 +198,7 @@ func (l *sockListener) Accept() (Conn, error) {
 			return nil, os.NewSyscallError("accept", err)
 		}
 		peer := l.path
+		var cred *Cred
 		switch a := sa.(type) {
 		case *unix.SockaddrInet4:
 			unix.SetsockoptInt(nfd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
@@ -185,8 +206,14 @@ func (l *sockListener) Accept() (Conn, error) {
 		case *unix.SockaddrInet6:
 			unix.SetsockoptInt(nfd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 			peer = netip.AddrPortFrom(netip.AddrFrom16(a.Addr).Unmap(), uint16(a.Port)).String()
+		default:
+			// A unix socket: who is on the other end, as the kernel
+			// recorded it when the peer connected.
+			if uc, err := unix.GetsockoptUcred(nfd, unix.SOL_SOCKET, unix.SO_PEERCRED); err == nil {
+				cred = &Cred{PID: int(uc.Pid), UID: int(uc.Uid), GID: int(uc.Gid)}
+			}
 		}
-		return &fdConn{fd: nfd, peer: peer}, nil
+		return &fdConn{fd: nfd, peer: peer, cred: cred}, nil
 	}
 }
 
@@ -215,4 +242,30 @@ func (l *sockListener) Close() error {
 }
 
 func (l *sockListener) Ready() string { return l.ready }
-func (l *sockListener) Single() bool  { return false }
+
+// Public returns the address a TCP listener listens on when it is not a
+// loopback address (0.0.0.0, [::], a LAN address): anyone who can reach
+// it can connect. It returns "", false for loopback, unix sockets, stdio
+// and serial lines.
+func Public(l Listener) (string, bool) {
+	if sl, ok := l.(*sockListener); ok && sl.public != "" {
+		return sl.public, true
+	}
+	return "", false
+}
+
+// Cred is the peer of a unix socket connection, as SO_PEERCRED gives it:
+// the process that connected, and its user and group.
+type Cred struct {
+	PID, UID, GID int
+}
+
+// PeerCred returns the credentials of a unix socket's peer; false for
+// every other transport.
+func PeerCred(c Conn) (Cred, bool) {
+	if fc, ok := c.(*fdConn); ok && fc.cred != nil {
+		return *fc.cred, true
+	}
+	return Cred{}, false
+}
+func (l *sockListener) Single() bool { return false }

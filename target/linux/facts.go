@@ -3,7 +3,10 @@ package linux
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 
 	"gdbserverx/internal/procfs"
 	"gdbserverx/target"
@@ -16,7 +19,7 @@ import (
 // table (symbols.go). Embedded in Process, its methods are the
 // Process's capabilities target.AuxvReader, target.ExecFile,
 // target.LibraryLister, target.Symbolizer, target.ProcessInfoReader,
-// target.ThreadInfo and target.FileRoot. Like the rest of the Process it
+// target.ThreadInfo, target.ProcessFiles and target.FileRoot. Like the rest of the Process it
 // belongs to the Tracer's thread; none of its methods needs the process
 // stopped.
 type facts struct {
@@ -118,6 +121,77 @@ func (f *facts) ThreadCore(tid target.Tid) (int, bool) {
 	}
 	cpu, ok := st.Int(procfs.StatProcessor)
 	return int(cpu), ok && cpu >= 0
+}
+
+// ProcessDir is /proc/PID (see target.ProcessFiles).
+func (f *facts) ProcessDir() string { return fmt.Sprintf("/proc/%d", f.p.pid) }
+
+// MappedFiles gives the identities of /proc/PID/exe and of the files
+// /proc/PID/maps lists (see target.ProcessFiles): by the numbers maps
+// gives, and by the paths it gives, as they stat in the process's root
+// (FileRoot), since the two differ on overlayfs, which maps shows the
+// underlying file of.
+func (f *facts) MappedFiles() ([]target.FileID, error) {
+	if err := f.gone(); err != nil {
+		return nil, err
+	}
+	var ids []target.FileID
+	var st unix.Stat_t
+	if unix.Stat(fmt.Sprintf("/proc/%d/exe", f.p.pid), &st) == nil {
+		ids = append(ids, target.FileID{Dev: st.Dev, Ino: st.Ino})
+	}
+	maps, err := os.ReadFile(fmt.Sprintf("/proc/%d/maps", f.p.pid))
+	if err != nil {
+		return ids, err
+	}
+	root, err := f.FileRoot()
+	if err != nil || root == "/" {
+		root = ""
+	}
+	var last string
+	for line := range strings.Lines(string(maps)) {
+		id, path, ok := mappedFile(line)
+		if !ok {
+			continue
+		}
+		ids = append(ids, id)
+		if path != "" && path != last && unix.Stat(root+path, &st) == nil {
+			ids = append(ids, target.FileID{Dev: st.Dev, Ino: st.Ino})
+		}
+		last = path
+	}
+	return ids, nil
+}
+
+// mappedFile reads a line of /proc/PID/maps (proc(5)): "start-end perms
+// offset major:minor inode   path". It gives the file's identity and
+// path (path "" when the file was deleted); ok is false for anonymous
+// mappings.
+func mappedFile(line string) (target.FileID, string, bool) {
+	rest := line
+	var fields [5]string
+	for i := range fields {
+		rest = strings.TrimLeft(rest, " ")
+		var ok bool
+		if fields[i], rest, ok = strings.Cut(rest, " "); !ok && i < 4 {
+			return target.FileID{}, "", false
+		}
+	}
+	ino, err := strconv.ParseUint(fields[4], 10, 64)
+	if err != nil || ino == 0 {
+		return target.FileID{}, "", false
+	}
+	maj, min, ok := strings.Cut(fields[3], ":")
+	ma, err1 := strconv.ParseUint(maj, 16, 32)
+	mi, err2 := strconv.ParseUint(min, 16, 32)
+	if !ok || err1 != nil || err2 != nil {
+		return target.FileID{}, "", false
+	}
+	path := strings.TrimRight(strings.TrimLeft(rest, " "), "\n")
+	if !strings.HasPrefix(path, "/") || strings.HasSuffix(path, " (deleted)") {
+		path = ""
+	}
+	return target.FileID{Dev: unix.Mkdev(uint32(ma), uint32(mi)), Ino: ino}, path, true
 }
 
 // FileRoot is /proc/PID/root, through which the server's host sees the

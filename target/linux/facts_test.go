@@ -423,3 +423,81 @@ func TestFileRoot(t *testing.T) {
 		t.Errorf("%s/marker: %q, %v", root, b, err)
 	}
 }
+
+// TestProcessFiles: the process's directory is /proc/PID, and its files
+// are its executable, the dynamic linker, libc and its own library,
+// each by the identity a stat of its path gives, whichever path: the
+// linker's PT_INTERP path is a link to the file mapped.
+func TestProcessFiles(t *testing.T) {
+	bin, lib := factsProgram(t, true)
+	p := launchFacts(t, bin)
+	if dir := p.ProcessDir(); dir != fmt.Sprintf("/proc/%d", p.Pid()) {
+		t.Errorf("ProcessDir() = %q", dir)
+	}
+	id := func(path string) target.FileID {
+		var st unix.Stat_t
+		if err := unix.Stat(path, &st); err != nil {
+			t.Fatal(err)
+		}
+		return target.FileID{Dev: st.Dev, Ino: st.Ino}
+	}
+	has := func(ids []target.FileID, path string) bool {
+		want := id(path)
+		for _, i := range ids {
+			if i == want {
+				return true
+			}
+		}
+		return false
+	}
+	ids, err := p.MappedFiles()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// At the first instruction: the program and the dynamic linker.
+	if !has(ids, bin) || !has(ids, "/lib64/ld-linux-x86-64.so.2") {
+		t.Errorf("at the start, MappedFiles lacks the program or ld.so: %v", ids)
+	}
+	if has(ids, lib) {
+		t.Errorf("at the start, the library is mapped already: %v", ids)
+	}
+	toSignal(t, p)
+	if ids, err = p.MappedFiles(); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{bin, lib, "/lib64/ld-linux-x86-64.so.2", "/lib/x86_64-linux-gnu/libc.so.6"} {
+		if !has(ids, path) {
+			t.Errorf("MappedFiles lacks %s", path)
+		}
+	}
+	if has(ids, "/etc/passwd") {
+		t.Errorf("MappedFiles has /etc/passwd")
+	}
+	cleanup(t, p)
+	if _, err := p.MappedFiles(); !errors.Is(err, target.ErrExited) {
+		t.Errorf("MappedFiles() after the end: %v, want ErrExited", err)
+	}
+}
+
+// TestMappedFileLine reads lines of /proc/PID/maps as proc(5) gives
+// them.
+func TestMappedFileLine(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		id   target.FileID
+		path string
+		ok   bool
+	}{
+		{"562176bce000-562176bd0000 r--p 00000000 fe:00 247026                     /usr/bin/cat\n", target.FileID{Dev: unix.Mkdev(0xfe, 0), Ino: 247026}, "/usr/bin/cat", true},
+		{"7f00-7f01 r-xp 00000000 103:02 12 /a b/with space\n", target.FileID{Dev: unix.Mkdev(0x103, 2), Ino: 12}, "/a b/with space", true},
+		{"7f00-7f01 r-xp 00000000 08:01 99 /tmp/x (deleted)\n", target.FileID{Dev: unix.Mkdev(8, 1), Ino: 99}, "", true},
+		{"7ffd-7ffe rw-p 00000000 00:00 0                          [stack]\n", target.FileID{}, "", false},
+		{"7ffd-7ffe rw-p 00000000 00:00 0\n", target.FileID{}, "", false},
+		{"garbage\n", target.FileID{}, "", false},
+	} {
+		id, path, ok := mappedFile(tc.line)
+		if id != tc.id || path != tc.path || ok != tc.ok {
+			t.Errorf("mappedFile(%q) = %v, %q, %v; want %v, %q, %v", tc.line, id, path, ok, tc.id, tc.path, tc.ok)
+		}
+	}
+}
