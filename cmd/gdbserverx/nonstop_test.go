@@ -166,6 +166,7 @@ func TestNonStopWatchpointsInTwoThreads(t *testing.T) {
 	for name, server := range nonStopServers(t) {
 		t.Run(name, func(t *testing.T) {
 			mi, _ := nonStopIDE(t, server)
+			from := mi.Next // a hit may be told before the second reply
 			for _, v := range []string{"watch1", "watch2"} {
 				if r := mi.Cmd("-break-watch " + v); r.Class != "done" {
 					t.Fatalf("watch %s: %+v", v, r)
@@ -173,6 +174,7 @@ func TestNonStopWatchpointsInTwoThreads(t *testing.T) {
 			}
 			// Both hits are told, each stopping its own thread: w1 is
 			// thread 3, w2 thread 4.
+			mi.Next = from
 			seen := map[string]bool{}
 			for len(seen) < 2 {
 				stop := waitStop(t, mi, `reason="watchpoint-trigger"`)
