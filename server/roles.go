@@ -252,6 +252,7 @@ var requestRules = map[reflect.Type]requestRule{
 	typeOf[*rsp.SetWorkingDir]():           {right: rightRead},
 	// Reading the program and its state.
 	typeOf[*rsp.QueryHaltReason]():      {right: rightRead},
+	typeOf[*rsp.Stopped]():              {right: rightRead},
 	typeOf[*rsp.QueryCurrentThread]():   {right: rightRead},
 	typeOf[*rsp.ListThreads]():          {right: rightRead},
 	typeOf[*rsp.QueryThreadAlive]():     {right: rightRead},
