@@ -302,6 +302,13 @@ def make_benches(quick, scale):
                   5000, 300), "stops/s", "stop",
                  stops_total())],
               checks(check_stops(lambda p: p["n"]))),
+        Bench("bp_nonstop", "bp with gdb in non-stop mode (`set non-stop on`)",
+              "bploop", lambda p: [str(p["n"])], {"main": "bp_nonstop.gdb"},
+              {"n": n(5000, 300)}, {"n": n(500, 100)},
+              [F("loop", "breakpoint in non-stop mode, `silent; continue`, "
+                 "%d calls" % n(5000, 300), "stops/s", "stop",
+                 stops_total())],
+              checks(check_stops(lambda p: p["n"]))),
         Bench("watch", "`watch g`, a loop writing g N times", "watchloop",
               lambda p: ["w", str(p["n"])], {"main": "watch.gdb"},
               {"n": watch_n, "wcmd": "watch"},

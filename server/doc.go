@@ -116,6 +116,35 @@
 // client steps that thread again, and is dropped when it continues it
 // (routing.go, nextStopFor).
 //
+// # Non-stop mode with several clients
+//
+// A client that sends QNonStop:1 is in the state clientNonStop
+// (nonstop.go): the target's threads then stop and run one by one
+// (target.NonStop), and the all-stop rule becomes a rule per thread,
+// kept in each process's threadRun table (process.ns, nil in all-stop):
+// a thread runs only while no client holds it. An all-stop client told a
+// stop holds every thread (nonStop.worldHeld: the world is stopped for
+// it, stopWorld); a non-stop client holds the threads whose stops it was
+// told (a %Stop notification, queued in client.stops and drained by its
+// vStopped) or that it stopped with vCont;t or vCtrlC, and lets each go
+// with its vCont for that thread (nonStop.resumeRequest). A thread's
+// event is told to the clients it concerns, each in its own mode (the
+// stop reply of tellStop, or a notification, notifyStops); a non-stop
+// client is sent no notification for threads an all-stop client's stop
+// holds, since a thread it is told stopped is one it holds. After each
+// event and each request, nonStop.settle runs every thread that nobody
+// holds (runThreads) and stops the world when an all-stop client wants
+// it. Breakpoints and debug registers are applied at once while threads
+// run (applyNow). Notices reach a non-stop client only with its monitor
+// replies: gdb reads no O packet asynchronously in non-stop mode.
+//
+// # Forks
+//
+// A fork or vfork of a followed process (fork.go, forkState) makes the
+// child one more process of the server's table (procTable, procs.go),
+// known only to the clients told of the fork, which see it as pPID.TID;
+// a child nobody debugs is let go with its parent's breakpoints removed.
+//
 // # Translation
 //
 // rsp knows packets and target knows processes; this package translates
