@@ -218,6 +218,14 @@ def make_benches(quick, scale):
                 ("no other stop", "signal" not in out and "exited" not in out,
                  out.strip().splitlines()[-1] if out.strip() else "")]
 
+    def ex_next(recs, p, run):
+        r = recs.get("main", {})
+        out = output_of(run, "next")
+        return [("still in main's loop", r.get("func") == "main",
+                 "in %s" % r.get("func")),
+                ("no other stop", "signal" not in out and "exited" not in out,
+                 out.strip().splitlines()[-1] if out.strip() else "")]
+
     def ex_memread(recs, p, run):
         path = os.path.join(run["tmp"], "main", "dump.bin")
         ok, detail = pattern_ok(path, p["size"])
@@ -295,6 +303,12 @@ def make_benches(quick, scale):
               [F("stepi", "`stepi %d` in a loop" % n(20000, 1000), "steps/s",
                  "step", const("n"))],
               checks(ex_stepi)),
+        Bench("next", "`next N` in a straight loop (range steps)", "spin",
+              lambda p: ["1000000000"], {"main": "next.gdb"},
+              {"n": n(5000, 500)}, {"n": n(500, 100)},
+              [F("next", "`next %d` in a loop" % n(5000, 500), "lines/s",
+                 "line", const("n"))],
+              checks(ex_next)),
         Bench("bp", "breakpoint with `silent; continue`, N calls",
               "bploop", lambda p: [str(p["n"])], {"main": "bp.gdb"},
               {"n": n(5000, 300)}, {"n": n(500, 100)},

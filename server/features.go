@@ -125,14 +125,14 @@ func (f features) supportedFeatures(c clientFeatures) []rsp.Feature {
 	return out
 }
 
-// resumeActions is what vCont? lists: continue, step and stop; none,
-// and the empty reply, when vCont is disabled. Range stepping (r) is not offered: gdb then steps range by
-// range itself.
+// resumeActions is what vCont? lists: continue, step, stop and range
+// step (rangestep.go); none, and the empty reply, when vCont is
+// disabled.
 func (f features) resumeActions() []rsp.ResumeKind {
 	if !f.vCont {
 		return nil
 	}
-	return []rsp.ResumeKind{rsp.ResumeContinue, rsp.ResumeStep, rsp.ResumeStop}
+	return []rsp.ResumeKind{rsp.ResumeContinue, rsp.ResumeStep, rsp.ResumeStop, rsp.ResumeRangeStep}
 }
 
 // servesPoint says whether a Z or z of a type is served; gdb takes the

@@ -25,7 +25,7 @@ func TestFeatures(t *testing.T) {
 	const (
 		head   = "PacketSize=20000;QPassSignals+;QProgramSignals+;QStartupWithShell+;QEnvironmentHexEncoded+;QEnvironmentReset+;QEnvironmentUnset+;QSetWorkingDir+;QDisableRandomization+;qXfer:features:read+;"
 		middle = "qXfer:siginfo:read+;QStartNoAckMode+;vContSupported+;"
-		vCont  = "vCont;c;C;s;S;t"
+		vCont  = "vCont;c;C;s;S;t;r"
 	)
 	for _, tc := range []struct {
 		name      string

@@ -154,7 +154,7 @@ func monStats(s *Server, c *client, args []string) error {
 	var b strings.Builder
 	if p := c.cur(); p != nil && p.count != nil {
 		n := p.count.Counts()
-		fmt.Fprintf(&b, "ptrace calls: %d\ndebug-register writes: %d\nwaits: %d\nstops: %d\n", n.PtraceCalls, n.DebugRegisterWrites, n.Waits, n.Stops)
+		fmt.Fprintf(&b, "ptrace calls: %d\ndebug-register writes: %d\nwaits: %d\nstops: %d\nrange steps: %d\n", n.PtraceCalls, n.DebugRegisterWrites, n.Waits, n.Stops, p.rangeSteps)
 	} else {
 		b.WriteString("No process.\n")
 	}

@@ -45,6 +45,9 @@ type threadRun struct {
 	want    target.Action
 	hasWant bool
 	stepper *client
+	// rangeStart and rangeEnd bound the stepper's range step (vCont;r),
+	// zero for a plain step (rangestep.go).
+	rangeStart, rangeEnd uint64
 	// askers are the clients that asked it to stop (vCont;t, signal 0;
 	// vCtrlC or Ctrl-C, SIGINT): each is told when it has.
 	askers map[*client]target.Signal
@@ -523,6 +526,10 @@ func (ns nonStop) resumeRequest(c *client, r *rsp.Resume) {
 			}
 			sig, _ := linuxSignal(a.Signal)
 			th.want, th.hasWant = target.Action{Tid: tid, Kind: kind, Signal: sig}, true
+			th.rangeStart, th.rangeEnd = 0, 0
+			if a.Kind == rsp.ResumeRangeStep && a.RangeEnd > a.RangeStart {
+				th.rangeStart, th.rangeEnd = a.RangeStart, a.RangeEnd
+			}
 			switch {
 			case kind == target.Step:
 				th.stepper = c

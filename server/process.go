@@ -74,7 +74,10 @@ type process struct {
 	regBuf    []byte // register file scratch
 	memBuf    []byte // memory read scratch
 	stopRegs  []byte // register file of a stop reply's thread
-	expRegs   []rsp.ExpeditedRegister
+	// rangeSteps counts the steps of range steps told to nobody
+	// (rangestep.go; monitor stats).
+	rangeSteps int
+	expRegs    []rsp.ExpeditedRegister
 
 	// names caches thread names (a read of the system each): gdb asks
 	// for the thread list at every stop. Entries of threads that are

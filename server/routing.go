@@ -237,7 +237,7 @@ func (s *Server) threadStop(p *process, ts *target.ThreadStop, running []*client
 		if step {
 			st.kind = stopStep
 			for _, c := range running {
-				if c.steps(p, ts.Tid) && len(hits[c]) == 0 {
+				if c.steps(p, ts.Tid) && len(hits[c]) == 0 && !stepsOn(c, p, ts) {
 					st.to[c] = stopNote{}
 				}
 			}
