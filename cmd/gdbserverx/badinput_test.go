@@ -121,6 +121,9 @@ func TestBadCommandLines(t *testing.T) {
 		{[]string{busy.Addr().String(), "/bin/true"}, `address already in use`},
 		{[]string{"--bogus", ":1", "/bin/true"}, `flag provided but not defined: -bogus`},
 		{[]string{}, `missing COMM`},
+		{[]string{"tcp8:123", "/bin/true"}, `unknown prefix "tcp8:"`},
+		{[]string{"udp:123", "/bin/true"}, `UDP is not served`},
+		{[]string{"tcp4:[::1]:0", "/bin/true"}, `wants an IPv4 address`},
 	} {
 		out, err := exec.Command(bin, tc.args...).CombinedOutput()
 		ee, ok := err.(*exec.ExitError)
@@ -222,5 +225,28 @@ func TestChecksumCutShort(t *testing.T) {
 	}
 	if got[0] != "nak " || got[1] != "ack " || !strings.HasPrefix(got[2], "packet T05") {
 		t.Errorf("got %q, want a nak, an ack and the reply to ?", got)
+	}
+}
+
+// TestCommPrefixes: the COMM forms of gdb's own connection specs serve a
+// real gdb: tcp4:, and tcp6: with the address in brackets or bare (the
+// port after the last colon), on the loopback address of each family.
+func TestCommPrefixes(t *testing.T) {
+	if l, err := net.Listen("tcp6", "[::1]:0"); err != nil {
+		t.Skipf("no IPv6 loopback here: %v", err)
+	} else {
+		l.Close()
+	}
+	prog := gdbtest.Program(t, "basic")
+	for _, tc := range []struct{ comm, target string }{
+		{"tcp4:127.0.0.1:0", "tcp4:127.0.0.1:%d"},
+		{"tcp6:[::1]:0", "tcp6:[::1]:%d"},
+		{"tcp6:::1:0", "[::1]:%d"},
+	} {
+		srv := gdbtest.StartServer(t, gdbtest.Server(t), tc.comm, prog, "7")
+		out := gdbtest.Batch(t, "target remote "+fmt.Sprintf(tc.target, srv.Port), "break square", "continue", "kill")
+		if !regexp.MustCompile(`Breakpoint 1, square \(v=\d+\)`).MatchString(out) {
+			t.Errorf("COMM %s, gdb's target remote %s: no breakpoint hit\n%s", tc.comm, fmt.Sprintf(tc.target, srv.Port), out)
+		}
 	}
 }

@@ -16,7 +16,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -88,8 +90,27 @@ func Parse(s string) (Spec, error) {
 	case strings.HasPrefix(s, "/dev/"):
 		return Spec{Kind: Serial, Addr: s}, nil
 	}
-	hp := strings.TrimPrefix(strings.TrimPrefix(s, "tcp:"), "tcp4:")
+	family, hp := "", s
+	for _, f := range []string{"tcp", "tcp4", "tcp6"} {
+		if rest, ok := strings.CutPrefix(s, f+":"); ok {
+			family, hp = f, rest
+			break
+		}
+	}
+	if family == "" {
+		if p, _, ok := strings.Cut(s, ":"); ok && looksLikePrefix.MatchString(p) {
+			if strings.HasPrefix(p, "udp") {
+				return Spec{}, fmt.Errorf("COMM %q: UDP is not served (the remote protocol needs a stream): use tcp:, tcp4:, tcp6: or unix:", s)
+			}
+			return Spec{}, fmt.Errorf("COMM %q: unknown prefix %q (tcp:, tcp4:, tcp6:, unix:)", s, p+":")
+		}
+	}
 	host, port, ok := splitHostPort(hp)
+	if !ok && family == "tcp6" {
+		// gdb's own form: tcp6:::1:PORT, the port after the last colon.
+		i := strings.LastIndexByte(hp, ':')
+		host, port, ok = hp[:i], hp[i+1:], true
+	}
 	if !ok {
 		return Spec{}, fmt.Errorf("COMM %q is not [HOST]:PORT, unix:PATH, a /dev/ tty, or '-'", s)
 	}
@@ -99,9 +120,24 @@ func Parse(s string) (Spec, error) {
 	}
 	if host == "" || host == "localhost" {
 		host = "127.0.0.1"
+		if family == "tcp6" {
+			host = "::1"
+		}
+	}
+	if ip, err := netip.ParseAddr(host); err == nil {
+		if family == "tcp4" && !ip.Is4() {
+			return Spec{}, fmt.Errorf("COMM %q: tcp4: wants an IPv4 address", s)
+		}
+		if family == "tcp6" && ip.Is4() {
+			return Spec{}, fmt.Errorf("COMM %q: tcp6: wants an IPv6 address", s)
+		}
 	}
 	return Spec{Kind: TCP, Addr: joinHostPort(host, strconv.Itoa(int(n)))}, nil
 }
+
+// looksLikePrefix matches what is meant as a COMM prefix (tcp8:, udp:)
+// rather than a host name.
+var looksLikePrefix = regexp.MustCompile(`^(tcp|udp)[0-9]*$`)
 
 // Conn is one client's byte stream.
 type Conn interface {
