@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os/exec"
 	"regexp"
 	"strconv"
 	"testing"
@@ -138,5 +139,32 @@ func TestKillKeptChildren(t *testing.T) {
 	}
 	if _, err := srv.WaitExit(gdbtest.Timeout); err != nil {
 		t.Errorf("server after both processes were killed: %v", err)
+	}
+}
+
+// TestCatchExec: catch exec stops at the new program's entry, with its
+// name, on target remote and extended-remote, through gdbserverx and GNU
+// gdbserver alike; a breakpoint set after the exec in the new image
+// fires, and the program ends normally.
+func TestCatchExec(t *testing.T) {
+	prog := gdbtest.Program(t, "execs")
+	servers := map[string]string{"gdbserverx": gdbtest.Server(t)}
+	if gnu, err := exec.LookPath("gdbserver"); err == nil {
+		servers["gdbserver"] = gnu
+	}
+	for name, bin := range servers {
+		for _, how := range []string{"remote", "extended-remote"} {
+			t.Run(name+"/"+how, func(t *testing.T) {
+				srv := gdbtest.StartServer(t, bin, "127.0.0.1:0", prog)
+				out := gdbtest.Batch(t, "target "+how+" "+srv.Addr(), "catch exec", "continue", "break after_exec", "continue", "bt", "continue")
+				contains(t, out,
+					`process \d+ is executing new program: .*execs`,
+					`Catchpoint 1 \(exec'd .*execs\)`,
+					`Breakpoint 2, after_exec \(n=2\)`,
+					`#1  0x[0-9a-f]+ in main \(argc=2,`,
+					`\[Inferior 1 \(process \d+\) exited normally\]`,
+				)
+			})
+		}
 	}
 }
