@@ -450,6 +450,7 @@ func (s *Server) processGone(p *process, ev target.Event) {
 	}
 	s.lastExit = &reply
 	s.lastExitPid = p.pid
+	var told []*client
 	for _, c := range s.clients.connected() {
 		if !p.fk.knows(c) || (c.state != clientRunning && c.state != clientNonStop) {
 			continue
@@ -466,8 +467,15 @@ func (s *Server) processGone(p *process, ev target.Event) {
 		c.reply(r.AppendPayload(c.scratch()))
 		c.resume = nil
 		c.setState(clientStopped)
+		told = append(told, c)
 	}
 	s.dropProc(p)
+	// The packets they sent while it ran are served now, without it.
+	for _, c := range told {
+		if c.state == clientStopped {
+			c.serveQueued()
+		}
+	}
 	if len(s.procs) == 0 && s.clients.live() == 0 && !s.cfg.Multi {
 		s.exit = true
 	}

@@ -36,6 +36,10 @@ type Process struct {
 	gpr     target.GeneralRegisterReader
 	nonStop target.NonStop
 	forks   target.ForkFollower
+	// threadwise: the target is in non-stop mode, where threads run and
+	// stop one by one and a resume may come while others run: running
+	// (a run of the whole process) stays false then.
+	threadwise bool
 	// filterer is the target's StopFilter, which holds the engine's fast
 	// path (filter.go) and, after it, the caller's filter.
 	filterer target.StopFilter
@@ -232,7 +236,13 @@ func (p *Process) ReadRegisters(tid target.Tid, buf []byte) error {
 }
 
 // SetNonStop forwards to the target (see target.NonStop).
-func (p *Process) SetNonStop(on bool) error { return p.nonStop.SetNonStop(on) }
+func (p *Process) SetNonStop(on bool) error {
+	if err := p.nonStop.SetNonStop(on); err != nil {
+		return err
+	}
+	p.threadwise = on
+	return nil
+}
 
 // StopThreads forwards to the target (see target.NonStop).
 func (p *Process) StopThreads(tids []target.Tid) error { return p.nonStop.StopThreads(tids) }
@@ -295,7 +305,7 @@ func (p *Process) Resume(actions []target.Action) error {
 	if err := p.inner.Resume(first); err != nil {
 		return err
 	}
-	p.running = true
+	p.running = !p.threadwise
 	return nil
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -35,7 +36,11 @@ func nonStopServers(t *testing.T) map[string]string {
 func nonStopIDE(t *testing.T, server string, args ...string) (*gdbtest.MI, *gdbtest.Proc) {
 	t.Helper()
 	prog := gdbtest.Program(t, "nonstop", "-pthread")
-	srv := gdbtest.StartServer(t, server, append([]string{"127.0.0.1:0", prog}, args...)...)
+	dbg := []string{}
+	if strings.HasSuffix(server, "gdbserverx") && os.Getenv("NSDEBUG") != "" {
+		dbg = []string{"--debug"}
+	}
+	srv := gdbtest.StartServer(t, server, append(append(dbg, "127.0.0.1:0", prog), args...)...)
 	mi := gdbtest.StartMI(t)
 	mi.Cmd("-gdb-set non-stop on")
 	if r := mi.Cmd("-target-select remote " + srv.Addr()); r.Class != "connected" {
