@@ -36,6 +36,7 @@ type Process struct {
 	gpr     target.GeneralRegisterReader
 	nonStop target.NonStop
 	forks   target.ForkFollower
+	passer  target.SignalPasser
 	// filterer is the target's StopFilter, which holds the engine's fast
 	// path (filter.go) and, after it, the caller's filter.
 	filterer target.StopFilter
@@ -120,6 +121,8 @@ func New(p target.Process) (*Process, error) {
 	has(ok, "NonStop")
 	w.forks, ok = p.(target.ForkFollower)
 	has(ok, "ForkFollower")
+	w.passer, ok = p.(target.SignalPasser)
+	has(ok, "SignalPasser")
 	w.filterer, ok = p.(target.StopFilter)
 	has(ok, "StopFilter")
 	if len(missing) > 0 {
@@ -448,3 +451,7 @@ func (p *Process) InjectSyscall(tid target.Tid, nr int, args ...uint64) (uint64,
 
 // Counts forwards to the target.
 func (p *Process) Counts() target.Counts { return p.counter.Counts() }
+
+// PassSignals forwards to the target: signals are passed only to threads
+// that continue, never to one the engine steps.
+func (p *Process) PassSignals(sigs []target.Signal) error { return p.passer.PassSignals(sigs) }

@@ -49,6 +49,8 @@ type Process struct {
 
 	// filter is offered the stops of a run (filter.go).
 	filter target.StopFilterFunc
+	// pass holds the signals passed at once during a run (passsig.go).
+	pass passSet
 
 	// sysInsn is the address of a syscall instruction (0f 05) in the
 	// vDSO, for InjectSyscall; 0 until looked for, ^0 when there is none.
@@ -341,5 +343,6 @@ func (p *Process) Counts() target.Counts {
 		Waits:               p.c.waits,
 		Stops:               p.c.stops,
 		Filtered:            p.c.filtered,
+		Passed:              p.c.passed,
 	}
 }
