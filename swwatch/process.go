@@ -75,6 +75,7 @@ type facts interface {
 	target.ProcessInfoReader
 	target.ThreadInfo
 	target.FileRoot
+	target.MemoryRegionReader
 }
 
 // ErrMissingCapability: New was given a target without a capability
@@ -102,13 +103,14 @@ func New(p target.Process) (*Process, error) {
 	w.runner, ok = p.(target.ThreadRunner)
 	has(ok, "ThreadRunner")
 	for name, c := range map[string]bool{
-		"AuxvReader":        is[target.AuxvReader](p),
-		"ExecFile":          is[target.ExecFile](p),
-		"LibraryLister":     is[target.LibraryLister](p),
-		"Symbolizer":        is[target.Symbolizer](p),
-		"ProcessInfoReader": is[target.ProcessInfoReader](p),
-		"ThreadInfo":        is[target.ThreadInfo](p),
-		"FileRoot":          is[target.FileRoot](p),
+		"AuxvReader":         is[target.AuxvReader](p),
+		"ExecFile":           is[target.ExecFile](p),
+		"LibraryLister":      is[target.LibraryLister](p),
+		"Symbolizer":         is[target.Symbolizer](p),
+		"ProcessInfoReader":  is[target.ProcessInfoReader](p),
+		"ThreadInfo":         is[target.ThreadInfo](p),
+		"FileRoot":           is[target.FileRoot](p),
+		"MemoryRegionReader": is[target.MemoryRegionReader](p),
 	} {
 		has(c, name)
 	}

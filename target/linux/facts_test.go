@@ -340,6 +340,37 @@ func TestProcessInfo(t *testing.T) {
 	}
 }
 
+// TestMemoryRegion: the mapping of the program's pc is its executable,
+// readable and executable, not writable, as /proc/PID/maps says; the
+// page at 0 is a gap; after the process's end there is no answer.
+func TestMemoryRegion(t *testing.T) {
+	bin, _ := factsProgram(t, true)
+	p := launchFacts(t, bin)
+	toSignal(t, p)
+	regs := make([]byte, p.Description().Size())
+	rip, _ := p.Description().Lookup("rip")
+	if err := p.ReadRegisters(target.Tid(p.Pid()), regs); err != nil {
+		t.Fatal(err)
+	}
+	var pc uint64
+	for i := rip.Bits/8 - 1; i >= 0; i-- {
+		pc = pc<<8 | uint64(regs[rip.Offset+i])
+	}
+	r, err := p.MemoryRegion(pc)
+	if err != nil || !r.Mapped || !r.Read || !r.Execute || r.Write || pc < r.Start || pc-r.Start >= r.Size || r.Name == "" {
+		t.Errorf("MemoryRegion(pc %#x) = %+v, %v; want the executable mapping that holds it", pc, r, err)
+	}
+	t.Logf("pc %#x in %s", pc, r.Name)
+	gap, err := p.MemoryRegion(0)
+	if err != nil || gap.Mapped || gap.Start != 0 || gap.Size == 0 {
+		t.Errorf("MemoryRegion(0) = %+v, %v; want a gap", gap, err)
+	}
+	cleanup(t, p)
+	if _, err := p.MemoryRegion(pc); !errors.Is(err, target.ErrExited) {
+		t.Errorf("MemoryRegion after the end: %v, want ErrExited", err)
+	}
+}
+
 // TestThreadInfo: each thread's name is the one it goes by (the worker
 // named itself), and its core the CPU it last ran on: the program is
 // started on one CPU only (it inherits this thread's affinity), the

@@ -17,7 +17,8 @@ import (
 // target.Counter, and, through its facts (facts.go), the capabilities
 // that read /proc and the program's files: target.AuxvReader,
 // target.ExecFile, target.LibraryLister, target.Symbolizer,
-// target.ProcessInfoReader, target.ThreadInfo and target.FileRoot.
+// target.ProcessInfoReader, target.ThreadInfo, target.FileRoot and
+// target.MemoryRegionReader.
 //
 // Every method must be called on the thread of the Tracer that launched
 // or attached it (see Tracer); the Process has no goroutine and no lock
@@ -93,6 +94,7 @@ var (
 	_ target.ProcessInfoReader     = (*Process)(nil)
 	_ target.ThreadInfo            = (*Process)(nil)
 	_ target.FileRoot              = (*Process)(nil)
+	_ target.MemoryRegionReader    = (*Process)(nil)
 )
 
 // errDetached ends a process after Detach.
