@@ -3,6 +3,9 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -141,29 +144,121 @@ func TestResumeExitedThread(t *testing.T) {
 	}
 }
 
-// TestMICore: an IDE's gdb/MI shows the CPU each thread last ran on,
-// core="N" in *stopped and in -thread-info, as with gdbserver (core:N in
-// stop replies, core= in qXfer:threads).
-func TestMICore(t *testing.T) {
+// TestIDESession is the gdb/MI session of an IDE on gdbserverx, as the
+// README's VS Code launch.json (cppdbg: "miDebuggerServerAddress") and
+// CLion's "Remote Debug" configuration drive it: the symbol file, target
+// remote, breakpoints, threads with names and the CPU each last ran on
+// (core="N" in *stopped and -thread-info, as with gdbserver: core:N in
+// stop replies, core= in qXfer:threads), the stack, finish, next, step,
+// an expression, pause (-exec-interrupt) and a run to the end.
+func TestIDESession(t *testing.T) {
 	prog := gdbtest.Program(t, "clients")
-	srv := serve(t, prog)
+	srv := serve(t, prog, "wait")
 	mi := gdbtest.StartMI(t)
-	if r := mi.Cmd("-file-exec-and-symbols " + prog); r.Class != "done" {
-		t.Fatalf("-file-exec-and-symbols: %+v", r)
+	for _, c := range []string{"-enable-pretty-printing", "-file-exec-and-symbols " + prog} {
+		if r := mi.Cmd(c); r.Class != "done" {
+			t.Fatalf("%s: %+v", c, r)
+		}
 	}
 	if r := mi.Cmd("-target-select remote " + srv.Addr()); r.Class != "connected" {
 		t.Fatalf("-target-select: %+v", r)
 	}
-	mi.Cmd("-break-insert ready")
-	mi.Cmd("-exec-continue")
-	stopped := mi.Stopped()
 	core := regexp.MustCompile(`core="(\d+)"`)
-	if !strings.Contains(stopped, `func="ready"`) || !core.MatchString(stopped) {
-		t.Errorf("*stopped: %s, want ready and core=\"N\"", stopped)
+	stop := func(c string, wants ...string) string {
+		t.Helper()
+		if r := mi.Cmd(c); r.Class != "running" {
+			t.Fatalf("%s: %+v", c, r)
+		}
+		s := mi.Stopped()
+		for _, w := range wants {
+			if !strings.Contains(s, w) {
+				t.Errorf("%s: %s, want %s", c, s, w)
+			}
+		}
+		return s
 	}
+	mi.Cmd("-break-insert -f main")
+	if s := stop("-exec-continue", `reason="breakpoint-hit"`, `func="main"`); !core.MatchString(s) {
+		t.Errorf("*stopped without core: %s", s)
+	}
+	mi.Cmd("-break-insert -f ready")
+	stop("-exec-continue", `reason="breakpoint-hit"`, `func="ready"`)
 	r := mi.Cmd("-thread-info")
-	if n := len(core.FindAllString(r.Rest, -1)); n != 2 {
-		t.Errorf("-thread-info: %s, want core=\"N\" for each of the 2 threads", r.Rest)
+	if n := len(core.FindAllString(r.Rest, -1)); n != 2 || !strings.Contains(r.Rest, `name="worker-1"`) {
+		t.Errorf("-thread-info: %s, want 2 threads, worker-1 among them, each with core=\"N\"", r.Rest)
 	}
-	mi.Cmd("kill")
+	if r := mi.Cmd("-stack-list-frames"); !strings.Contains(r.Rest, `func="ready"`) || !strings.Contains(r.Rest, `func="main"`) {
+		t.Errorf("-stack-list-frames: %s", r.Rest)
+	}
+	stop("-exec-finish", `reason="function-finished"`, `func="main"`)
+	stop("-exec-next", `reason="end-stepping-range"`, `func="main"`)
+	stop("-exec-step", `reason="end-stepping-range"`, `func="peek"`)
+	if r := mi.Cmd("-data-evaluate-expression counter"); !strings.Contains(r.Rest, `value="1"`) {
+		t.Errorf("counter after bump(1): %s", r.Rest)
+	}
+	mi.Cmd("-break-delete")
+	if r := mi.Cmd("-exec-continue"); r.Class != "running" {
+		t.Fatalf("-exec-continue: %+v", r)
+	}
+	// Pause, as the IDE's button does, while main waits in its loop.
+	mi.Cmd("-exec-interrupt")
+	if s := mi.Stopped(); !strings.Contains(s, `signal-name="SIGINT"`) || !core.MatchString(s) {
+		t.Errorf("pause: %s", s)
+	}
+	mi.Cmd("-data-evaluate-expression waiting=0")
+	stop("-exec-continue", `reason="exited-normally"`)
+}
+
+// TestQuickStart runs the README's quick start as it is written: the
+// command that builds testdata/clients.c and serves it (at a free port,
+// the program in a temporary directory), and the gdb line, which must
+// stop at main with the program's symbols.
+func TestQuickStart(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join(gdbtest.Root(t), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	section := string(readme)
+	if i := strings.Index(section, "## Quick start"); i >= 0 {
+		section = section[i:]
+	}
+	m := regexp.MustCompile("(?m)^(gcc [^&\n]*) && go run \\./cmd/gdbserverx (:\\d+) (\\S+)\\s*$").FindStringSubmatch(section)
+	g := regexp.MustCompile(`(?m)# (gdb( -ex '[^']*'| -ex \w+)+) (\S+)$`).FindStringSubmatch(section)
+	if m == nil || g == nil {
+		t.Fatalf("no build-and-serve command or gdb line in the README's quick start:\n%.1000s", section)
+	}
+	build, port, prog := m[1], m[2], m[3]
+	local := filepath.Join(t.TempDir(), filepath.Base(prog))
+	cmd := exec.Command("sh", "-c", strings.ReplaceAll(build, prog, local))
+	cmd.Dir = gdbtest.Root(t)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", build, err, out)
+	}
+	srv := gdbtest.StartServer(t, gdbtest.Server(t), "127.0.0.1:0", local)
+	if g[3] != prog {
+		t.Fatalf("the gdb line debugs %s, the server serves %s", g[3], prog)
+	}
+	cmds := []string{"file " + local}
+	for _, ex := range regexp.MustCompile(`-ex ('([^']*)'|(\w+))`).FindAllStringSubmatch(g[1], -1) {
+		c := ex[2] + ex[3]
+		cmds = append(cmds, strings.Replace(c, "target remote "+port, "target remote "+srv.Addr(), 1))
+	}
+	out := gdbtest.Batch(t, cmds...)
+	if !regexp.MustCompile(`Breakpoint 1, main \(argc=1, argv=0x[0-9a-f]+\) at .*clients\.c:\d+`).MatchString(out) {
+		t.Errorf("the quick start's gdb session:\n%s\nwant it stopped at main, with symbols", out)
+	}
+}
+
+// TestGDBPassesSignals: a signal gdb passes silently (`handle SIGUSR1
+// nostop noprint pass`, which gdb sends in QPassSignals) reaches the
+// program's handler without a stop: the server passes it during the run
+// (`monitor stats` counts it), gdb makes no round trip for it.
+func TestGDBPassesSignals(t *testing.T) {
+	prog := gdbtest.Program(t, "signals")
+	srv := serve(t, prog, "usr1")
+	out := gdb(t, srv, "handle SIGUSR1 nostop noprint pass", "break printf", "continue", "monitor stats", "print handled")
+	contains(t, out, `Breakpoint 1, .*printf`, `signals passed without a stop: 1\n`, `\$1 = 1`)
+	if strings.Contains(out, "Program received signal SIGUSR1") {
+		t.Errorf("gdb was told of SIGUSR1:\n%s", out)
+	}
 }
