@@ -21,6 +21,8 @@ import (
 // of its methods needs the process stopped.
 type facts struct {
 	p *Process // immutable: the process it is part of
+	// stats holds threads' stat files open, for ThreadCore (cores.go).
+	stats statFiles
 	// syms is the program's symbol table, read at the first SymbolAt;
 	// nil again at an exec.
 	syms []sizedSymbol
@@ -127,17 +129,13 @@ func (f *facts) MemoryRegion(addr uint64) (target.MemoryRegion, error) {
 }
 
 // ThreadCore is the CPU the thread last ran on, field 39 (processor) of
-// /proc/PID/task/TID/stat (see target.ThreadInfo).
+// /proc/PID/task/TID/stat, read from the file kept open (cores.go; see
+// target.ThreadInfo).
 func (f *facts) ThreadCore(tid target.Tid) (int, bool) {
 	if f.gone() != nil {
 		return 0, false
 	}
-	st, err := procfs.ReadTaskStat(f.p.pid, int(tid))
-	if err != nil {
-		return 0, false
-	}
-	cpu, ok := st.Int(procfs.StatProcessor)
-	return int(cpu), ok && cpu >= 0
+	return f.stats.core(f.p.pid, int(tid))
 }
 
 // FileRoot is /proc/PID/root, through which the server's host sees the

@@ -412,6 +412,22 @@ func TestThreadInfo(t *testing.T) {
 			t.Errorf("ThreadCore(%d) = %d, %v; want %d", tid, core, ok, cpu)
 		}
 	}
+	// The stat file stays open (cores.go) and is read anew: the main
+	// thread moved to another CPU reports that one at its next stop.
+	if other := otherCPU(all, cpu); other < 0 {
+		t.Log("one CPU: the move to another is not checked")
+	} else {
+		var set unix.CPUSet
+		set.Set(other)
+		main := threads[0].Tid
+		if err := unix.SchedSetaffinity(int(main), &set); err != nil {
+			t.Fatal(err)
+		}
+		toSignal(t, p)
+		if core, ok := p.ThreadCore(main); core != other || !ok {
+			t.Errorf("ThreadCore(%d) after a move to CPU %d = %d, %v", main, other, core, ok)
+		}
+	}
 	if _, ok := p.ThreadCore(1 << 30); ok {
 		t.Error("ThreadCore of a thread that cannot exist says ok")
 	}
@@ -422,6 +438,16 @@ func TestThreadInfo(t *testing.T) {
 	if _, ok := p.ThreadCore(threads[0].Tid); ok {
 		t.Error("ThreadCore after the end says ok")
 	}
+}
+
+// otherCPU is the first CPU of set other than cpu, or -1.
+func otherCPU(set unix.CPUSet, cpu int) int {
+	for i := 0; i < 1024; i++ {
+		if i != cpu && set.IsSet(i) {
+			return i
+		}
+	}
+	return -1
 }
 
 // TestFileRoot: a process sees the server's files ("/") until it
