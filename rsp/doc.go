@@ -1,7 +1,10 @@
 // Package rsp is the gdb remote serial protocol on the wire (GDB manual,
 // appendix "Remote Protocol"): framing, checksums, acknowledgments and
 // no-ack mode, binary escapes, run-length encoding, typed requests, and the
-// builders of replies and stop replies.
+// builders of replies and stop replies. lldb's extensions (lldb's "GDB
+// Remote Protocol Extensions": qHostInfo, jThreadsInfo, the ;thread:ID;
+// suffix, its keys of stop replies, its key:value; replies) are typed the
+// same way (req_lldb.go).
 //
 // # What it must not know
 //

@@ -90,9 +90,10 @@ func ParseRegisterInfo(payload []byte) (*RegisterInfo, error) {
 }
 
 // ProcessInfo is the reply to qProcessInfo: who the process is, its
-// owner and its architecture, "pid:HEX;ppid:HEX;uid:HEX;gid:HEX;euid:HEX;
-// egid:HEX;name:HEXSTRING;triple:HEXSTRING;ostype:linux;endian:little;
-// ptrsize:8;". What the server cannot tell is left out (lldb does
+// owner and its architecture, in lldb-server's keys (lldb reads these,
+// not gdb-style abbreviations): "pid:HEX;parent-pid:HEX;real-uid:HEX;
+// real-gid:HEX;effective-uid:HEX;effective-gid:HEX;name:HEXSTRING;
+// triple:HEXSTRING;ostype:linux;endian:little;ptrsize:8;". What the server cannot tell is left out (lldb does
 // without): the parent and the ids unless HasIDs, the triple and the OS
 // type when empty.
 type ProcessInfo struct {
@@ -140,7 +141,7 @@ func (p *ProcessInfo) ids() []struct {
 	return []struct {
 		key string
 		v   *int64
-	}{{"pid", &p.Pid}, {"ppid", &p.ParentPid}, {"uid", &p.UID}, {"gid", &p.GID}, {"euid", &p.EUID}, {"egid", &p.EGID}}
+	}{{"pid", &p.Pid}, {"parent-pid", &p.ParentPid}, {"real-uid", &p.UID}, {"real-gid", &p.GID}, {"effective-uid", &p.EUID}, {"effective-gid", &p.EGID}}
 }
 
 // ParseProcessInfo parses a qProcessInfo reply (the client side); keys it

@@ -59,7 +59,7 @@ func TestProcessInfoReply(t *testing.T) {
 	}{
 		{"everything known", ProcessInfo{Pid: 0x2c1f, HasIDs: true, ParentPid: 0x2c1a, UID: 1000, GID: 1000, EUID: 0, EGID: 0,
 			Name: "basic", Triple: "x86_64-pc-linux-gnu", OSType: "linux", Endian: "little", PointerSize: 8},
-			"pid:2c1f;ppid:2c1a;uid:3e8;gid:3e8;euid:0;egid:0;name:6261736963;triple:7838365f36342d70632d6c696e75782d676e75;ostype:linux;endian:little;ptrsize:8;"},
+			"pid:2c1f;parent-pid:2c1a;real-uid:3e8;real-gid:3e8;effective-uid:0;effective-gid:0;name:6261736963;triple:7838365f36342d70632d6c696e75782d676e75;ostype:linux;endian:little;ptrsize:8;"},
 		{"no ids, triple or OS type", ProcessInfo{Pid: 0x64, Name: "prog", Endian: "little", PointerSize: 8},
 			"pid:64;name:70726f67;endian:little;ptrsize:8;"},
 	} {

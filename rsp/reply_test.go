@@ -39,6 +39,9 @@ func TestReplies(t *testing.T) {
 		{"started", AppendAttached(nil, false), "0"},
 		{"symbol lookup", AppendSymbolLookup(nil, "__nptl_version"), "qSymbol:5f5f6e70746c5f76657273696f6e"},
 		{"console output", AppendConsoleOutput(nil, "hi\n"), "O68690a"},
+		{"lldb pairs", AppendPairs(nil, Pair{"start", "7ffff7fc8000"}, Pair{"size", "2000"}, Pair{"permissions", "rx"}), "start:7ffff7fc8000;size:2000;permissions:rx;"},
+		{"lldb pairs, escaped", AppendPairs(nil, Pair{"name", "a#b"}), "name:a}\x03b;"},
+		{"lldb pairs, none", AppendPairs(nil), ""},
 	} {
 		if string(tc.got) != tc.want {
 			t.Errorf("%s: %q, want %q", tc.name, tc.got, tc.want)

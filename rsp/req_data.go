@@ -10,26 +10,84 @@ type RegNum uint32
 // qXfer reads; the server further cuts a read to what fits in a reply.
 const maxLength = 1<<31 - 1
 
+// ThreadSuffix is lldb's ";thread:ID;" at the end of a g, G, p or P
+// packet, once the server has answered QThreadSuffixSupported with OK
+// (lldb's protocol extensions, "QThreadSuffixSupported"): the packet is
+// about thread ID, not about the thread selected with Hg.
+type ThreadSuffix struct {
+	Thread ThreadID
+	Has    bool
+}
+
+// Suffix returns the thread the packet names, if it names one.
+func (s ThreadSuffix) Suffix() (ThreadID, bool) { return s.Thread, s.Has }
+
+func (s ThreadSuffix) appendTo(dst []byte) []byte {
+	if !s.Has {
+		return dst
+	}
+	dst = append(dst, ";thread:"...)
+	dst = s.Thread.AppendTo(dst)
+	return append(dst, ';')
+}
+
+// cutThreadSuffix splits ";thread:ID;" off the end of args. ok is false
+// for a suffix that is there but malformed.
+func cutThreadSuffix(args []byte) (rest []byte, s ThreadSuffix, ok bool) {
+	const key = ";thread:"
+	i := lastIndex(args, key)
+	if i < 0 {
+		return args, s, true
+	}
+	id := args[i+len(key):]
+	if len(id) == 0 || id[len(id)-1] != ';' {
+		return nil, s, false
+	}
+	t, ok := parseThreadID(id[:len(id)-1])
+	if !ok || t.IsAll() {
+		return nil, s, false
+	}
+	return args[:i], ThreadSuffix{Thread: t, Has: true}, true
+}
+
+func lastIndex(b []byte, sub string) int {
+	for i := len(b) - len(sub); i >= 0; i-- {
+		if string(b[i:i+len(sub)]) == sub {
+			return i
+		}
+	}
+	return -1
+}
+
 // ReadRegisters is "g" (GDB manual, "Packets"): all registers of the
-// thread selected with Hg, in target-description order. Reply with hex
-// (AppendHex), "xx" for each byte of an unavailable register
-// (AppendUnavailable).
-type ReadRegisters struct{}
+// thread selected with Hg (or named by a ThreadSuffix), in
+// target-description order. Reply with hex (AppendHex), "xx" for each
+// byte of an unavailable register (AppendUnavailable).
+type ReadRegisters struct {
+	ThreadSuffix
+}
 
 // PacketName implements Request.
 func (*ReadRegisters) PacketName() string { return "g" }
 
 // AppendPayload implements Request.
-func (*ReadRegisters) AppendPayload(dst []byte) []byte { return append(dst, 'g') }
+func (r *ReadRegisters) AppendPayload(dst []byte) []byte {
+	return r.ThreadSuffix.appendTo(append(dst, 'g'))
+}
 
 func parseReadRegisters(_ *Parser, name string, args []byte) (Request, error) {
-	return noArgs(name, args, &ReadRegisters{})
+	args, suffix, ok := cutThreadSuffix(args)
+	if !ok {
+		return nil, malformed(name, "bad thread suffix")
+	}
+	return noArgs(name, args, &ReadRegisters{ThreadSuffix: suffix})
 }
 
 // WriteRegisters is "G XX..." (GDB manual, "Packets"): all registers of
 // the Hg thread, in the layout of the g reply. Reply OK.
 type WriteRegisters struct {
 	Data []byte
+	ThreadSuffix
 }
 
 // PacketName implements Request.
@@ -38,10 +96,14 @@ func (*WriteRegisters) PacketName() string { return "G" }
 // AppendPayload implements Request.
 func (w *WriteRegisters) AppendPayload(dst []byte) []byte {
 	dst = append(dst, 'G')
-	return AppendHex(dst, w.Data)
+	return w.ThreadSuffix.appendTo(AppendHex(dst, w.Data))
 }
 
 func parseWriteRegisters(p *Parser, name string, args []byte) (Request, error) {
+	args, suffix, ok := cutThreadSuffix(args)
+	if !ok {
+		return nil, malformed(name, "bad thread suffix")
+	}
 	if len(args) == 0 {
 		return nil, malformed(name, "no register data")
 	}
@@ -49,13 +111,14 @@ func parseWriteRegisters(p *Parser, name string, args []byte) (Request, error) {
 	if !ok {
 		return nil, malformed(name, "bad hex in register data")
 	}
-	return &WriteRegisters{Data: data}, nil
+	return &WriteRegisters{Data: data, ThreadSuffix: suffix}, nil
 }
 
 // ReadRegister is "p n" (GDB manual, "Packets"): one register of the Hg
 // thread. Reply with its bytes in hex, target byte order.
 type ReadRegister struct {
 	Reg RegNum
+	ThreadSuffix
 }
 
 // PacketName implements Request.
@@ -64,7 +127,7 @@ func (*ReadRegister) PacketName() string { return "p" }
 // AppendPayload implements Request.
 func (r *ReadRegister) AppendPayload(dst []byte) []byte {
 	dst = append(dst, 'p')
-	return AppendUint(dst, uint64(r.Reg))
+	return r.ThreadSuffix.appendTo(AppendUint(dst, uint64(r.Reg)))
 }
 
 func parseRegNum(b []byte) (RegNum, bool) {
@@ -76,11 +139,15 @@ func parseRegNum(b []byte) (RegNum, bool) {
 }
 
 func parseReadRegister(_ *Parser, name string, args []byte) (Request, error) {
+	args, suffix, ok := cutThreadSuffix(args)
+	if !ok {
+		return nil, malformed(name, "bad thread suffix")
+	}
 	n, ok := parseRegNum(args)
 	if !ok {
 		return nil, malformed(name, "bad register number")
 	}
-	return &ReadRegister{Reg: n}, nil
+	return &ReadRegister{Reg: n, ThreadSuffix: suffix}, nil
 }
 
 // WriteRegister is "P n=r..." (GDB manual, "Packets"): set one register of
@@ -88,6 +155,7 @@ func parseReadRegister(_ *Parser, name string, args []byte) (Request, error) {
 type WriteRegister struct {
 	Reg   RegNum
 	Value []byte
+	ThreadSuffix
 }
 
 // PacketName implements Request.
@@ -98,16 +166,19 @@ func (w *WriteRegister) AppendPayload(dst []byte) []byte {
 	dst = append(dst, 'P')
 	dst = AppendUint(dst, uint64(w.Reg))
 	dst = append(dst, '=')
-	return AppendHex(dst, w.Value)
+	return w.ThreadSuffix.appendTo(AppendHex(dst, w.Value))
 }
 
 func parseWriteRegister(p *Parser, name string, args []byte) (Request, error) {
+	args, suffix, ok := cutThreadSuffix(args)
+	if !ok {
+		return nil, malformed(name, "bad thread suffix")
+	}
 	num, value, found := cutByte(args, '=')
 	if !found {
 		return nil, malformed(name, "expected n=value")
 	}
-	w := &WriteRegister{}
-	var ok bool
+	w := &WriteRegister{ThreadSuffix: suffix}
 	if w.Reg, ok = parseRegNum(num); !ok {
 		return nil, malformed(name, "bad register number")
 	}

@@ -404,7 +404,7 @@ func quoteBytes(b []byte) string {
 // QueryProcessInfo is "qProcessInfo": lldb's query for the process's id,
 // owner, name and architecture (lldb's gdb-remote protocol extensions),
 // which lldb and Delve's gdbserial client ask for. Reply
-// "pid:HEX;ppid:HEX;...;triple:HEX;ptrsize:8;".
+// "pid:HEX;parent-pid:HEX;...;triple:HEX;ptrsize:8;".
 type QueryProcessInfo struct{}
 
 func (*QueryProcessInfo) PacketName() string { return "qProcessInfo" }

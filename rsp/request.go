@@ -200,6 +200,14 @@ var packetTable = []packetDef{
 	{name: "vMustReplyEmpty", parse: parseMustReplyEmpty},
 	{name: "qRegisterInfo", parse: parseRegisterInfo, direct: true},
 	{name: "qProcessInfo", parse: parseProcessInfo},
+	{name: "qHostInfo", parse: parseHostInfo},
+	{name: "qShlibInfoAddr", parse: parseShlibInfoAddr},
+	{name: "QListThreadsInStopReply", parse: parseListThreadsInStopReply},
+	{name: "QThreadSuffixSupported", parse: parseEnableThreadSuffix},
+	{name: "qThreadStopInfo", parse: parseThreadStopInfo, direct: true},
+	{name: "jThreadsInfo", parse: parseThreadsInfo},
+	{name: "qMemoryRegionInfo", parse: parseMemoryRegion},
+	{name: "qWatchpointSupportInfo", parse: parseWatchpointSupport},
 }
 
 // packetIndex holds packetTable by first byte, longest name first.

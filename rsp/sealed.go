@@ -6,6 +6,14 @@ package rsp
 func (*Attach) isRequest()                  {}
 func (*QueryRegisterInfo) isRequest()       {}
 func (*QueryProcessInfo) isRequest()        {}
+func (*QueryHostInfo) isRequest()           {}
+func (*QueryShlibInfoAddr) isRequest()      {}
+func (*ListThreadsInStopReply) isRequest()  {}
+func (*EnableThreadSuffix) isRequest()      {}
+func (*QueryThreadStopInfo) isRequest()     {}
+func (*QueryThreadsInfo) isRequest()        {}
+func (*QueryMemoryRegion) isRequest()       {}
+func (*QueryWatchpointSupport) isRequest()  {}
 func (*Detach) isRequest()                  {}
 func (*EnableExtendedMode) isRequest()      {}
 func (*FileClose) isRequest()               {}

@@ -139,10 +139,61 @@ type StopReply struct {
 	// (";process:PID", multiprocess clients only), when HasPid is set.
 	Pid    int64
 	HasPid bool
+
+	// lldb's keys of a T reply ("Stop reply packet extensions" of lldb's
+	// protocol extensions, in lldb-server's order), for clients that
+	// speak lldb's dialect: the thread's name ("name:NAME;", or
+	// "hexname:HEX;" when the name holds a byte a packet cannot carry as
+	// it is), every thread of the process and its pc (after
+	// QListThreadsInStopReply: "threads:TID,...;thread-pcs:PC,...;", tids
+	// without the pPID. form, as lldb-server writes them), and the stop
+	// reason in lldb's words ("reason:breakpoint;"). A watchpoint's
+	// reason is its watch key, which lldb reads as "watchpoint".
+	Name      string
+	Threads   []int64
+	ThreadPCs []uint64
+	Why       LLDBReason
+}
+
+// LLDBReason is the "reason:" of an lldb stop reply: lldb-server's words.
+type LLDBReason string
+
+// The reasons gdbserverx gives lldb.
+const (
+	LLDBNone       LLDBReason = ""
+	LLDBBreakpoint LLDBReason = "breakpoint" // a software breakpoint lldb set
+	LLDBTrace      LLDBReason = "trace"      // a single step completed
+	LLDBSignal     LLDBReason = "signal"     // a signal (Ctrl-C included: SIGSTOP)
+	LLDBExec       LLDBReason = "exec"       // the process called exec
+)
+
+// validLLDBReason says a reason can be written as it is: lower-case words.
+func validLLDBReason(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	for _, c := range b {
+		if (c < 'a' || c > 'z') && c != ' ' {
+			return false
+		}
+	}
+	return true
+}
+
+// plainName says a thread name can go in "name:" as it is.
+func plainName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c >= 0x7f || c == ';' || c == ':' || c == '#' || c == '$' || c == '}' || c == '*' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // AppendPayload appends the stop reply's wire form. The order of the T
-// reply's fields is gdbserver's: reason, registers, thread, core.
+// reply's fields is gdbserver's: reason, registers, thread, core; lldb's
+// keys come after the thread, lldb's reason last.
 func (s *StopReply) AppendPayload(dst []byte) []byte {
 	switch s.Kind {
 	case StopExited, StopTerminated:
@@ -197,12 +248,63 @@ func (s *StopReply) AppendPayload(dst []byte) []byte {
 		dst = s.Thread.AppendTo(dst)
 		dst = append(dst, ';')
 	}
+	if s.Name != "" {
+		if plainName(s.Name) {
+			dst = append(dst, "name:"...)
+			dst = append(dst, s.Name...)
+		} else {
+			dst = append(dst, "hexname:"...)
+			dst = AppendHexString(dst, s.Name)
+		}
+		dst = append(dst, ';')
+	}
+	if len(s.Threads) > 0 {
+		dst = append(dst, "threads:"...)
+		for i, t := range s.Threads {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = AppendUint(dst, uint64(t))
+		}
+		dst = append(dst, ';')
+	}
+	if len(s.ThreadPCs) > 0 {
+		dst = append(dst, "thread-pcs:"...)
+		for i, pc := range s.ThreadPCs {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = AppendUint(dst, pc)
+		}
+		dst = append(dst, ';')
+	}
 	if s.HasCore {
 		dst = append(dst, "core:"...)
 		dst = AppendUint(dst, uint64(s.Core))
 		dst = append(dst, ';')
 	}
+	if s.Why != LLDBNone {
+		dst = append(dst, "reason:"...)
+		dst = append(dst, s.Why...)
+		dst = append(dst, ';')
+	}
 	return dst
+}
+
+// parseHexList parses "HEX,HEX,..." (lldb's threads and thread-pcs), each
+// at most max.
+func parseHexList(b []byte, max uint64) ([]uint64, bool) {
+	var out []uint64
+	for len(b) > 0 {
+		var item []byte
+		item, b, _ = cutByte(b, ',')
+		v, ok := parseHex(item)
+		if !ok || v > max {
+			return nil, false
+		}
+		out = append(out, v)
+	}
+	return out, true
 }
 
 var errBadStopReply = errors.New("rsp: malformed stop reply")
@@ -305,6 +407,27 @@ func (s *StopReply) parseField(key, value []byte) error {
 		v, ok = parseHex(value)
 		ok = ok && v <= maxID
 		s.Core, s.HasCore = int(v), true
+	case "name":
+		s.Name = string(value)
+	case "hexname":
+		var b []byte
+		b, err := DecodeHex(nil, value)
+		ok = err == nil
+		s.Name = string(b)
+	case "threads":
+		var tids []uint64
+		tids, ok = parseHexList(value, maxID)
+		s.Threads = nil
+		for _, t := range tids {
+			s.Threads = append(s.Threads, int64(t))
+		}
+	case "thread-pcs":
+		s.ThreadPCs, ok = parseHexList(value, ^uint64(0))
+	case "reason":
+		// lldb's words; anything else is skipped, as an unknown key.
+		if validLLDBReason(value) {
+			s.Why = LLDBReason(value)
+		}
 	default:
 		for r, k := range reasonKeys {
 			if k != "" && k == string(key) {

@@ -45,6 +45,16 @@ var stopCases = []struct {
 	{"killed by signal", StopReply{Kind: StopTerminated, Signal: SignalKILL, Pid: 0x29db, HasPid: true}, "X09;process:29db"},
 	{"thread exited", StopReply{Kind: StopThreadExited, ExitCode: 0, Thread: ProcessThread(1, 2), HasThread: true}, "w00;p1.2"},
 	{"no resumed", StopReply{Kind: StopNoResumed}, "N"},
+	{"lldb's breakpoint, as lldb-server sends it",
+		StopReply{Kind: StopSignal, Signal: SignalTRAP, Registers: []ExpeditedRegister{regRIP}, Thread: ProcessThread(0x5cce, 0x5cce), HasThread: true,
+			Name: "clients", Threads: []int64{0x5cce, 0x5d16}, ThreadPCs: []uint64{0x555555555213, 0x7ffff7e5c619}, Core: 1, HasCore: true, Why: LLDBBreakpoint},
+		"T0510:747afef7ff7f0000;thread:p5cce.5cce;name:clients;threads:5cce,5d16;thread-pcs:555555555213,7ffff7e5c619;core:1;reason:breakpoint;"},
+	{"lldb's stop by a signal, a name that needs hex",
+		StopReply{Kind: StopSignal, Signal: SignalSTOP, Thread: SingleThread(7), HasThread: true, Name: "a;b", Why: LLDBSignal},
+		"T11thread:7;hexname:613b62;reason:signal;"},
+	{"lldb's watchpoint: the watch key is the reason",
+		StopReply{Kind: StopSignal, Signal: SignalTRAP, Reason: ReasonWatch, Addr: 0x5555555580a0, Thread: SingleThread(7), HasThread: true, Name: "worker-1"},
+		"T05watch:5555555580a0;thread:7;name:worker-1;"},
 }
 
 func TestStopReply(t *testing.T) {

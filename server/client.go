@@ -117,6 +117,9 @@ type client struct {
 	notices        []string
 	droppedNotices int
 
+	// lldb is set when the client speaks lldb's dialect (lldb.go).
+	lldb *lldbDialect
+
 	// joined says the client came to a process another client already
 	// debugged: qAttached then answers 1, so that gdb detaches rather
 	// than kills when its user quits.

@@ -87,6 +87,10 @@ type Config struct {
 	// Policy is the default policy of every client (--policy).
 	Policy string
 
+	// PassSignals are Linux signals delivered to the program without a
+	// stop, whatever the clients ask (--pass-signals; passsig.go).
+	PassSignals []target.Signal
+
 	// DisabledPackets are gdbserver's --disable-packet names: vCont, T,
 	// Tthread, qC, qfThreadInfo, threads.
 	DisabledPackets map[string]bool

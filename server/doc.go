@@ -159,12 +159,28 @@
 // What the operating system and the program's files say about the
 // process (its shared libraries, its symbols, its ids, each thread's
 // name and core, the root of its files, its auxiliary vector and
-// executable) comes from the target's capabilities (target/facts.go),
+// executable, its mappings) comes from the target's capabilities (target/facts.go),
 // which target/linux reads from /proc, the dynamic linker's link maps
 // and the ELF file. The server only formats them for the wire: the
 // library list in the GDB manual's "Library List Format for SVR4
 // Targets" (svr4.go), "0x404028 <counter>" in notices (symbols.go),
 // qProcessInfo (reginfo.go), the thread list (xfer.go), vFile:setfs
-// (vfile.go). It reads no /proc file and no ELF file itself, so that
-// another target changes nothing here.
+// (vfile.go), qMemoryRegionInfo (lldb.go). It reads no /proc file and no
+// ELF file itself, so that another target changes nothing here (lldb's
+// qHostInfo asks uname(2) about the server's host).
+//
+// # Clients that read the protocol differently
+//
+// gdb and lldb (and Delve, written against lldb-server) read a few
+// answers differently. A client that sends QListThreadsInStopReply or
+// QThreadSuffixSupported speaks lldb's dialect (lldb.go): it gets the
+// library list without main-lm, target.xml in lldb's form, lldb's keys in
+// stop replies, X09 after k, and lldb's own queries; its state is an
+// lldbDialect of its own, and that code is functions of the client and
+// its process rather than methods of theirs. A client that sent
+// no-resumed+ gets N when its resume names only threads that have exited
+// (threadexit.go). Signals every client passes (QPassSignals) and those
+// of --pass-signals are delivered without a stop (passsig.go,
+// target.SignalPasser). Every stop reply gives the thread's core, as
+// gdbserver's does.
 package server

@@ -181,7 +181,7 @@ func TestFactsWithoutCapabilities(t *testing.T) {
 func TestProcessFactsFromTarget(t *testing.T) {
 	h, _, c := factsHarness(t)
 	for _, tc := range []struct{ packet, want string }{
-		{"qProcessInfo", "pid:64;ppid:2a;uid:3e8;gid:64;euid:3e9;egid:65;name:" + fmt.Sprintf("%x", "prog") +
+		{"qProcessInfo", "pid:64;parent-pid:2a;real-uid:3e8;real-gid:64;effective-uid:3e9;effective-gid:65;name:" + fmt.Sprintf("%x", "prog") +
 			";triple:" + fmt.Sprintf("%x", "x86_64-pc-linux-gnu") + ";ostype:linux;endian:little;ptrsize:8;"},
 		// core in decimal, before the name, as gdbserver writes it.
 		{"qXfer:threads:read::0,fff", "l<threads>\n<thread id=\"p64.64\" core=\"0\" name=\"prog\"/>\n<thread id=\"p64.65\" core=\"11\" name=\"worker &amp; co\"/>\n</threads>\n"},

@@ -72,6 +72,9 @@ type clientFeatures struct {
 	// and debugs the children (fork.go). gdb asks them only with
 	// multiprocess ids, which name the child.
 	forkEvents, vforkEvents bool
+	// noResumed: the client reads N, "no thread left to resume"
+	// (threadexit.go).
+	noResumed bool
 }
 
 // negotiate records what a client announced in qSupported, as far as the
@@ -85,6 +88,7 @@ func (f features) negotiate(q *rsp.QuerySupported) clientFeatures {
 		execEvents:   q.Supports("exec-events"),
 		forkEvents:   q.Supports("fork-events") && q.Supports("multiprocess") && f.forks,
 		vforkEvents:  q.Supports("vfork-events") && q.Supports("multiprocess") && f.forks,
+		noResumed:    q.Supports("no-resumed"),
 	}
 }
 
@@ -117,7 +121,7 @@ func (f features) supportedFeatures(c clientFeatures) []rsp.Feature {
 	for _, opt := range []struct {
 		name string
 		on   bool
-	}{{"multiprocess", c.multiprocess}, {"swbreak", c.swbreak}, {"hwbreak", c.hwbreak}, {"exec-events", c.execEvents}, {"fork-events", c.forkEvents}, {"vfork-events", c.vforkEvents}} {
+	}{{"multiprocess", c.multiprocess}, {"swbreak", c.swbreak}, {"hwbreak", c.hwbreak}, {"exec-events", c.execEvents}, {"fork-events", c.forkEvents}, {"vfork-events", c.vforkEvents}, {"no-resumed", c.noResumed}} {
 		if opt.on {
 			out = append(out, on(opt.name))
 		}

@@ -155,6 +155,7 @@ func monStats(s *Server, c *client, args []string) error {
 	if p := c.cur(); p != nil && p.count != nil {
 		n := p.count.Counts()
 		fmt.Fprintf(&b, "ptrace calls: %d\ndebug-register writes: %d\nwaits: %d\nstops: %d\nrange steps: %d\n", n.PtraceCalls, n.DebugRegisterWrites, n.Waits, n.Stops, p.rangeSteps)
+		fmt.Fprintf(&b, "signals passed without a stop: %d\n", n.Passed)
 	} else {
 		b.WriteString("No process.\n")
 	}

@@ -597,6 +597,7 @@ func (ns nonStop) applyNow(p *process) {
 // again, as in all-stop (resumeProcess).
 func (ns nonStop) resume(p *process, actions []target.Action) error {
 	s := ns.s
+	applyPassSignals(s, p)
 	err := p.applyBreakpoints()
 	if err == nil {
 		err = p.fk.follow(s.clients)

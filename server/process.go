@@ -44,9 +44,13 @@ type process struct {
 	thInfo target.ThreadInfo
 	root   target.FileRoot
 	files  target.ProcessFiles
+	// regions tells what is mapped where, for lldb (lldb.go).
+	regions target.MemoryRegionReader
 
 	// fk is its part in following forks (fork.go).
 	fk forkState
+	// pass holds the signals passed without a stop (passsig.go).
+	pass passState
 
 	// serves is what the target implements (features.go).
 	serves targetFeatures
@@ -134,6 +138,8 @@ func newProcess(t target.Process, b Backend, log *logger, attached bool, path st
 	p.thInfo, _ = t.(target.ThreadInfo)
 	p.root, _ = t.(target.FileRoot)
 	p.files, _ = t.(target.ProcessFiles)
+	p.regions, _ = t.(target.MemoryRegionReader)
+	p.pass.passer, _ = t.(target.SignalPasser)
 	p.fk.follower, _ = t.(target.ForkFollower)
 	p.serves = targetFeaturesOf(t)
 	p.desc = t.Description()
@@ -447,7 +453,7 @@ func (p *process) combinedActions(running []*client) []target.Action {
 	actions := make([]target.Action, 0, len(per))
 	for _, tid := range p.threads {
 		if m := per[tid]; m != nil {
-			actions = append(actions, target.Action{Tid: tid, Kind: m.kind, Signal: m.sig})
+			actions = append(actions, target.Action{Tid: tid, Kind: m.kind, Signal: p.pass.withHeld(tid, m.kind, m.sig)})
 		}
 	}
 	return actions
@@ -458,6 +464,11 @@ func (p *process) combinedActions(running []*client) []target.Action {
 // an ordinary stop.
 func (p *process) appendThreadAndRegisters(c *client, reply *rsp.StopReply, tid target.Tid) {
 	reply.Thread, reply.HasThread = c.threadID(p, tid), true
+	if p.thInfo != nil {
+		// The CPU it last ran on, as gdbserver tells it (gdb/MI's
+		// core="N" in *stopped).
+		reply.Core, reply.HasCore = p.thInfo.ThreadCore(tid)
+	}
 	if len(p.stopRegs) != p.desc.Size() {
 		p.stopRegs = make([]byte, p.desc.Size())
 	}

@@ -54,26 +54,34 @@ func (p *process) registerInfo(c *client, r *rsp.QueryRegisterInfo) {
 	c.reply(info.AppendPayload(c.scratch()))
 }
 
-// registerInfoOf is one register in lldb's words.
+// The register sets, named as lldb-server names them where it has the
+// set (x86-64 Linux): `register read` shows the first, `register read
+// --all` each in turn.
+const (
+	setGeneral = "General Purpose Registers"
+	setFloat   = "Floating Point Registers" // x87, SSE (xmm0-15) and mxcsr, as lldb-server groups them
+	setAVX     = "Advanced Vector Extensions"
+	setAVX512  = "AVX-512 Registers"
+	setPKU     = "Memory Protection Keys"
+)
+
+// registerInfoOf is one register in lldb's words, for qRegisterInfo and
+// lldb's target.xml (lldb.go).
 func registerInfoOf(reg target.Register) rsp.RegisterInfo {
-	enc, format, set := "uint", "hex", "General Purpose Registers"
+	enc, format, set := "uint", "hex", setGeneral
 	switch reg.Type {
-	case "i387_ext":
-		enc, format, set = "ieee754", "float", "Floating Point Registers"
-	case "vec128", "uint128", "v2ui128":
-		enc, format, set = "vector", "vector-uint8", "SSE Registers"
+	case "i387_ext", "vec128", "uint128", "v2ui128":
+		enc, format, set = "vector", "vector-uint8", setFloat
 	}
-	if reg.Group == "float" {
-		set = "Floating Point Registers"
-	}
-	if strings.HasPrefix(reg.Name, "ymm") {
-		set = "AVX Registers"
-	}
-	if avx512Register(reg.Name) {
-		set = "AVX-512 Registers"
-	}
-	if reg.Name == "pkru" {
-		set = "Memory Protection Keys"
+	switch {
+	case reg.Group == "float" || reg.Name == "mxcsr":
+		set = setFloat
+	case avx512Register(reg.Name):
+		set = setAVX512
+	case strings.HasPrefix(reg.Name, "ymm"):
+		set = setAVX
+	case reg.Name == "pkru":
+		set = setPKU
 	}
 	info := rsp.RegisterInfo{Name: reg.Name, Bits: reg.Bits, Offset: reg.Offset, Encoding: enc, Format: format, Set: set,
 		Generic: genericAMD64[reg.Name]}

@@ -9,7 +9,8 @@ import (
 
 // TestRegisterInfoVector: lldb's qRegisterInfo for the AVX-512 and PKU
 // registers of gdb's features (64bit-avx512.xml, 64bit-pkeys.xml): their
-// offsets in the g packet, vector encodings, sets, and DWARF numbers
+// offsets in the g packet, vector encodings, sets (named as lldb-server
+// names them where it has the set: xmm0-15 with the x87 registers), and DWARF numbers
 // (System V AMD64 ABI: xmm16-31 are 67-82, k0-7 118-125).
 func TestRegisterInfoVector(t *testing.T) {
 	d := (&target.Description{Features: []target.Feature{
@@ -25,8 +26,8 @@ func TestRegisterInfoVector(t *testing.T) {
 		reg  string
 		want string
 	}{
-		{"xmm0", "name:xmm0;bitsize:128;offset:0;encoding:vector;format:vector-uint8;set:SSE Registers;gcc:17;dwarf:17;"},
-		{"ymm0h", "name:ymm0h;bitsize:128;offset:16;encoding:vector;format:vector-uint8;set:AVX Registers;"},
+		{"xmm0", "name:xmm0;bitsize:128;offset:0;encoding:vector;format:vector-uint8;set:Floating Point Registers;gcc:17;dwarf:17;"},
+		{"ymm0h", "name:ymm0h;bitsize:128;offset:16;encoding:vector;format:vector-uint8;set:Advanced Vector Extensions;"},
 		{"xmm16", "name:xmm16;bitsize:128;offset:32;encoding:vector;format:vector-uint8;set:AVX-512 Registers;gcc:67;dwarf:67;"},
 		{"ymm31h", "name:ymm31h;bitsize:128;offset:48;encoding:vector;format:vector-uint8;set:AVX-512 Registers;"},
 		{"k7", "name:k7;bitsize:64;offset:64;encoding:uint;format:hex;set:AVX-512 Registers;gcc:125;dwarf:125;"},

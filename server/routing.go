@@ -166,6 +166,7 @@ func (s *Server) onEvent(p *process, ev target.Event) {
 	s.log.debugf("event: %d stops, interrupted %v", len(ev.Stops), ev.Interrupted)
 	p.threads = append(p.threads[:0], ev.Threads...)
 	p.libsDoc = nil
+	p.pass.noteStorm(ev, s.log)
 	interrupted := false
 	running := p.fk.knowing(s.clients.inState(clientRunning))
 	if s.nonStop {
@@ -256,6 +257,9 @@ func (s *Server) threadStop(p *process, ts *target.ThreadStop, running []*client
 		p.breaks = map[uint64]*swBreak{}
 		p.dp = debugpoints.New(p.debugpointOptions())
 	case target.StopSignal:
+		if !s.nonStop && p.pass.hold(ts) {
+			return // a passed signal, for the thread's next continue
+		}
 		st.kind = stopSignal
 		st.tellAll(running)
 	case target.StopFork, target.StopVFork:
@@ -388,6 +392,9 @@ func (s *Server) nextStopFor(c *client) (*process, *stop) {
 
 // stillTrue says whether a pending stop is still news for c (nextStopFor).
 func stillTrue(c *client, p *process, st *stop) bool {
+	if !c.s.nonStop && goneStop(p, st) {
+		return false
+	}
 	switch st.kind {
 	case stopBreak:
 		b := p.breaks[st.addr]
@@ -437,6 +444,7 @@ func stopPayload(c *client, p *process, st *stop, note stopNote) []byte {
 		}
 	}
 	p.appendThreadAndRegisters(c, &reply, st.tid)
+	lldbStopKeys(c, p, &reply, st.tid, st)
 	return reply.AppendPayload(c.scratch())
 }
 
@@ -501,7 +509,8 @@ func (s *Server) resumeAll() {
 		resumed++
 	}
 	if err == nil && resumed == 0 {
-		err = errors.New("no thread to resume")
+		noneResumed(s)
+		return
 	}
 	if err != nil {
 		s.log.printf("resume failed: %v", err)
@@ -523,6 +532,7 @@ func (s *Server) resumeAll() {
 
 // resumeProcess runs one process with the actions given.
 func (s *Server) resumeProcess(p *process, actions []target.Action) error {
+	applyPassSignals(s, p)
 	err := p.applyBreakpoints()
 	if err == nil {
 		err = p.fk.follow(s.clients)
@@ -552,12 +562,14 @@ func (s *Server) resumeProcess(p *process, actions []target.Action) error {
 // resumeOrphan lets a program nobody debugs run on: every breakpoint and
 // debug register removed, signals delivered as they come.
 func (s *Server) resumeOrphan(p *process) {
+	applyPassSignals(s, p)
 	actions := []target.Action{{Kind: target.Continue}}
 	for _, st := range p.pending {
 		if st.kind == stopSignal {
 			actions = append(actions, target.Action{Tid: st.tid, Kind: target.Continue, Signal: st.signal})
 		}
 	}
+	actions = append(actions, p.pass.heldActions()...)
 	p.pending = nil
 	if err := p.applyBreakpoints(); err != nil {
 		s.log.printf("%v", err)

@@ -95,7 +95,9 @@ func (s *Server) kill(c *client, pid int, reply bool) {
 	}
 	if !c.extended {
 		// The legacy k has no reply; gdbserver ends then, and clients
-		// (Delve) wait for the connection to close.
+		// (Delve) wait for the connection to close. lldb-server answers
+		// with the end of the process, which lldb waits for.
+		lldbKilled(c)
 		s.release(c)
 	}
 }

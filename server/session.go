@@ -13,8 +13,8 @@ import (
 // (negotiation, thread selection, its resume request, its settings for
 // vRun: here), its debugpoints (points.go), its host files (vfile.go),
 // the process adapter (registers and memory: data.go; qXfer objects:
-// xfer.go; lldb's queries: reginfo.go), the Server (the process's start
-// and end: run.go), the monitor (monitor.go).
+// xfer.go; lldb's queries: reginfo.go and lldb.go), the Server (the
+// process's start and end: run.go), the monitor (monitor.go).
 
 // handle serves one request of the client. A client that does not hold
 // the process (it runs, or waits for the process to stop) gets its
@@ -43,6 +43,7 @@ func (c *client) handle(req rsp.Request) {
 		}
 	}
 	s := c.s
+	selectSuffixThread(c, req)
 	switch r := req.(type) {
 	case *rsp.QuerySupported:
 		c.supported(r)
@@ -98,6 +99,9 @@ func (c *client) handle(req rsp.Request) {
 		if p := c.process(); p != nil {
 			p.processInfo(c)
 		}
+	case *rsp.ListThreadsInStopReply, *rsp.EnableThreadSuffix, *rsp.QueryHostInfo, *rsp.QueryShlibInfoAddr, *rsp.QueryWatchpointSupport,
+		*rsp.QueryMemoryRegion, *rsp.QueryThreadStopInfo, *rsp.QueryThreadsInfo:
+		lldbQuery(c, r)
 	case *rsp.WriteRegister:
 		if p := c.process(); p != nil {
 			p.writeRegister(c, r)
@@ -246,6 +250,7 @@ func (c *client) haltReason() {
 	}
 	reply := rsp.StopReply{Kind: rsp.StopSignal, Signal: gdbSignal(sig)}
 	p.appendThreadAndRegisters(c, &reply, tid)
+	lldbStopKeys(c, p, &reply, tid, p.lastStop)
 	c.gThread = reply.Thread
 	c.reply(reply.AppendPayload(c.scratch()))
 }
@@ -257,6 +262,7 @@ func (c *client) replyFirstStop(sig target.Signal) {
 	p.lastStop = &stop{kind: stopSignal, tid: p.lastTid, signal: sig}
 	reply := rsp.StopReply{Kind: rsp.StopSignal, Signal: gdbSignal(sig)}
 	p.appendThreadAndRegisters(c, &reply, p.lastTid)
+	lldbStopKeys(c, p, &reply, p.lastTid, p.lastStop)
 	c.gThread = reply.Thread
 	c.reply(reply.AppendPayload(c.scratch()))
 }

@@ -34,6 +34,9 @@ func (p *process) readXfer(c *client, r *rsp.ReadXfer) {
 			return
 		}
 		obj = p.xml
+		if c.lldb != nil {
+			obj = c.lldb.targetXML(p.desc)
+		}
 	case rsp.XferAuxv:
 		if !p.serves.auxv {
 			c.replyEmpty()
@@ -68,6 +71,9 @@ func (p *process) readXfer(c *client, r *rsp.ReadXfer) {
 			p.libsDoc = librariesSVR4(list)
 		}
 		obj = p.libsDoc
+		if c.lldb != nil {
+			obj = lldbLibraries(obj)
+		}
 	case rsp.XferThreads:
 		if !c.s.offer.threadsXfer {
 			c.replyEmpty()

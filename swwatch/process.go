@@ -40,6 +40,7 @@ type Process struct {
 	// stop one by one and a resume may come while others run: running
 	// (a run of the whole process) stays false then.
 	threadwise bool
+	passer     target.SignalPasser
 	// filterer is the target's StopFilter, which holds the engine's fast
 	// path (filter.go) and, after it, the caller's filter.
 	filterer target.StopFilter
@@ -79,6 +80,7 @@ type facts interface {
 	target.ThreadInfo
 	target.ProcessFiles
 	target.FileRoot
+	target.MemoryRegionReader
 }
 
 // ErrMissingCapability: New was given a target without a capability
@@ -106,14 +108,15 @@ func New(p target.Process) (*Process, error) {
 	w.runner, ok = p.(target.ThreadRunner)
 	has(ok, "ThreadRunner")
 	for name, c := range map[string]bool{
-		"AuxvReader":        is[target.AuxvReader](p),
-		"ExecFile":          is[target.ExecFile](p),
-		"LibraryLister":     is[target.LibraryLister](p),
-		"Symbolizer":        is[target.Symbolizer](p),
-		"ProcessInfoReader": is[target.ProcessInfoReader](p),
-		"ThreadInfo":        is[target.ThreadInfo](p),
-		"FileRoot":          is[target.FileRoot](p),
-		"ProcessFiles":      is[target.ProcessFiles](p),
+		"AuxvReader":         is[target.AuxvReader](p),
+		"ExecFile":           is[target.ExecFile](p),
+		"LibraryLister":      is[target.LibraryLister](p),
+		"Symbolizer":         is[target.Symbolizer](p),
+		"ProcessInfoReader":  is[target.ProcessInfoReader](p),
+		"ThreadInfo":         is[target.ThreadInfo](p),
+		"FileRoot":           is[target.FileRoot](p),
+		"ProcessFiles":       is[target.ProcessFiles](p),
+		"MemoryRegionReader": is[target.MemoryRegionReader](p),
 	} {
 		has(c, name)
 	}
@@ -126,6 +129,8 @@ func New(p target.Process) (*Process, error) {
 	has(ok, "NonStop")
 	w.forks, ok = p.(target.ForkFollower)
 	has(ok, "ForkFollower")
+	w.passer, ok = p.(target.SignalPasser)
+	has(ok, "SignalPasser")
 	w.filterer, ok = p.(target.StopFilter)
 	has(ok, "StopFilter")
 	if len(missing) > 0 {
@@ -460,3 +465,7 @@ func (p *Process) InjectSyscall(tid target.Tid, nr int, args ...uint64) (uint64,
 
 // Counts forwards to the target.
 func (p *Process) Counts() target.Counts { return p.counter.Counts() }
+
+// PassSignals forwards to the target: signals are passed only to threads
+// that continue, never to one the engine steps.
+func (p *Process) PassSignals(sigs []target.Signal) error { return p.passer.PassSignals(sigs) }

@@ -16,15 +16,16 @@
 //
 //   - run control and state (target.go): GeneralRegisterReader,
 //     HardwareDebug, Breakpoints, SyscallTracer, SyscallEntryTracer,
-//     ThreadRunner, StopFilter, Counter;
+//     ThreadRunner, StopFilter, Counter, NonStop, ForkFollower,
+//     SignalPasser (signals delivered during a run without a stop);
 //   - what the operating system and the program's files say about the
 //     process (facts.go): AuxvReader, ExecFile, LibraryLister (the
 //     dynamic linker's list, as glibc's <link.h> lays it out),
 //     Symbolizer (the executable's symbols), ProcessInfoReader (parent,
 //     ids, target triple), ThreadInfo (a thread's name and the CPU it
 //     last ran on), ProcessFiles (the host files that are the process's
-//     own, for the confinement of vFile) and FileRoot (where the
-//     process's files are). Their
+//     own, for the confinement of vFile), FileRoot (where the process's
+//     files are) and MemoryRegionReader (what is mapped at an address). Their
 //     values are plain facts; where they live (auxv, link maps, ELF,
 //     /proc) is the implementation's knowledge, and the wire formats are
 //     the server's.

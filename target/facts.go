@@ -136,3 +136,26 @@ type FileRoot interface {
 	// process sees the server's.
 	FileRoot() (string, error)
 }
+
+// MemoryRegionReader is the optional capability of telling what is
+// mapped at an address of the process, for lldb's qMemoryRegionInfo
+// (lldb's gdb-remote protocol extensions): lldb and Delve ask it before
+// they read the stack or call a function.
+type MemoryRegionReader interface {
+	// MemoryRegion is the mapping that holds addr or, when none does,
+	// the gap around it (Mapped false): from addr to the next mapping,
+	// or to the end of the address space (Size 2^64-Start-1 past the
+	// last one: lldb-server's answer, where Delve's walk of the map
+	// stops).
+	MemoryRegion(addr uint64) (MemoryRegion, error)
+}
+
+// MemoryRegion is one mapping of a process, or a gap between two.
+type MemoryRegion struct {
+	Start, Size          uint64
+	Mapped               bool
+	Read, Write, Execute bool
+	// Name is the mapped file, or the kernel's name of a special
+	// mapping ([heap], [stack], [vdso]), or "" when anonymous.
+	Name string
+}

@@ -478,6 +478,20 @@ type FilterThread interface {
 	WriteMemory(addr uint64, data []byte) (int, error)
 }
 
+// SignalPasser is the optional capability of delivering some signals
+// during a run without stopping the world: a thread about to receive one
+// of them is restarted with it at once and no event is queued, as
+// gdbserver does for the signals of QPassSignals. A thread being stepped,
+// and every thread while the world is being stopped, reports such a
+// signal as usual (StopSignal): the caller delivers it at that thread's
+// next resume.
+type SignalPasser interface {
+	// PassSignals sets the signals passed during the following runs (nil:
+	// none). SIGTRAP, SIGSTOP and SIGKILL are never passed: they are the
+	// debugger's. Only while stopped.
+	PassSignals(sigs []Signal) error
+}
+
 // DebugRegisterError reports that the kernel refused a debug-register write
 // for a thread. Errors.Is(err, ErrNoSpace) says the kernel had no capacity
 // (ENOSPC: another perf user holds a slot); the caller should plan with one
@@ -519,4 +533,5 @@ type Counts struct {
 	Waits               uint64 // wait4 calls that returned a status
 	Stops               uint64 // events of kind EventStopped delivered
 	Filtered            uint64 // stops a StopFilter served (no event)
+	Passed              uint64 // signals a SignalPasser delivered at once (no event)
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,40 +36,36 @@ func delveFixture(t *testing.T) string {
 	return out
 }
 
-// delveStub makes Delve's gdbserial.LLDBLaunch start gdbserverx. Without a
-// debugserver, LLDBLaunch runs `lldb-server gdbserver :PORT -- PROG ARGS...`
-// from PATH and dials 127.0.0.1:PORT; the lldb-server put first in PATH
-// here execs gdbserverx with gdbserver's arguments instead. PATH holds
-// nothing else, so no real debugserver or lldb-server is found, and
-// DELVE_DEBUGSERVER_PATH (which names a debugserver) is cleared. The
-// server's stderr, with every packet, goes to the returned log file; its
-// pid to the returned pid file, its debug-register events (--event-log) to
-// the returned event log.
+// delveWrapper is the lldb-server README's "Delve" puts first in PATH:
+// Delve's gdbserial backend runs `lldb-server gdbserver [HOST]:PORT --
+// PROG ARGS...`, which gdbserverx reads as its own command line (serving
+// one connection, as lldb-server does), and --pass-signals SIGURG takes
+// the Go runtime's preemption signals off the wire.
+const delveWrapper = `#!/bin/sh
+exec gdbserverx --pass-signals SIGURG "$@"
+`
+
+// delveStub writes the README's lldb-server wrapper into a directory that
+// PATH then holds alone, so that Delve's gdbserial.LLDBLaunch (with no
+// debugserver: DELVE_DEBUGSERVER_PATH is cleared) starts gdbserverx. The
+// tests' additions: the server's path, its pid (to the returned pid
+// file), every packet on its stderr (to the returned log file) and its
+// debug-register events (--event-log, to the returned event log). The
+// program gets the default GODEBUG: asynchronous preemption on.
 func delveStub(t *testing.T, server string) (logFile, pidFile, eventLog string) {
 	t.Helper()
 	dir := t.TempDir()
 	logFile = filepath.Join(dir, "server.log")
 	pidFile = filepath.Join(dir, "server.pid")
 	eventLog = filepath.Join(dir, "events.jsonl")
-	script := `#!/bin/sh
-# lldb-server gdbserver [HOST]:PORT -- PROG ARGS...
-[ "$1" = gdbserver ] || { echo "lldb-server stand-in: unexpected arguments: $*" >&2; exit 2; }
-comm=$2
-shift 2
-[ "$1" = -- ] && shift
-echo $$ >` + shellQuote(pidFile) + `
-# The Go program, which inherits the server's environment, without
-# asynchronous preemption: Delve stops at every SIGURG and passes it with
-# a round trip; on a loaded machine the program's sysmon sends the next
-# one before the thread gets past its signal handler, and the test
-# livelocked there (seen once in a full parallel run).
-GODEBUG=asyncpreemptoff=1 exec ` + shellQuote(server) + ` --once --remote-debug --event-log ` + shellQuote(eventLog) + ` "$comm" "$@" 2>>` + shellQuote(logFile) + `
-`
+	script := strings.Replace(delveWrapper, "exec gdbserverx ", "echo $$ >"+shellQuote(pidFile)+"\nexec "+shellQuote(server)+" ", 1)
+	script = strings.Replace(script, `"$@"`, `--remote-debug --event-log `+shellQuote(eventLog)+` "$@" 2>>`+shellQuote(logFile), 1)
 	if err := os.WriteFile(filepath.Join(dir, "lldb-server"), []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("PATH", dir)
 	t.Setenv("DELVE_DEBUGSERVER_PATH", "")
+	t.Setenv("GODEBUG", "")
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("gdbserverx stderr (--remote-debug):\n%s", readFile(logFile))
@@ -398,4 +396,120 @@ func TestDelve(t *testing.T) {
 			t.Errorf("server: %v", err)
 		}
 	})
+}
+
+// delveCLI is the dlv binary the version of go.mod names (`.ci/run`
+// installs it with go install), or the test is skipped.
+func delveCLI(t *testing.T) string {
+	t.Helper()
+	dlv, err := exec.LookPath("dlv")
+	if err != nil {
+		gopath, _ := exec.Command("go", "env", "GOPATH").Output()
+		dlv = filepath.Join(strings.TrimSpace(string(gopath)), "bin", "dlv")
+		if _, err := os.Stat(dlv); err != nil {
+			t.Skip("dlv is not installed (go install github.com/go-delve/delve/cmd/dlv@<go.mod's version>; .ci/run does)")
+		}
+	}
+	return dlv
+}
+
+// delveScript is a Delve session as a user types it: a breakpoint,
+// print, next, step, the goroutines and the stack, a watchpoint and its
+// hit, and a continue to the end. delveChecks are what it must print, in
+// order.
+const delveScript = `break main.work
+continue
+print counter
+next
+step
+print n
+goroutines
+stack
+clearall
+watch -w main.watched
+continue
+print main.watched
+clearall
+continue
+exit
+`
+
+var delveChecks = []*regexp.Regexp{
+	regexp.MustCompile(`Breakpoint 1 set at 0x[0-9a-f]+ for main\.work\(\)`),
+	regexp.MustCompile(`> \[Breakpoint 1\] main\.work\(\) \S+main\.go:\d+`),
+	regexp.MustCompile(`\(dlv\) 40\n`),
+	regexp.MustCompile(`> main\.work\(\) \S+main\.go:\d+`),
+	regexp.MustCompile(`> main\.work\(\) \S+main\.go:\d+`),
+	regexp.MustCompile(`\(dlv\) 2\n`),
+	regexp.MustCompile(`\* Goroutine 1 - User: \S+main\.go:\d+ main\.work`),
+	regexp.MustCompile(`0  0x[0-9a-f]+ in main\.work\n.*\n1  0x[0-9a-f]+ in main\.main`),
+	regexp.MustCompile(`Watchpoint main\.watched set at 0x[0-9a-f]+`),
+	regexp.MustCompile(`> watchpoint on \[main\.watched\] main\.main\(\)`),
+	regexp.MustCompile(`\(dlv\) 84\n`),
+	regexp.MustCompile(`Process \d+ has exited with status 3`),
+}
+
+// TestDelveCLI debugs a Go program with the real dlv, through the
+// README's lldb-server wrapper, with the default GODEBUG (asynchronous
+// preemption: the runtime sends its goroutines SIGURG), 20 times in a row
+// (3 with -short): each session must go through, and no SIGURG may reach
+// Delve (issue 19: 5 sessions of 20 hung, one thread stopped 171,385
+// times for SIGURG at one pc).
+func TestDelveCLI(t *testing.T) {
+	dlv := delveCLI(t)
+	if out, err := exec.Command(dlv, "version").CombinedOutput(); err == nil {
+		t.Logf("%s", bytes.TrimSpace(out))
+	}
+	prog := delveFixture(t)
+	runs := 20
+	if testing.Short() {
+		runs = 3
+	}
+	start := time.Now()
+	urg := 0
+	for i := 0; i < runs; i++ {
+		out, log := delveCLIRun(t, dlv, prog)
+		if t.Failed() {
+			t.Fatalf("run %d of %d failed; dlv printed:\n%s\nserver:\n%s", i+1, runs, out, log)
+		}
+		// A stop for SIGURG (GDB's 0x10) told to Delve.
+		urg += strings.Count(log, `putpkt ("T10`)
+	}
+	t.Logf("%d sessions in %v (%v each)", runs, time.Since(start).Round(time.Millisecond), (time.Since(start) / time.Duration(runs)).Round(time.Millisecond))
+	if urg > 0 {
+		t.Errorf("%d stops for SIGURG reached Delve (--pass-signals SIGURG passes them)", urg)
+	}
+}
+
+// delveCLIRun runs delveScript once and checks what dlv printed.
+func delveCLIRun(t *testing.T, dlv, prog string) (out, log string) {
+	t.Helper()
+	logFile, pidFile, events := delveStub(t, gdbtest.Server(t))
+	s := &delveSession{t: t, pidFile: pidFile, events: events}
+	t.Cleanup(s.killServer)
+	ctx, cancel := context.WithTimeout(context.Background(), gdbtest.Timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, dlv, "--backend=lldb", "exec", prog, "--allow-non-terminal-interactive=true")
+	cmd.Dir = filepath.Dir(prog)
+	cmd.Stdin = strings.NewReader(delveScript)
+	cmd.Env = append(os.Environ(), "TERM=dumb", "XDG_CONFIG_HOME="+t.TempDir())
+	b, err := cmd.CombinedOutput()
+	out, log = string(b), readFile(logFile)
+	if ctx.Err() != nil {
+		t.Errorf("dlv did not finish within %v", gdbtest.Timeout)
+		return out, log
+	}
+	if err != nil {
+		t.Errorf("dlv: %v", err)
+	}
+	rest := out
+	for _, re := range delveChecks {
+		loc := re.FindStringIndex(rest)
+		if loc == nil {
+			t.Errorf("no %q in dlv's output (after what matched before)", re)
+			return out, log
+		}
+		rest = rest[loc[1]:]
+	}
+	return out, log
 }

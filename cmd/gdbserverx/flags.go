@@ -12,6 +12,7 @@ import (
 
 	"gdbserverx/internal/comm"
 	"gdbserverx/server"
+	"gdbserverx/target"
 )
 
 // options is the parsed command line.
@@ -28,6 +29,7 @@ type options struct {
 	policy                 string
 	eventLog               string
 	cpuProfile             string
+	passSignals            []target.Signal
 	listens                []listenSpec
 	role                   server.Role
 	socketMode             os.FileMode
@@ -96,6 +98,10 @@ Several debuggers at once (see README, "Several clients"):
                         its clients have role R (default debugger).
   --event-log FILE      Write one JSON line per debug-register event and
                         per refusal.
+  --pass-signals LIST   Deliver these signals to PROG without stopping it
+                        or telling any client (SIGURG,SIGALRM or numbers):
+                        QPassSignals set by the server's user. Use
+                        SIGURG for Go programs under Delve (README, "Delve").
 
 Security (see README, "Security"):
 
@@ -218,6 +224,11 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 		return err
 	})
 	fs.BoolVar(&o.vfileAny, "vfile-any", false, "")
+	fs.Func("pass-signals", "", func(v string) (err error) {
+		sigs, err := server.ParseSignals(v)
+		o.passSignals = append(o.passSignals, sigs...)
+		return err
+	})
 
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -261,6 +272,12 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	}
 
 	rest := fs.Args()
+	if len(rest) > 0 && rest[0] == "gdbserver" {
+		var err error
+		if rest, err = lldbServerArgs(rest[1:], o); err != nil {
+			return nil, err
+		}
+	}
 	if len(rest) == 0 {
 		return nil, &usageError{"missing COMM"}
 	}
@@ -300,6 +317,51 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 		o.program, o.args = rest[0], rest
 	}
 	return o, nil
+}
+
+// lldbServerArgs reads lldb-server's command line after its "gdbserver"
+// (lldb-server gdbserver [--attach PID] [HOST]:PORT [-- PROG ARGS...]),
+// as Delve's gdbserial backend runs it (`dlv --backend=lldb`), and
+// returns it in gdbserverx's form: COMM, then PROG ARGS or PID. Like
+// lldb-server, the server then serves one connection (--once). So a
+// script named lldb-server that runs `gdbserverx [OPTIONS] "$@"`, put
+// first in PATH, makes Delve debug through gdbserverx (README, "Delve").
+func lldbServerArgs(args []string, o *options) ([]string, error) {
+	o.once = true
+	var where, pid string
+	var prog []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			prog, i = args[i+1:], len(args)
+		case a == "--attach":
+			if i+1 == len(args) {
+				return nil, &usageError{"gdbserver: --attach needs a PID"}
+			}
+			i++
+			pid = args[i]
+		case strings.HasPrefix(a, "--attach="):
+			pid = strings.TrimPrefix(a, "--attach=")
+		case strings.HasPrefix(a, "-"):
+			return nil, &usageError{fmt.Sprintf("gdbserver: lldb-server's option %q is not supported (only --attach PID)", a)}
+		case where == "":
+			where = a
+		default:
+			return nil, &usageError{fmt.Sprintf("gdbserver: unexpected %q (the program goes after --)", a)}
+		}
+	}
+	if where == "" {
+		return nil, nil // "missing COMM"
+	}
+	if pid != "" {
+		if len(prog) > 0 {
+			return nil, &usageError{"gdbserver: --attach and a program cannot be used together"}
+		}
+		o.attach = true
+		return []string{where, pid}, nil
+	}
+	return append([]string{where}, prog...), nil
 }
 
 func parseInt(s string) (int, error) {

@@ -9,6 +9,7 @@ import (
 
 	"gdbserverx/internal/comm"
 	"gdbserverx/server"
+	"gdbserverx/target"
 )
 
 func TestParseArgs(t *testing.T) {
@@ -61,6 +62,26 @@ func TestParseArgs(t *testing.T) {
 		{args: "--vfile-root /nonexistent/dir :1 p", err: "no such file or directory"},
 		{args: "--vfile-root /etc/passwd :1 p", err: "not a directory"},
 		{args: "prog", err: "is not [HOST]:PORT"},
+		{args: "--pass-signals SIGURG,alrm --pass-signals 10 :1 p", check: func(o *options) bool {
+			return reflect.DeepEqual(o.passSignals, []target.Signal{14, 23, 10})
+		}},
+		{args: "--pass-signals SIGFOO :1 p", err: `unknown signal "SIGFOO"`},
+		{args: "--pass-signals SIGTRAP :1 p", err: "cannot be passed"},
+		{args: "--pass-signals 99 :1 p", err: "want 1 to 64"},
+		// lldb-server's command line, as Delve's gdbserial backend runs it.
+		{args: "gdbserver :1234 -- /bin/true a", check: func(o *options) bool {
+			return o.once && o.comm == tcp("127.0.0.1:1234") && o.program == "/bin/true" && reflect.DeepEqual(o.args, []string{"/bin/true", "a"})
+		}},
+		{args: "--debug gdbserver --attach 42 127.0.0.1:7", check: func(o *options) bool {
+			return o.once && o.debug && o.attach && o.pid == 42 && o.comm == tcp("127.0.0.1:7")
+		}},
+		{args: "gdbserver --attach=42 :7", check: func(o *options) bool { return o.attach && o.pid == 42 }},
+		{args: "gdbserver", err: "missing COMM"},
+		{args: "gdbserver :1", err: "missing PROG"},
+		{args: "gdbserver :1 prog", err: "the program goes after --"},
+		{args: "gdbserver --native-regs :1 -- prog", err: `option "--native-regs" is not supported`},
+		{args: "gdbserver --attach 1 :1 -- prog", err: "cannot be used together"},
+		{args: "gdbserver :1 --attach", err: "--attach needs a PID"},
 	} {
 		o, err := parseArgs(strings.Fields(tc.args), io.Discard)
 		if tc.err != "" {

@@ -71,6 +71,7 @@ func run(args []string, stderr io.Writer) int {
 		Once:            o.once,
 		MaxClients:      o.clients,
 		Policy:          o.policy,
+		PassSignals:     o.passSignals,
 		DisabledPackets: o.disablePackets,
 		Log:             stderr,
 		Debug:           o.debug,

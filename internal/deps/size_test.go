@@ -44,8 +44,8 @@ var bigTypes = map[string]struct {
 	"swwatch.engine": {77, "its state (pages, system calls in flight, step mode, the run's actions) has one owner, " +
 		"and most methods read several parts of it; the watch set went to watchSet (issue 16), " +
 		"the page table and the calls in flight are the next splits by state"},
-	"target/linux.Process": {75, "implements target.Process and its ptrace capabilities (25 exported methods, non-stop " +
-		"mode among them) over one thread table; the stop classification (stops.go) could be a type of its own next, as " +
+	"target/linux.Process": {75, "implements target.Process and its ptrace capabilities (26 exported methods, non-stop " +
+		"mode and PassSignals among them) over one thread table; the stop classification (stops.go) could be a type of its own next, as " +
 		"the ThreadRunner machinery (runner, inject.go) and what /proc and the program's files say (the embedded facts, " +
 		"facts.go) now are"},
 	"arbiter.Arbiter": {65, "21 exported methods, the server's API (server is being split: not moved now), and " +

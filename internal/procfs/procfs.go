@@ -5,7 +5,9 @@
 // there, and a process's parent and ids, the software-watchpoint engine
 // a process's caught signals and shadow stack; and the stat file of a
 // thread ("/proc/pid/stat", stat.go), whose processor field is the CPU
-// it last ran on.
+// it last ran on; and the maps file of a process ("/proc/pid/maps",
+// maps.go), for what is mapped at an address (lldb's
+// qMemoryRegionInfo).
 //
 // It imports no package of the project and has no state: every call
 // reads the file again (what it says changes from one moment to the

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -204,3 +205,45 @@ func TestTaskStat(t *testing.T) {
 		t.Errorf("stat of a thread that cannot exist: %v, want ENOENT", err)
 	}
 }
+
+func TestParseMapsLine(t *testing.T) {
+	for line, want := range map[string]Mapping{
+		"555555554000-555555555000 r--p 00000000 fe:01 1234   /tmp/my prog": {Start: 0x555555554000, End: 0x555555555000, Perms: "r--p", Path: "/tmp/my prog"},
+		"7ffff7fc8000-7ffff7fca000 r-xp 00000000 00:00 0      [vdso]":       {Start: 0x7ffff7fc8000, End: 0x7ffff7fca000, Perms: "r-xp", Path: "[vdso]"},
+		"7ffff7fbe000-7ffff7fbf000 rw-p 00000000 00:00 0":                   {Start: 0x7ffff7fbe000, End: 0x7ffff7fbf000, Perms: "rw-p"},
+	} {
+		got, ok := ParseMapsLine(line)
+		if !ok || got != want {
+			t.Errorf("ParseMapsLine(%q) = %+v, %v; want %+v", line, got, ok, want)
+		}
+	}
+	for _, bad := range []string{"nonsense", "2000-1000 r--p 0 0:0 0", "1000-2000 r-p 0 0:0 0", "1000-2000 r--p 0 0:0"} {
+		if m, ok := ParseMapsLine(bad); ok {
+			t.Errorf("ParseMapsLine(%q) = %+v, want refused", bad, m)
+		}
+	}
+}
+
+// TestRegionAt: this process's maps: a global's page is mapped, read and
+// write; the page at 0 is a gap up to the first mapping; past the last
+// mapping the gap runs to the end of the address space.
+func TestRegionAt(t *testing.T) {
+	addr := uint64(uintptr(unsafe.Pointer(&regionProbe)))
+	m, ok, err := RegionAt(os.Getpid(), addr)
+	if err != nil || !ok || addr < m.Start || addr >= m.End || m.Perms[:2] != "rw" {
+		t.Errorf("region of a global at %#x: %+v, %v, %v", addr, m, ok, err)
+	}
+	m, ok, err = RegionAt(os.Getpid(), 0)
+	if err != nil || ok || m.Start != 0 || m.End == 0 {
+		t.Errorf("region at 0: %+v, %v, %v", m, ok, err)
+	}
+	m, ok, err = RegionAt(os.Getpid(), ^uint64(0)-1)
+	if err != nil || ok || m.End != 0 {
+		t.Errorf("region at the top: %+v, %v, %v, want a gap to 2^64", m, ok, err)
+	}
+	if _, _, err := RegionAt(1<<30, 0); err == nil {
+		t.Errorf("RegionAt of a process that does not exist: no error")
+	}
+}
+
+var regionProbe = 1

@@ -112,7 +112,10 @@
 // would stop the world is first offered to a stop filter, as Pump
 // collects it (filter.go): the filter may serve it with the thread's
 // registers and the memory, and the thread goes on; no other thread
-// stops and no event is made.
+// stops and no event is made. A signal of the set given to PassSignals
+// is delivered the same way, in the thread that receives it, when that
+// thread continues (passsig.go); a stepped thread, or any thread while
+// the world stops, reports it.
 //
 // # What the system says about the process
 //

@@ -19,11 +19,13 @@ import (
 // table (symbols.go). Embedded in Process, its methods are the
 // Process's capabilities target.AuxvReader, target.ExecFile,
 // target.LibraryLister, target.Symbolizer, target.ProcessInfoReader,
-// target.ThreadInfo, target.ProcessFiles and target.FileRoot. Like the rest of the Process it
-// belongs to the Tracer's thread; none of its methods needs the process
-// stopped.
+// target.ThreadInfo, target.ProcessFiles, target.FileRoot and
+// target.MemoryRegionReader. Like the rest of the Process it belongs to
+// the Tracer's thread; none of its methods needs the process stopped.
 type facts struct {
 	p *Process // immutable: the process it is part of
+	// stats holds threads' stat files open, for ThreadCore (cores.go).
+	stats statFiles
 	// syms is the program's symbol table, read at the first SymbolAt;
 	// nil again at an exec.
 	syms []sizedSymbol
@@ -109,18 +111,34 @@ func readComm(pid, tid int) (string, bool) {
 	return strings.TrimSuffix(string(b), "\n"), true
 }
 
+// MemoryRegion finds the mapping that holds addr in /proc/PID/maps (see
+// target.MemoryRegionReader).
+func (f *facts) MemoryRegion(addr uint64) (target.MemoryRegion, error) {
+	if err := f.gone(); err != nil {
+		return target.MemoryRegion{}, err
+	}
+	m, mapped, err := procfs.RegionAt(f.p.pid, addr)
+	if err != nil {
+		return target.MemoryRegion{}, err
+	}
+	r := target.MemoryRegion{Start: m.Start, Size: m.End - m.Start, Mapped: mapped, Name: m.Path}
+	if m.End == 0 {
+		r.Size = ^uint64(0) - m.Start // the gap after the last mapping
+	}
+	if mapped {
+		r.Read, r.Write, r.Execute = m.Perms[0] == 'r', m.Perms[1] == 'w', m.Perms[2] == 'x'
+	}
+	return r, nil
+}
+
 // ThreadCore is the CPU the thread last ran on, field 39 (processor) of
-// /proc/PID/task/TID/stat (see target.ThreadInfo).
+// /proc/PID/task/TID/stat, read from the file kept open (cores.go; see
+// target.ThreadInfo).
 func (f *facts) ThreadCore(tid target.Tid) (int, bool) {
 	if f.gone() != nil {
 		return 0, false
 	}
-	st, err := procfs.ReadTaskStat(f.p.pid, int(tid))
-	if err != nil {
-		return 0, false
-	}
-	cpu, ok := st.Int(procfs.StatProcessor)
-	return int(cpu), ok && cpu >= 0
+	return f.stats.core(f.p.pid, int(tid))
 }
 
 // ProcessDir is /proc/PID (see target.ProcessFiles).

@@ -340,6 +340,37 @@ func TestProcessInfo(t *testing.T) {
 	}
 }
 
+// TestMemoryRegion: the mapping of the program's pc is its executable,
+// readable and executable, not writable, as /proc/PID/maps says; the
+// page at 0 is a gap; after the process's end there is no answer.
+func TestMemoryRegion(t *testing.T) {
+	bin, _ := factsProgram(t, true)
+	p := launchFacts(t, bin)
+	toSignal(t, p)
+	regs := make([]byte, p.Description().Size())
+	rip, _ := p.Description().Lookup("rip")
+	if err := p.ReadRegisters(target.Tid(p.Pid()), regs); err != nil {
+		t.Fatal(err)
+	}
+	var pc uint64
+	for i := rip.Bits/8 - 1; i >= 0; i-- {
+		pc = pc<<8 | uint64(regs[rip.Offset+i])
+	}
+	r, err := p.MemoryRegion(pc)
+	if err != nil || !r.Mapped || !r.Read || !r.Execute || r.Write || pc < r.Start || pc-r.Start >= r.Size || r.Name == "" {
+		t.Errorf("MemoryRegion(pc %#x) = %+v, %v; want the executable mapping that holds it", pc, r, err)
+	}
+	t.Logf("pc %#x in %s", pc, r.Name)
+	gap, err := p.MemoryRegion(0)
+	if err != nil || gap.Mapped || gap.Start != 0 || gap.Size == 0 {
+		t.Errorf("MemoryRegion(0) = %+v, %v; want a gap", gap, err)
+	}
+	cleanup(t, p)
+	if _, err := p.MemoryRegion(pc); !errors.Is(err, target.ErrExited) {
+		t.Errorf("MemoryRegion after the end: %v, want ErrExited", err)
+	}
+}
+
 // TestThreadInfo: each thread's name is the one it goes by (the worker
 // named itself), and its core the CPU it last ran on: the program is
 // started on one CPU only (it inherits this thread's affinity), the
@@ -381,6 +412,22 @@ func TestThreadInfo(t *testing.T) {
 			t.Errorf("ThreadCore(%d) = %d, %v; want %d", tid, core, ok, cpu)
 		}
 	}
+	// The stat file stays open (cores.go) and is read anew: the main
+	// thread moved to another CPU reports that one at its next stop.
+	if other := otherCPU(all, cpu); other < 0 {
+		t.Log("one CPU: the move to another is not checked")
+	} else {
+		var set unix.CPUSet
+		set.Set(other)
+		main := threads[0].Tid
+		if err := unix.SchedSetaffinity(int(main), &set); err != nil {
+			t.Fatal(err)
+		}
+		toSignal(t, p)
+		if core, ok := p.ThreadCore(main); core != other || !ok {
+			t.Errorf("ThreadCore(%d) after a move to CPU %d = %d, %v", main, other, core, ok)
+		}
+	}
 	if _, ok := p.ThreadCore(1 << 30); ok {
 		t.Error("ThreadCore of a thread that cannot exist says ok")
 	}
@@ -391,6 +438,16 @@ func TestThreadInfo(t *testing.T) {
 	if _, ok := p.ThreadCore(threads[0].Tid); ok {
 		t.Error("ThreadCore after the end says ok")
 	}
+}
+
+// otherCPU is the first CPU of set other than cpu, or -1.
+func otherCPU(set unix.CPUSet, cpu int) int {
+	for i := 0; i < 1024; i++ {
+		if i != cpu && set.IsSet(i) {
+			return i
+		}
+	}
+	return -1
 }
 
 // TestFileRoot: a process sees the server's files ("/") until it

@@ -17,8 +17,8 @@ import (
 // target.Counter, and, through its facts (facts.go), the capabilities
 // that read /proc and the program's files: target.AuxvReader,
 // target.ExecFile, target.LibraryLister, target.Symbolizer,
-// target.ProcessInfoReader, target.ThreadInfo, target.ProcessFiles and
-// target.FileRoot.
+// target.ProcessInfoReader, target.ThreadInfo, target.ProcessFiles,
+// target.FileRoot and target.MemoryRegionReader.
 //
 // Every method must be called on the thread of the Tracer that launched
 // or attached it (see Tracer); the Process has no goroutine and no lock
@@ -50,6 +50,8 @@ type Process struct {
 
 	// filter is offered the stops of a run (filter.go).
 	filter target.StopFilterFunc
+	// pass holds the signals passed at once during a run (passsig.go).
+	pass passSet
 
 	// sysInsn is the address of a syscall instruction (0f 05) in the
 	// vDSO, for InjectSyscall; 0 until looked for, ^0 when there is none.
@@ -93,6 +95,7 @@ var (
 	_ target.ThreadInfo            = (*Process)(nil)
 	_ target.FileRoot              = (*Process)(nil)
 	_ target.ProcessFiles          = (*Process)(nil)
+	_ target.MemoryRegionReader    = (*Process)(nil)
 )
 
 // errDetached ends a process after Detach.
@@ -343,5 +346,6 @@ func (p *Process) Counts() target.Counts {
 		Waits:               p.c.waits,
 		Stops:               p.c.stops,
 		Filtered:            p.c.filtered,
+		Passed:              p.c.passed,
 	}
 }

@@ -47,7 +47,7 @@ const (
 // counters are the running totals behind target.Counts, kept by the
 // Tracer's thread.
 type counters struct {
-	calls, drWrites, waits, stops, filtered uint64
+	calls, drWrites, waits, stops, filtered, passed uint64
 }
 
 // The system calls the Tracer's thread makes on every stop (ptrace, wait4

@@ -261,6 +261,11 @@ func (p *Process) onSignal(th *thread, sig int) {
 			return
 		}
 	}
+	if st.Reason == target.StopSignal && p.pass.passes(sig, th.kind, p.stopping || p.worldStopped) {
+		p.c.passed++
+		p.resumeThread(th, th.kind, sig)
+		return
+	}
 	p.report(st)
 }
 
