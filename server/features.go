@@ -32,6 +32,7 @@ type targetFeatures struct {
 	libraries      bool // qXfer:libraries-svr4:read: target.LibraryLister
 	forks          bool // fork-events, vfork-events: target.ForkFollower
 	nonStop        bool // QNonStop: target.NonStop
+	catchSyscalls  bool // QCatchSyscalls: target.SyscallCatcher
 }
 
 // features is the whole set a client is offered (Server.offer).
@@ -45,7 +46,7 @@ type features struct {
 // once, at connect, so the offer is made for the process to come. Every
 // target this server is wired to (target/linux, wrapped by swwatch) has
 // them all; a packet a later process cannot serve gets the empty reply.
-var assumedTarget = targetFeatures{softwareBreak: true, hardwarePoints: true, auxv: true, libraries: true, forks: true, nonStop: true}
+var assumedTarget = targetFeatures{softwareBreak: true, hardwarePoints: true, auxv: true, libraries: true, forks: true, nonStop: true, catchSyscalls: true}
 
 // serverFeaturesOf is what a configuration allows.
 func serverFeaturesOf(cfg Config) serverFeatures {
@@ -61,7 +62,8 @@ func targetFeaturesOf(t target.Process) targetFeatures {
 	_, libs := t.(target.LibraryLister)
 	_, forks := t.(target.ForkFollower)
 	_, nonStop := t.(target.NonStop)
-	return targetFeatures{softwareBreak: bps, hardwarePoints: hw, auxv: auxv, libraries: libs, forks: forks, nonStop: nonStop}
+	_, catch := t.(target.SyscallCatcher)
+	return targetFeatures{softwareBreak: bps, hardwarePoints: hw, auxv: auxv, libraries: libs, forks: forks, nonStop: nonStop, catchSyscalls: catch}
 }
 
 // clientFeatures are the qSupported features a client announces that
@@ -113,6 +115,9 @@ func (f features) supportedFeatures(c clientFeatures) []rsp.Feature {
 	out = append(out, on("vContSupported"))
 	if f.threadsXfer {
 		out = append(out, on("qXfer:threads:read"))
+	}
+	if f.catchSyscalls {
+		out = append(out, on("QCatchSyscalls"))
 	}
 	for _, opt := range []struct {
 		name string

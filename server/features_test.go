@@ -54,7 +54,7 @@ func TestFeatures(t *testing.T) {
 			head + "qXfer:auxv:read+;qXfer:exec-file:read+;qXfer:libraries-svr4:read+;" + middle + "multiprocess+;swbreak+;hwbreak+;exec-events+",
 			"", "+++++"},
 		{"no process yet: the target's offer is assumed", nil, nil,
-			head + "qXfer:auxv:read+;qXfer:exec-file:read+;qXfer:libraries-svr4:read+;qXfer:siginfo:read+;QStartNoAckMode+;QNonStop+;vContSupported+;qXfer:threads:read+;multiprocess+;swbreak+;hwbreak+;exec-events+;fork-events+;vfork-events+",
+			head + "qXfer:auxv:read+;qXfer:exec-file:read+;qXfer:libraries-svr4:read+;qXfer:siginfo:read+;QStartNoAckMode+;QNonStop+;vContSupported+;qXfer:threads:read+;QCatchSyscalls+;multiprocess+;swbreak+;hwbreak+;exec-events+;fork-events+;vfork-events+",
 			vCont, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -46,6 +46,8 @@ type process struct {
 
 	// fk is its part in following forks (fork.go).
 	fk forkState
+	// catching is its part in catching system calls (syscalls.go).
+	catching syscallCatching
 
 	// serves is what the target implements (features.go).
 	serves targetFeatures
@@ -130,6 +132,7 @@ func newProcess(t target.Process, b Backend, log *logger, attached bool, path st
 	p.thInfo, _ = t.(target.ThreadInfo)
 	p.root, _ = t.(target.FileRoot)
 	p.fk.follower, _ = t.(target.ForkFollower)
+	p.catching.catcher, _ = t.(target.SyscallCatcher)
 	p.serves = targetFeaturesOf(t)
 	p.desc = t.Description()
 	p.xml = targetXML(p.desc)

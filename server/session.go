@@ -164,9 +164,11 @@ func (c *client) handle(req rsp.Request) {
 	case *rsp.SetWorkingDir:
 		c.launch.Dir = r.Dir
 		c.replyOK()
+	case *rsp.SetCatchSyscalls:
+		c.catch.serve(c, r)
 	default:
 		// Unknown packets, and known ones this server does not serve
-		// (tracepoints, qOffsets, QCatchSyscalls, qGetTLSAddr, ...):
+		// (tracepoints, qOffsets, qGetTLSAddr, ...):
 		// the empty reply says "not supported".
 		c.replyEmpty()
 	}

@@ -17,7 +17,8 @@ import (
 //
 // It implements the capabilities target.GeneralRegisterReader,
 // target.HardwareDebug, target.Breakpoints, target.SyscallTracer,
-// target.SyscallEntryTracer, target.ThreadRunner, target.StopFilter,
+// target.SyscallEntryTracer, target.SyscallCatcher, target.ThreadRunner,
+// target.StopFilter,
 // target.Counter, target.NonStop and target.ForkFollower by forwarding
 // them, and those of facts (what the
 // system says about the process) by embedding the target's; New accepts
@@ -32,6 +33,7 @@ type Process struct {
 	sys     target.SyscallTracer
 	entries target.SyscallEntryTracer
 	runner  target.ThreadRunner
+	catcher target.SyscallCatcher
 	counter target.Counter
 	gpr     target.GeneralRegisterReader
 	nonStop target.NonStop
@@ -100,6 +102,8 @@ func New(p target.Process) (*Process, error) {
 	has(ok, "SyscallEntryTracer")
 	w.runner, ok = p.(target.ThreadRunner)
 	has(ok, "ThreadRunner")
+	w.catcher, ok = p.(target.SyscallCatcher)
+	has(ok, "SyscallCatcher")
 	for name, c := range map[string]bool{
 		"AuxvReader":        is[target.AuxvReader](p),
 		"ExecFile":          is[target.ExecFile](p),
@@ -175,6 +179,7 @@ var (
 	_ target.SyscallTracer         = (*Process)(nil)
 	_ target.SyscallEntryTracer    = (*Process)(nil)
 	_ target.ThreadRunner          = (*Process)(nil)
+	_ target.SyscallCatcher        = (*Process)(nil)
 	_ target.StopFilter            = (*Process)(nil)
 	_ target.Counter               = (*Process)(nil)
 	_ target.GeneralRegisterReader = (*Process)(nil)
@@ -425,15 +430,27 @@ func (p *Process) retBP(addr uint64) bool {
 // also on, for the engine, while watches are set; the caller sees only
 // those it asked for.
 func (p *Process) TraceSyscalls(on bool) error {
-	p.e.callerExits = on
+	p.e.caller.exits = on
 	return p.e.syncTracing()
 }
 
 // TraceSyscallEntries turns on syscall-entry stops for the caller (as
 // TraceSyscalls).
 func (p *Process) TraceSyscallEntries(on bool) error {
-	p.e.callerEntries = on
+	p.e.caller.entries = on
 	return p.e.syncTracing()
+}
+
+// CatchSyscalls makes the entries and exits of the system calls of set
+// stop for the caller (see target.SyscallCatcher). The target catches
+// them itself while no watch is set; while one is, the engine sees
+// every call and passes the caller those it catches.
+func (p *Process) CatchSyscalls(set target.SyscallSet) error {
+	if err := p.catcher.CatchSyscalls(set); err != nil {
+		return err
+	}
+	p.e.caller.caught = set
+	return nil
 }
 
 // StepThread forwards to the target.

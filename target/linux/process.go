@@ -13,8 +13,9 @@ import (
 // Process is a process traced with ptrace. It implements target.Process
 // and the capabilities target.GeneralRegisterReader,
 // target.HardwareDebug, target.Breakpoints, target.SyscallTracer,
-// target.SyscallEntryTracer, target.ThreadRunner, target.StopFilter and
-// target.Counter, and, through its facts (facts.go), the capabilities
+// target.SyscallEntryTracer, target.SyscallCatcher,
+// target.ThreadRunner, target.StopFilter and target.Counter, and, through
+// its facts (facts.go), the capabilities
 // that read /proc and the program's files: target.AuxvReader,
 // target.ExecFile, target.LibraryLister, target.Symbolizer,
 // target.ProcessInfoReader, target.ThreadInfo and target.FileRoot.
@@ -46,6 +47,7 @@ type Process struct {
 	want     target.DebugRegisters // the image every thread must hold when it runs
 	syscalls bool                  // resume with PTRACE_SYSCALL, report syscall exits
 	entries  bool                  // resume with PTRACE_SYSCALL, report syscall entries
+	catch    target.SyscallSet     // resume with PTRACE_SYSCALL, report these calls' entries and exits (catch.go)
 
 	// filter is offered the stops of a run (filter.go).
 	filter target.StopFilterFunc
