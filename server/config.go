@@ -93,4 +93,8 @@ type Config struct {
 	// EventLog, when set, receives one JSON object per line per arbiter
 	// event (--event-log).
 	EventLog io.Writer
+	// AgentOutput receives what breakpoint commands print (gdb's
+	// dprintf with `set dprintf-style agent`): GNU gdbserver prints it
+	// on its standard output. Nil discards it.
+	AgentOutput io.Writer
 }

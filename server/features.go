@@ -119,6 +119,11 @@ func (f features) supportedFeatures(c clientFeatures) []rsp.Feature {
 	if f.catchSyscalls {
 		out = append(out, on("QCatchSyscalls"))
 	}
+	if f.softwareBreak {
+		// Conditions and commands of Z0 and Z1, evaluated by the
+		// server (conditions.go).
+		out = append(out, on("ConditionalBreakpoints"), on("BreakpointCommands"))
+	}
 	for _, opt := range []struct {
 		name string
 		on   bool

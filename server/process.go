@@ -91,6 +91,10 @@ type process struct {
 	breaks map[uint64]*swBreak
 	// dp holds the hardware breakpoints and watchpoints.
 	dp *debugpoints.Set
+	// agent evaluates the breakpoints' conditions and commands, and
+	// steps threads over the breakpoints whose hits it told nobody of
+	// (conditions.go).
+	agent pointAgent
 	// sw emulates the watchpoints that hold no slot (nil when the target
 	// cannot be wrapped); t is then sw.
 	sw *swwatch.Process
@@ -107,6 +111,9 @@ type process struct {
 type swBreak struct {
 	owners   map[*client]bool
 	inserted bool // in the target's memory
+	// code is each owner's conditions and commands, for the owners
+	// that sent some (conditions.go).
+	code map[*client]*pointCode
 }
 
 // newProcess wires a target of backend b: it wraps it with the
@@ -137,6 +144,7 @@ func newProcess(t target.Process, b Backend, log *logger, attached bool, path st
 	p.desc = t.Description()
 	p.xml = targetXML(p.desc)
 	p.dp = debugpoints.New(p.debugpointOptions())
+	p.agent = newPointAgent(nil, log)
 	if p.sw != nil {
 		p.sw.SetNotes(p.notes.add)
 	}
@@ -286,11 +294,13 @@ func (p *process) dropOwner(c *client) []debugpoints.Change {
 	for addr, b := range p.breaks {
 		if b.owners[c] {
 			delete(b.owners, c)
+			delete(b.code, c)
 			if len(b.owners) == 0 && !b.inserted {
 				delete(p.breaks, addr)
 			}
 		}
 	}
+	p.agent.leave(c)
 	p.pending.forget(c)
 	return p.dp.Leave(c.id)
 }

@@ -173,6 +173,7 @@ func (s *Server) onEvent(p *process, ev target.Event) {
 		return
 	}
 	s.log.debugf("event: %d stops, interrupted %v", len(ev.Stops), ev.Interrupted)
+	p.agent.steppedOver(ev.Stops)
 	p.threads = append(p.threads[:0], ev.Threads...)
 	p.libsDoc = nil
 	interrupted := false
@@ -230,9 +231,8 @@ func (s *Server) threadStop(p *process, ts *target.ThreadStop, running []*client
 	case target.StopBreakpoint:
 		st.kind, st.addr = stopBreak, ts.PC
 		if b := p.breaks[ts.PC]; b != nil {
-			for c := range b.owners {
-				st.to[c] = stopNote{reason: rsp.ReasonSoftwareBreak}
-			}
+			// Each owner by its conditions and commands (conditions.go).
+			p.agent.breakOwners(p, st, b)
 		}
 	case target.StopWatch, target.StopSyscallExit:
 		if sc := syscallStop(ts, running); sc != nil && ts.Reason == target.StopSyscallExit {
@@ -250,7 +250,7 @@ func (s *Server) threadStop(p *process, ts *target.ThreadStop, running []*client
 		return
 	case target.StopDebug:
 		step, dh := p.dp.DebugStop(ts.DR6, ts.Watches, p.t)
-		hits := s.clients.hitNotes(dh)
+		hits := s.clients.hitNotes(p.agent.hardwareHits(p, ts.Tid, dh))
 		if step {
 			st.kind = stopStep
 			for _, c := range running {
@@ -272,6 +272,7 @@ func (s *Server) threadStop(p *process, ts *target.ThreadStop, running []*client
 		st.tellAll(running)
 		p.breaks = map[uint64]*swBreak{}
 		p.dp = debugpoints.New(p.debugpointOptions())
+		p.agent.reset()
 	case target.StopSignal:
 		st.kind = stopSignal
 		st.tellAll(running)
@@ -543,6 +544,11 @@ func (s *Server) resumeProcess(p *process, actions []target.Action) error {
 	if err == nil {
 		err = p.catching.apply(p, s.clients)
 	}
+	if run := p.agent.stepOverRun(p, actions); err == nil && run != nil {
+		// Threads past the breakpoints nobody was told of first
+		// (conditions.go); settle resumes the rest at its event.
+		actions, err = run, p.agent.lift(p, run)
+	}
 	for err == nil {
 		if err = s.prepareDebugRegisters(p); err != nil {
 			break
@@ -575,6 +581,7 @@ func (s *Server) resumeOrphan(p *process) {
 		}
 	}
 	p.pending = nil
+	p.agent.reset()
 	if err := p.applyBreakpoints(); err != nil {
 		s.log.printf("%v", err)
 	}
