@@ -246,3 +246,21 @@ func TestConditionsTwoClients(t *testing.T) {
 		}
 	}
 }
+
+// TestConditionsNonStop: in non-stop mode a `break f if i == 150` stops
+// once, at i == 150: the false hits before it let their thread run on
+// (gdbserverx tells them to gdb, which evaluates the condition itself and
+// resumes the thread; a thread left at its breakpoint with nobody told
+// would run into it again, with no resume of the world to step it over).
+func TestConditionsNonStop(t *testing.T) {
+	prog := gdbtest.Program(t, "agent")
+	for name, bin := range servers(t) {
+		srv := gdbtest.StartServer(t, bin, "127.0.0.1:0", prog)
+		out := gdbtest.Batch(t, "set non-stop on", "target remote "+srv.Addr(), "break main", "continue",
+			"break f if i == 150", "continue", "print i", "kill")
+		contains(t, out, `Breakpoint 2, f \(i=150, `, `\$1 = 150`)
+		if t.Failed() {
+			t.Fatalf("through %s", name)
+		}
+	}
+}
