@@ -97,6 +97,9 @@ type client struct {
 	// process.
 	queued []rsp.Request
 
+	// osdata is the `info os` table it reads (osdata.go).
+	osdata osdataDocs
+
 	// catch is the system calls it catches (QCatchSyscalls,
 	// syscalls.go).
 	catch catchSet

@@ -21,6 +21,7 @@ type serverFeatures struct {
 	currentThread bool // qC
 	threadList    bool // qfThreadInfo, qsThreadInfo
 	threadsXfer   bool // qXfer:threads:read (--disable-packet=threads)
+	osdata        bool // qXfer:osdata:read: the backend is a target.OSDataReader
 }
 
 // targetFeatures is what a process's target implements beyond
@@ -51,7 +52,8 @@ var assumedTarget = targetFeatures{softwareBreak: true, hardwarePoints: true, au
 // serverFeaturesOf is what a configuration allows.
 func serverFeaturesOf(cfg Config) serverFeatures {
 	off := cfg.DisabledPackets
-	return serverFeatures{vCont: !off["vCont"], currentThread: !off["qC"], threadList: !off["qfThreadInfo"], threadsXfer: !off["threads"]}
+	_, osdata := cfg.Backend.(target.OSDataReader)
+	return serverFeatures{vCont: !off["vCont"], currentThread: !off["qC"], threadList: !off["qfThreadInfo"], threadsXfer: !off["threads"], osdata: osdata}
 }
 
 // targetFeaturesOf checks a target's optional interfaces.
@@ -115,6 +117,9 @@ func (f features) supportedFeatures(c clientFeatures) []rsp.Feature {
 	out = append(out, on("vContSupported"))
 	if f.threadsXfer {
 		out = append(out, on("qXfer:threads:read"))
+	}
+	if f.osdata {
+		out = append(out, on("qXfer:osdata:read"))
 	}
 	if f.catchSyscalls {
 		out = append(out, on("QCatchSyscalls"))

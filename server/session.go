@@ -66,6 +66,10 @@ func (c *client) handle(req rsp.Request) {
 	case *rsp.QueryAttached:
 		c.attached(r)
 	case *rsp.ReadXfer:
+		if r.Object == rsp.XferOSData {
+			c.osdata.serve(c, r) // with or without a process
+			return
+		}
 		if p := c.process(); p != nil {
 			p.readXfer(c, r)
 		}

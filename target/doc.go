@@ -25,7 +25,10 @@
 //     last ran on) and FileRoot (where the process's files are). Their
 //     values are plain facts; where they live (auxv, link maps, ELF,
 //     /proc) is the implementation's knowledge, and the wire formats are
-//     the server's.
+//     the server's;
+//   - what the system says beside any process (osdata.go): OSDataReader
+//     (gdb's `info os` tables), a capability of the server's backend,
+//     since gdb asks for it before any process exists.
 //
 // target/linux implements Process with ptrace. It starts no goroutine: the
 // owner's own thread (target/linux.Tracer, in the server the core loop's,
