@@ -43,6 +43,7 @@ type process struct {
 	info   target.ProcessInfoReader
 	thInfo target.ThreadInfo
 	root   target.FileRoot
+	tls    target.TLSResolver
 
 	// fk is its part in following forks (fork.go).
 	fk forkState
@@ -138,6 +139,7 @@ func newProcess(t target.Process, b Backend, log *logger, attached bool, path st
 	p.info, _ = t.(target.ProcessInfoReader)
 	p.thInfo, _ = t.(target.ThreadInfo)
 	p.root, _ = t.(target.FileRoot)
+	p.tls, _ = t.(target.TLSResolver)
 	p.fk.follower, _ = t.(target.ForkFollower)
 	p.catching.catcher, _ = t.(target.SyscallCatcher)
 	p.serves = targetFeaturesOf(t)

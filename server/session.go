@@ -170,9 +170,11 @@ func (c *client) handle(req rsp.Request) {
 		c.replyOK()
 	case *rsp.SetCatchSyscalls:
 		c.catch.serve(c, r)
+	case *rsp.QueryTLSAddr:
+		tlsAddress(c, r)
 	default:
 		// Unknown packets, and known ones this server does not serve
-		// (tracepoints, qOffsets, qGetTLSAddr, ...):
+		// (tracepoints, qOffsets, ...):
 		// the empty reply says "not supported".
 		c.replyEmpty()
 	}

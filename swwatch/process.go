@@ -76,6 +76,7 @@ type facts interface {
 	target.ProcessInfoReader
 	target.ThreadInfo
 	target.FileRoot
+	target.TLSResolver
 }
 
 // ErrMissingCapability: New was given a target without a capability
@@ -112,6 +113,7 @@ func New(p target.Process) (*Process, error) {
 		"ProcessInfoReader": is[target.ProcessInfoReader](p),
 		"ThreadInfo":        is[target.ThreadInfo](p),
 		"FileRoot":          is[target.FileRoot](p),
+		"TLSResolver":       is[target.TLSResolver](p),
 	} {
 		has(c, name)
 	}

@@ -22,7 +22,8 @@
 //     dynamic linker's list, as glibc's <link.h> lays it out),
 //     Symbolizer (the executable's symbols), ProcessInfoReader (parent,
 //     ids, target triple), ThreadInfo (a thread's name and the CPU it
-//     last ran on) and FileRoot (where the process's files are). Their
+//     last ran on), FileRoot (where the process's files are) and
+//     TLSResolver (a thread's thread-local variables, tls.go). Their
 //     values are plain facts; where they live (auxv, link maps, ELF,
 //     /proc) is the implementation's knowledge, and the wire formats are
 //     the server's;

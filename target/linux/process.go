@@ -93,6 +93,7 @@ var (
 	_ target.ProcessInfoReader     = (*Process)(nil)
 	_ target.ThreadInfo            = (*Process)(nil)
 	_ target.FileRoot              = (*Process)(nil)
+	_ target.TLSResolver           = (*Process)(nil)
 )
 
 // errDetached ends a process after Detach.

@@ -369,6 +369,7 @@ func (p *Process) onExec(wpid int) {
 	th.stop = stopInSyscall
 	p.sysInsn = 0      // a new vDSO
 	p.facts.syms = nil // a new program
+	p.facts.tls = nil
 	p.mem.reset()
 	// The stops collected so far belong to the old image.
 	p.stops = p.stops[:0]
