@@ -34,6 +34,7 @@ type targetFeatures struct {
 	forks          bool // fork-events, vfork-events: target.ForkFollower
 	nonStop        bool // QNonStop: target.NonStop
 	catchSyscalls  bool // QCatchSyscalls: target.SyscallCatcher
+	sigInfoWrite   bool // qXfer:siginfo:write: target.SigInfoWriter
 }
 
 // features is the whole set a client is offered (Server.offer).
@@ -47,7 +48,7 @@ type features struct {
 // once, at connect, so the offer is made for the process to come. Every
 // target this server is wired to (target/linux, wrapped by swwatch) has
 // them all; a packet a later process cannot serve gets the empty reply.
-var assumedTarget = targetFeatures{softwareBreak: true, hardwarePoints: true, auxv: true, libraries: true, forks: true, nonStop: true, catchSyscalls: true}
+var assumedTarget = targetFeatures{softwareBreak: true, hardwarePoints: true, auxv: true, libraries: true, forks: true, nonStop: true, catchSyscalls: true, sigInfoWrite: true}
 
 // serverFeaturesOf is what a configuration allows.
 func serverFeaturesOf(cfg Config) serverFeatures {
@@ -65,7 +66,8 @@ func targetFeaturesOf(t target.Process) targetFeatures {
 	_, forks := t.(target.ForkFollower)
 	_, nonStop := t.(target.NonStop)
 	_, catch := t.(target.SyscallCatcher)
-	return targetFeatures{softwareBreak: bps, hardwarePoints: hw, auxv: auxv, libraries: libs, forks: forks, nonStop: nonStop, catchSyscalls: catch}
+	_, sigw := t.(target.SigInfoWriter)
+	return targetFeatures{softwareBreak: bps, hardwarePoints: hw, auxv: auxv, libraries: libs, forks: forks, nonStop: nonStop, catchSyscalls: catch, sigInfoWrite: sigw}
 }
 
 // clientFeatures are the qSupported features a client announces that
@@ -110,7 +112,11 @@ func (f features) supportedFeatures(c clientFeatures) []rsp.Feature {
 	if f.libraries {
 		out = append(out, on("qXfer:libraries-svr4:read"))
 	}
-	out = append(out, on("qXfer:siginfo:read"), on("QStartNoAckMode"))
+	out = append(out, on("qXfer:siginfo:read"))
+	if f.sigInfoWrite {
+		out = append(out, on("qXfer:siginfo:write"))
+	}
+	out = append(out, on("QStartNoAckMode"))
 	if f.nonStop {
 		out = append(out, on("QNonStop"))
 	}

@@ -55,7 +55,7 @@ func TestFeatures(t *testing.T) {
 			head + "qXfer:auxv:read+;qXfer:exec-file:read+;qXfer:libraries-svr4:read+;" + middle + agent + "multiprocess+;swbreak+;hwbreak+;exec-events+",
 			"", "+++++"},
 		{"no process yet: the target's offer is assumed", nil, nil,
-			head + "qXfer:auxv:read+;qXfer:exec-file:read+;qXfer:libraries-svr4:read+;qXfer:siginfo:read+;QStartNoAckMode+;QNonStop+;vContSupported+;qXfer:threads:read+;QCatchSyscalls+;" + agent + "multiprocess+;swbreak+;hwbreak+;exec-events+;fork-events+;vfork-events+",
+			head + "qXfer:auxv:read+;qXfer:exec-file:read+;qXfer:libraries-svr4:read+;qXfer:siginfo:read+;qXfer:siginfo:write+;QStartNoAckMode+;QNonStop+;vContSupported+;qXfer:threads:read+;QCatchSyscalls+;" + agent + "multiprocess+;swbreak+;hwbreak+;exec-events+;fork-events+;vfork-events+",
 			vCont, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

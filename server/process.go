@@ -44,6 +44,8 @@ type process struct {
 	thInfo target.ThreadInfo
 	root   target.FileRoot
 	tls    target.TLSResolver
+	// sigInfo writes a stop's siginfo (siginfo.go).
+	sigInfo target.SigInfoWriter
 
 	// fk is its part in following forks (fork.go).
 	fk forkState
@@ -140,6 +142,7 @@ func newProcess(t target.Process, b Backend, log *logger, attached bool, path st
 	p.thInfo, _ = t.(target.ThreadInfo)
 	p.root, _ = t.(target.FileRoot)
 	p.tls, _ = t.(target.TLSResolver)
+	p.sigInfo, _ = t.(target.SigInfoWriter)
 	p.fk.follower, _ = t.(target.ForkFollower)
 	p.catching.catcher, _ = t.(target.SyscallCatcher)
 	p.serves = targetFeaturesOf(t)

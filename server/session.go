@@ -73,6 +73,10 @@ func (c *client) handle(req rsp.Request) {
 		if p := c.process(); p != nil {
 			p.readXfer(c, r)
 		}
+	case *rsp.WriteXfer:
+		if p := c.process(); p != nil {
+			writeSiginfo(c, p, r)
+		}
 	case *rsp.PassSignals:
 		c.pass = signalSet(r.Signals)
 		c.replyOK()

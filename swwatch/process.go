@@ -17,8 +17,8 @@ import (
 //
 // It implements the capabilities target.GeneralRegisterReader,
 // target.HardwareDebug, target.Breakpoints, target.SyscallTracer,
-// target.SyscallEntryTracer, target.SyscallCatcher, target.ThreadRunner,
-// target.StopFilter,
+// target.SyscallEntryTracer, target.SyscallCatcher, target.SigInfoWriter,
+// target.ThreadRunner, target.StopFilter,
 // target.Counter, target.NonStop and target.ForkFollower by forwarding
 // them, and those of facts (what the
 // system says about the process) by embedding the target's; New accepts
@@ -34,6 +34,7 @@ type Process struct {
 	entries target.SyscallEntryTracer
 	runner  target.ThreadRunner
 	catcher target.SyscallCatcher
+	sigInfo target.SigInfoWriter
 	counter target.Counter
 	gpr     target.GeneralRegisterReader
 	nonStop target.NonStop
@@ -105,6 +106,8 @@ func New(p target.Process) (*Process, error) {
 	has(ok, "ThreadRunner")
 	w.catcher, ok = p.(target.SyscallCatcher)
 	has(ok, "SyscallCatcher")
+	w.sigInfo, ok = p.(target.SigInfoWriter)
+	has(ok, "SigInfoWriter")
 	for name, c := range map[string]bool{
 		"AuxvReader":        is[target.AuxvReader](p),
 		"ExecFile":          is[target.ExecFile](p),
@@ -182,6 +185,7 @@ var (
 	_ target.SyscallEntryTracer    = (*Process)(nil)
 	_ target.ThreadRunner          = (*Process)(nil)
 	_ target.SyscallCatcher        = (*Process)(nil)
+	_ target.SigInfoWriter         = (*Process)(nil)
 	_ target.StopFilter            = (*Process)(nil)
 	_ target.Counter               = (*Process)(nil)
 	_ target.GeneralRegisterReader = (*Process)(nil)
@@ -453,6 +457,11 @@ func (p *Process) CatchSyscalls(set target.SyscallSet) error {
 	}
 	p.e.caller.caught = set
 	return nil
+}
+
+// SetSigInfo forwards to the target.
+func (p *Process) SetSigInfo(tid target.Tid, info []byte) error {
+	return p.sigInfo.SetSigInfo(tid, info)
 }
 
 // StepThread forwards to the target.

@@ -16,7 +16,8 @@
 //
 //   - run control and state (target.go): GeneralRegisterReader,
 //     HardwareDebug, Breakpoints, SyscallTracer, SyscallEntryTracer,
-//     SyscallCatcher (syscalls.go), ThreadRunner, StopFilter, Counter;
+//     SyscallCatcher (syscalls.go), SigInfoWriter (siginfo.go),
+//     ThreadRunner, StopFilter, Counter;
 //   - what the operating system and the program's files say about the
 //     process (facts.go): AuxvReader, ExecFile, LibraryLister (the
 //     dynamic linker's list, as glibc's <link.h> lays it out),

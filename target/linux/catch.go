@@ -22,9 +22,10 @@ func (p *Process) CatchSyscalls(set target.SyscallSet) error {
 	return nil
 }
 
-// syscallEvent says whether a syscall stop of system call nr is an
-// event: its kind (exits, entries) is traced, or the call is caught.
-func (p *Process) syscallEvent(traced bool, th *thread) bool {
+// syscallEvent says whether a syscall stop of thread th of p is an
+// event: its kind (exits, entries) is traced, or the call is caught. (A
+// function, not a method: Process is at its size limit, TestSizes.)
+func syscallEvent(p *Process, traced bool, th *thread) bool {
 	if traced || p.catch.All() {
 		return true
 	}

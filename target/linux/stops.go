@@ -204,9 +204,9 @@ func (p *Process) onSyscallStop(th *thread) {
 		}
 	}
 	switch {
-	case err == nil && op == unix.PTRACE_SYSCALL_INFO_EXIT && p.syscallEvent(p.syscalls, th):
+	case err == nil && op == unix.PTRACE_SYSCALL_INFO_EXIT && syscallEvent(p, p.syscalls, th):
 		th.stop = stopSyscallExit
-	case err == nil && op == unix.PTRACE_SYSCALL_INFO_ENTRY && p.syscallEvent(p.entries, th):
+	case err == nil && op == unix.PTRACE_SYSCALL_INFO_ENTRY && syscallEvent(p, p.entries, th):
 		// The call has not run: its number and arguments may still be
 		// changed (see target.StopSyscallEntry).
 		reason = target.StopSyscallEntry
