@@ -466,11 +466,16 @@ func (p *process) combinedActions(running []*client) []target.Action {
 	return actions
 }
 
-// appendThreadAndRegisters adds the thread and the expedited registers to
-// a T reply: every general register, so that gdb needs no g packet after
-// an ordinary stop.
+// appendThreadAndRegisters adds the thread, its core and the expedited
+// registers to a T reply: every general register, so that gdb needs no
+// g packet after an ordinary stop. The core (core:N, which gdb/MI gives
+// in its *stopped record) is the target's (target.ThreadInfo), as GNU
+// gdbserver sends it in every T reply.
 func (p *process) appendThreadAndRegisters(c *client, reply *rsp.StopReply, tid target.Tid) {
 	reply.Thread, reply.HasThread = c.threadID(p, tid), true
+	if p.thInfo != nil {
+		reply.Core, reply.HasCore = p.thInfo.ThreadCore(tid)
+	}
 	if len(p.stopRegs) != p.desc.Size() {
 		p.stopRegs = make([]byte, p.desc.Size())
 	}

@@ -28,6 +28,9 @@ type facts struct {
 	// tls is glibc's thread-local storage layout, read at the first
 	// TLSAddress (tls.go); nil again at an exec.
 	tls *tlsLayout
+	// cores keeps the stat files of the threads asked about last open
+	// (cores.go).
+	cores coreFiles
 }
 
 // gone is the process's end, or nil while it lives: a pid is not read
@@ -111,17 +114,13 @@ func readComm(pid, tid int) (string, bool) {
 }
 
 // ThreadCore is the CPU the thread last ran on, field 39 (processor) of
-// /proc/PID/task/TID/stat (see target.ThreadInfo).
+// /proc/PID/task/TID/stat (see target.ThreadInfo), read from a file kept
+// open (cores.go).
 func (f *facts) ThreadCore(tid target.Tid) (int, bool) {
 	if f.gone() != nil {
 		return 0, false
 	}
-	st, err := procfs.ReadTaskStat(f.p.pid, int(tid))
-	if err != nil {
-		return 0, false
-	}
-	cpu, ok := st.Int(procfs.StatProcessor)
-	return int(cpu), ok && cpu >= 0
+	return f.cores.core(f.p.pid, int(tid))
 }
 
 // FileRoot is /proc/PID/root, through which the server's host sees the

@@ -20,6 +20,7 @@ func (p *Process) end(why error) {
 	p.ended = why
 	p.worldStopped = false
 	p.mem.close()
+	p.facts.cores.close()
 }
 
 func findAction(actions []target.Action, tid int) (target.Action, bool) {
