@@ -44,7 +44,7 @@ import procstat
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH_DIR)
 PROGRAMS = ("spin", "bploop", "watchloop", "threads", "mem", "manythreads",
-            "multi")
+            "multi", "cond")
 MIB = 1 << 20
 SHORT = {"gdbserverx": "x", "gdbserver": "gs"}   # column headers
 
@@ -279,7 +279,22 @@ def make_benches(quick, scale):
                     "in %s, counter_b %s -> %s" % (s.get("func"), c0, c1)))
         return out
 
+    def ex_cond(recs, p, run):
+        r = recs.get("main", {})
+        out = []
+        for where in ("target", "host"):
+            st = r.get("stops_" + where)
+            out.append(("%s: one stop, at i == %d" % (where, p["last"]),
+                        bool(st) and st["total"] == 1 and st["other"] == 0
+                        and r.get("i_" + where) == p["last"],
+                        "%s stops (+%s other), i = %s" % (
+                            st["total"] if st else "no",
+                            st["other"] if st else "?",
+                            r.get("i_" + where))))
+        return out
+
     hw = check_types("BP_HARDWARE_WATCHPOINT")
+    cond_n = n(5000, 300)
     watch_n = n(5000, 300)
     mem_r = n(64, 4) * MIB
     mem_w = n(16, 1) * MIB
@@ -323,6 +338,17 @@ def make_benches(quick, scale):
                  "%d calls" % n(5000, 300), "stops/s", "stop",
                  stops_total())],
               checks(check_stops(lambda p: p["n"]))),
+        Bench("cond", "`break hit if i == N-1` over N calls: the server "
+              "evaluates the condition, then gdb does", "cond",
+              lambda p: [str(p["n"])], {"main": "cond.gdb"},
+              {"n": cond_n, "last": cond_n - 1},
+              {"n": n(500, 100), "last": n(500, 100) - 1},
+              [F("target", "`break hit if i == %d`, condition-evaluation "
+                 "target, %d calls" % (cond_n - 1, cond_n), "calls/s",
+                 "call", const("n"), id="target"),
+               F("host", "the same, condition-evaluation host", "calls/s",
+                 "call", const("n"), id="host")],
+              checks(ex_cond)),
         Bench("watch", "`watch g`, a loop writing g N times", "watchloop",
               lambda p: ["w", str(p["n"])], {"main": "watch.gdb"},
               {"n": watch_n, "wcmd": "watch"},

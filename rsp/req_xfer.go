@@ -15,6 +15,7 @@ const (
 	XferLibrariesSVR4                       // "libraries-svr4": the dynamic linker's list
 	XferThreads                             // "threads": the thread list as XML
 	XferSiginfo                             // "siginfo": the stopped thread's siginfo_t, also writable
+	XferOSData                              // "osdata": `info os` tables; annex the table's type, or empty for the list
 )
 
 var xferNames = [...]string{
@@ -24,6 +25,7 @@ var xferNames = [...]string{
 	XferLibrariesSVR4: "libraries-svr4",
 	XferThreads:       "threads",
 	XferSiginfo:       "siginfo",
+	XferOSData:        "osdata",
 }
 
 // String returns the object's wire name.

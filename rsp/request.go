@@ -168,6 +168,7 @@ var packetTable = []packetDef{
 	{name: "qXfer:threads:read", parse: parseReadXfer},
 	{name: "qXfer:siginfo:read", parse: parseReadXfer},
 	{name: "qXfer:siginfo:write", parse: parseWriteXfer},
+	{name: "qXfer:osdata:read", parse: parseReadXfer},
 	{name: "QPassSignals", parse: parsePassSignals},
 	{name: "QProgramSignals", parse: parseProgramSignals},
 	{name: "qRcmd", parse: parseMonitorCommand},

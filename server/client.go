@@ -97,6 +97,13 @@ type client struct {
 	// process.
 	queued []rsp.Request
 
+	// osdata is the `info os` table it reads (osdata.go).
+	osdata osdataDocs
+
+	// catch is the system calls it catches (QCatchSyscalls,
+	// syscalls.go).
+	catch catchSet
+
 	// Host I/O: the files it opened with vFile:open.
 	files hostFiles
 	// threadsDoc is the qXfer:threads document being read (xfer.go),

@@ -109,4 +109,8 @@ type Config struct {
 	// (--vfile-any, --vfile-root; confine.go).
 	VFileAny   bool
 	VFileRoots []string
+	// AgentOutput receives what breakpoint commands print (gdb's
+	// dprintf with `set dprintf-style agent`): GNU gdbserver prints it
+	// on its standard output. Nil discards it.
+	AgentOutput io.Writer
 }

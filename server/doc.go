@@ -26,13 +26,19 @@
 //     (client.go) and its packets (session.go: client.handle, the one
 //     type switch over rsp's packet types, and the handlers of the
 //     session's own state; points.go: Z and z; vfile.go: its host files;
-//     monitor.go: `monitor` commands).
+//     monitor.go: `monitor` commands; syscalls.go: the system calls it
+//     catches; osdata.go: `info os`, from the backend).
 //   - process: the process adapter: the target and its optional
 //     capabilities, checked once at wiring; its run state, software
 //     breakpoints and pending stops; the target calls the server makes
 //     (process.go), and the packets that only read or write the target:
-//     registers and memory (data.go), qXfer objects (xfer.go), lldb's
-//     qRegisterInfo and qProcessInfo (reginfo.go).
+//     registers and memory (data.go), qXfer objects (xfer.go; a stop's
+//     siginfo written: siginfo.go), lldb's qRegisterInfo and qProcessInfo
+//     (reginfo.go), thread-local variables (tls.go). Its parts with state
+//     of their own are small types: following forks (fork.go, forkState),
+//     catching system calls (syscalls.go, syscallCatching), and the
+//     breakpoints' conditions and commands, judged at each hit with
+//     agentexpr (conditions.go, pointAgent).
 //   - debugpoints.Set (server/internal/debugpoints), one per process: the
 //     hardware breakpoints and watchpoints of every client, the arbiter
 //     that shares the slots, the z packets not applied yet, the plan the

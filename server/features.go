@@ -21,6 +21,7 @@ type serverFeatures struct {
 	currentThread bool // qC
 	threadList    bool // qfThreadInfo, qsThreadInfo
 	threadsXfer   bool // qXfer:threads:read (--disable-packet=threads)
+	osdata        bool // qXfer:osdata:read: the backend is a target.OSDataReader
 }
 
 // targetFeatures is what a process's target implements beyond
@@ -32,6 +33,8 @@ type targetFeatures struct {
 	libraries      bool // qXfer:libraries-svr4:read: target.LibraryLister
 	forks          bool // fork-events, vfork-events: target.ForkFollower
 	nonStop        bool // QNonStop: target.NonStop
+	catchSyscalls  bool // QCatchSyscalls: target.SyscallCatcher
+	sigInfoWrite   bool // qXfer:siginfo:write: target.SigInfoWriter
 }
 
 // features is the whole set a client is offered (Server.offer).
@@ -45,12 +48,13 @@ type features struct {
 // once, at connect, so the offer is made for the process to come. Every
 // target this server is wired to (target/linux, wrapped by swwatch) has
 // them all; a packet a later process cannot serve gets the empty reply.
-var assumedTarget = targetFeatures{softwareBreak: true, hardwarePoints: true, auxv: true, libraries: true, forks: true, nonStop: true}
+var assumedTarget = targetFeatures{softwareBreak: true, hardwarePoints: true, auxv: true, libraries: true, forks: true, nonStop: true, catchSyscalls: true, sigInfoWrite: true}
 
 // serverFeaturesOf is what a configuration allows.
 func serverFeaturesOf(cfg Config) serverFeatures {
 	off := cfg.DisabledPackets
-	return serverFeatures{vCont: !off["vCont"], currentThread: !off["qC"], threadList: !off["qfThreadInfo"], threadsXfer: !off["threads"]}
+	_, osdata := cfg.Backend.(target.OSDataReader)
+	return serverFeatures{vCont: !off["vCont"], currentThread: !off["qC"], threadList: !off["qfThreadInfo"], threadsXfer: !off["threads"], osdata: osdata}
 }
 
 // targetFeaturesOf checks a target's optional interfaces.
@@ -61,7 +65,9 @@ func targetFeaturesOf(t target.Process) targetFeatures {
 	_, libs := t.(target.LibraryLister)
 	_, forks := t.(target.ForkFollower)
 	_, nonStop := t.(target.NonStop)
-	return targetFeatures{softwareBreak: bps, hardwarePoints: hw, auxv: auxv, libraries: libs, forks: forks, nonStop: nonStop}
+	_, catch := t.(target.SyscallCatcher)
+	_, sigw := t.(target.SigInfoWriter)
+	return targetFeatures{softwareBreak: bps, hardwarePoints: hw, auxv: auxv, libraries: libs, forks: forks, nonStop: nonStop, catchSyscalls: catch, sigInfoWrite: sigw}
 }
 
 // clientFeatures are the qSupported features a client announces that
@@ -110,13 +116,28 @@ func (f features) supportedFeatures(c clientFeatures) []rsp.Feature {
 	if f.libraries {
 		out = append(out, on("qXfer:libraries-svr4:read"))
 	}
-	out = append(out, on("qXfer:siginfo:read"), on("QStartNoAckMode"))
+	out = append(out, on("qXfer:siginfo:read"))
+	if f.sigInfoWrite {
+		out = append(out, on("qXfer:siginfo:write"))
+	}
+	out = append(out, on("QStartNoAckMode"))
 	if f.nonStop {
 		out = append(out, on("QNonStop"))
 	}
 	out = append(out, on("vContSupported"))
 	if f.threadsXfer {
 		out = append(out, on("qXfer:threads:read"))
+	}
+	if f.osdata {
+		out = append(out, on("qXfer:osdata:read"))
+	}
+	if f.catchSyscalls {
+		out = append(out, on("QCatchSyscalls"))
+	}
+	if f.softwareBreak {
+		// Conditions and commands of Z0 and Z1, evaluated by the
+		// server (conditions.go).
+		out = append(out, on("ConditionalBreakpoints"), on("BreakpointCommands"))
 	}
 	for _, opt := range []struct {
 		name string

@@ -25,6 +25,7 @@ func TestFeatures(t *testing.T) {
 	const (
 		head   = "PacketSize=20000;QPassSignals+;QProgramSignals+;QStartupWithShell+;QEnvironmentHexEncoded+;QEnvironmentReset+;QEnvironmentUnset+;QSetWorkingDir+;QDisableRandomization+;qXfer:features:read+;"
 		middle = "qXfer:siginfo:read+;QStartNoAckMode+;vContSupported+;"
+		agent  = "ConditionalBreakpoints+;BreakpointCommands+;"
 		vCont  = "vCont;c;C;s;S;t;r"
 	)
 	for _, tc := range []struct {
@@ -36,25 +37,25 @@ func TestFeatures(t *testing.T) {
 		points    string // Z0-Z4 served: "+" or "-" each
 	}{
 		{"a target with every capability", nil, func(f *fakeProcess) target.Process { return &factsProcess{fakeProcess: f} },
-			head + "qXfer:auxv:read+;qXfer:exec-file:read+;qXfer:libraries-svr4:read+;" + middle + "qXfer:threads:read+;multiprocess+;swbreak+;hwbreak+;exec-events+;no-resumed+",
+			head + "qXfer:auxv:read+;qXfer:exec-file:read+;qXfer:libraries-svr4:read+;" + middle + "qXfer:threads:read+;" + agent + "multiprocess+;swbreak+;hwbreak+;exec-events+;no-resumed+",
 			vCont, "+++++"},
 		{"an auxiliary vector but no library list", nil, func(f *fakeProcess) target.Process { return auxvProcess{f} },
-			head + "qXfer:auxv:read+;qXfer:exec-file:read+;" + middle + "qXfer:threads:read+;multiprocess+;swbreak+;hwbreak+;exec-events+;no-resumed+",
+			head + "qXfer:auxv:read+;qXfer:exec-file:read+;" + middle + "qXfer:threads:read+;" + agent + "multiprocess+;swbreak+;hwbreak+;exec-events+;no-resumed+",
 			vCont, "+++++"},
 		{"neither auxiliary vector nor library list", nil, func(f *fakeProcess) target.Process { return f },
-			head + "qXfer:exec-file:read+;" + middle + "qXfer:threads:read+;multiprocess+;swbreak+;hwbreak+;exec-events+;no-resumed+",
+			head + "qXfer:exec-file:read+;" + middle + "qXfer:threads:read+;" + agent + "multiprocess+;swbreak+;hwbreak+;exec-events+;no-resumed+",
 			vCont, "+++++"},
 		{"no breakpoints, no debug registers", nil, func(f *fakeProcess) target.Process { return plainProcess{f} },
 			head + "qXfer:exec-file:read+;" + middle + "qXfer:threads:read+;multiprocess+;exec-events+;no-resumed+",
 			vCont, "-----"},
 		{"--disable-packet=vCont", []string{"vCont"}, func(f *fakeProcess) target.Process { return &factsProcess{fakeProcess: f} },
-			head + "qXfer:auxv:read+;qXfer:exec-file:read+;qXfer:libraries-svr4:read+;" + middle + "qXfer:threads:read+;multiprocess+;swbreak+;hwbreak+;exec-events+;no-resumed+",
+			head + "qXfer:auxv:read+;qXfer:exec-file:read+;qXfer:libraries-svr4:read+;" + middle + "qXfer:threads:read+;" + agent + "multiprocess+;swbreak+;hwbreak+;exec-events+;no-resumed+",
 			"", "+++++"},
 		{"--disable-packet=threads", []string{"threads", "vCont", "qC", "qfThreadInfo", "Tthread"}, func(f *fakeProcess) target.Process { return &factsProcess{fakeProcess: f} },
-			head + "qXfer:auxv:read+;qXfer:exec-file:read+;qXfer:libraries-svr4:read+;" + middle + "multiprocess+;swbreak+;hwbreak+;exec-events+;no-resumed+",
+			head + "qXfer:auxv:read+;qXfer:exec-file:read+;qXfer:libraries-svr4:read+;" + middle + agent + "multiprocess+;swbreak+;hwbreak+;exec-events+;no-resumed+",
 			"", "+++++"},
 		{"no process yet: the target's offer is assumed", nil, nil,
-			head + "qXfer:auxv:read+;qXfer:exec-file:read+;qXfer:libraries-svr4:read+;qXfer:siginfo:read+;QStartNoAckMode+;QNonStop+;vContSupported+;qXfer:threads:read+;multiprocess+;swbreak+;hwbreak+;exec-events+;fork-events+;vfork-events+;no-resumed+",
+			head + "qXfer:auxv:read+;qXfer:exec-file:read+;qXfer:libraries-svr4:read+;qXfer:siginfo:read+;qXfer:siginfo:write+;QStartNoAckMode+;QNonStop+;vContSupported+;qXfer:threads:read+;QCatchSyscalls+;" + agent + "multiprocess+;swbreak+;hwbreak+;exec-events+;fork-events+;vfork-events+;no-resumed+",
 			vCont, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

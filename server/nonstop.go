@@ -602,6 +602,9 @@ func (ns nonStop) resume(p *process, actions []target.Action) error {
 	if err == nil {
 		err = p.fk.follow(s.clients)
 	}
+	if err == nil {
+		err = p.catching.apply(p, s.clients)
+	}
 	for err == nil {
 		if err = s.prepareDebugRegisters(p); err != nil {
 			break

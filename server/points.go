@@ -50,6 +50,7 @@ func (c *client) insertPoint(r *rsp.InsertBreakpoint) {
 			p.breaks[r.Addr] = b
 		}
 		b.owners[c] = true
+		p.agent.set(p, c, r)
 		nonStop{s}.applyNow(p)
 		c.replyOK()
 		return
@@ -67,6 +68,7 @@ func (c *client) insertPoint(r *rsp.InsertBreakpoint) {
 		c.replyError(code)
 		return
 	}
+	p.agent.set(p, c, r)
 	nonStop{s}.applyNow(p)
 	c.replyOK()
 }
@@ -100,6 +102,7 @@ func (c *client) removePoint(r *rsp.RemoveBreakpoint) {
 	if r.Type == rsp.SoftwareBreakpoint {
 		if b := p.breaks[r.Addr]; b != nil {
 			delete(b.owners, c)
+			delete(b.code, c)
 		}
 		nonStop{c.s}.applyNow(p)
 		c.replyOK()
@@ -107,6 +110,9 @@ func (c *client) removePoint(r *rsp.RemoveBreakpoint) {
 	}
 	req, _ := request(r.Type, r.Addr, r.Kind)
 	p.dp.Remove(c.id, req)
+	if r.Type == rsp.HardwareBreakpoint {
+		p.agent.dropHardware(c, r.Addr)
+	}
 	nonStop{c.s}.applyNow(p)
 	c.replyOK()
 }

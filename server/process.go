@@ -47,10 +47,16 @@ type process struct {
 	// regions tells what is mapped where, for lldb (lldb.go).
 	regions target.MemoryRegionReader
 
+	tls target.TLSResolver
+	// sigInfo writes a stop's siginfo (siginfo.go).
+	sigInfo target.SigInfoWriter
+
 	// fk is its part in following forks (fork.go).
 	fk forkState
 	// pass holds the signals passed without a stop (passsig.go).
 	pass passState
+	// catching is its part in catching system calls (syscalls.go).
+	catching syscallCatching
 
 	// serves is what the target implements (features.go).
 	serves targetFeatures
@@ -97,6 +103,10 @@ type process struct {
 	breaks map[uint64]*swBreak
 	// dp holds the hardware breakpoints and watchpoints.
 	dp *debugpoints.Set
+	// agent evaluates the breakpoints' conditions and commands, and
+	// steps threads over the breakpoints whose hits it told nobody of
+	// (conditions.go).
+	agent pointAgent
 	// sw emulates the watchpoints that hold no slot (nil when the target
 	// cannot be wrapped); t is then sw.
 	sw *swwatch.Process
@@ -113,6 +123,9 @@ type process struct {
 type swBreak struct {
 	owners   map[*client]bool
 	inserted bool // in the target's memory
+	// code is each owner's conditions and commands, for the owners
+	// that sent some (conditions.go).
+	code map[*client]*pointCode
 }
 
 // newProcess wires a target of backend b: it wraps it with the
@@ -140,11 +153,15 @@ func newProcess(t target.Process, b Backend, log *logger, attached bool, path st
 	p.files, _ = t.(target.ProcessFiles)
 	p.regions, _ = t.(target.MemoryRegionReader)
 	p.pass.passer, _ = t.(target.SignalPasser)
+	p.tls, _ = t.(target.TLSResolver)
+	p.sigInfo, _ = t.(target.SigInfoWriter)
 	p.fk.follower, _ = t.(target.ForkFollower)
+	p.catching.catcher, _ = t.(target.SyscallCatcher)
 	p.serves = targetFeaturesOf(t)
 	p.desc = t.Description()
 	p.xml = targetXML(p.desc)
 	p.dp = debugpoints.New(p.debugpointOptions())
+	p.agent = newPointAgent(nil, log)
 	if p.sw != nil {
 		p.sw.SetNotes(p.notes.add)
 	}
@@ -294,11 +311,13 @@ func (p *process) dropOwner(c *client) []debugpoints.Change {
 	for addr, b := range p.breaks {
 		if b.owners[c] {
 			delete(b.owners, c)
+			delete(b.code, c)
 			if len(b.owners) == 0 && !b.inserted {
 				delete(p.breaks, addr)
 			}
 		}
 	}
+	p.agent.leave(c)
 	p.pending.forget(c)
 	return p.dp.Leave(c.id)
 }
@@ -459,9 +478,11 @@ func (p *process) combinedActions(running []*client) []target.Action {
 	return actions
 }
 
-// appendThreadAndRegisters adds the thread and the expedited registers to
-// a T reply: every general register, so that gdb needs no g packet after
-// an ordinary stop.
+// appendThreadAndRegisters adds the thread, its core and the expedited
+// registers to a T reply: every general register, so that gdb needs no
+// g packet after an ordinary stop. The core (core:N, which gdb/MI gives
+// in its *stopped record) is the target's (target.ThreadInfo), as GNU
+// gdbserver sends it in every T reply.
 func (p *process) appendThreadAndRegisters(c *client, reply *rsp.StopReply, tid target.Tid) {
 	reply.Thread, reply.HasThread = c.threadID(p, tid), true
 	if p.thInfo != nil {

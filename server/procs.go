@@ -79,6 +79,9 @@ func (s *Server) addProc(p *process) {
 	}
 	s.procs = append(s.procs, p)
 	s.offer.targetFeatures = p.serves
+	if s.cfg.AgentOutput != nil {
+		p.agent.out = s.cfg.AgentOutput
+	}
 }
 
 // dropProc takes a process out of the table.

@@ -23,13 +23,15 @@ import (
 type stopKind int
 
 const (
-	stopSignal    stopKind = iota // a signal for the program: every client
-	stopBreak                     // a software breakpoint: its owners
-	stopStep                      // a single step finished: the steppers
-	stopInterrupt                 // Ctrl-C or a new client: who asked
-	stopExec                      // the program called exec: every client
-	stopWatch                     // hardware points fired, or a kernel write: their owners
-	stopFork                      // fork, vfork, vforkdone: who asked for fork events (fork.go)
+	stopSignal        stopKind = iota // a signal for the program: every client
+	stopBreak                         // a software breakpoint: its owners
+	stopStep                          // a single step finished: the steppers
+	stopInterrupt                     // Ctrl-C or a new client: who asked
+	stopExec                          // the program called exec: every client
+	stopWatch                         // hardware points fired, or a kernel write: their owners
+	stopFork                          // fork, vfork, vforkdone: who asked for fork events (fork.go)
+	stopSyscallEntry                  // a caught system call entered: the clients that catch it (syscalls.go)
+	stopSyscallReturn                 // a caught system call returned: the same
 )
 
 func (k stopKind) String() string {
@@ -48,6 +50,10 @@ func (k stopKind) String() string {
 		return "watch"
 	case stopFork:
 		return "fork"
+	case stopSyscallEntry:
+		return "syscall-entry"
+	case stopSyscallReturn:
+		return "syscall-return"
 	}
 	return fmt.Sprintf("stopKind(%d)", int(k))
 }
@@ -64,6 +70,9 @@ type stop struct {
 	exec   string         // new program (stopExec)
 	reason rsp.StopReason // fork, vfork or vforkdone (stopFork)
 	child  int            // the child's pid (stopFork of a fork or vfork)
+	// syscall is the system call number of stopSyscallEntry and
+	// stopSyscallReturn.
+	syscall int
 	// to holds the clients still to tell, each with what it is told
 	// beyond the signal (a watchpoint's address, say).
 	to map[*client]stopNote
@@ -164,6 +173,7 @@ func (s *Server) onEvent(p *process, ev target.Event) {
 		return
 	}
 	s.log.debugf("event: %d stops, interrupted %v", len(ev.Stops), ev.Interrupted)
+	p.agent.steppedOver(ev.Stops)
 	p.threads = append(p.threads[:0], ev.Threads...)
 	p.libsDoc = nil
 	p.pass.noteStorm(ev, s.log)
@@ -222,19 +232,26 @@ func (s *Server) threadStop(p *process, ts *target.ThreadStop, running []*client
 	case target.StopBreakpoint:
 		st.kind, st.addr = stopBreak, ts.PC
 		if b := p.breaks[ts.PC]; b != nil {
-			for c := range b.owners {
-				st.to[c] = stopNote{reason: rsp.ReasonSoftwareBreak}
-			}
+			// Each owner by its conditions and commands (conditions.go).
+			p.agent.breakOwners(p, st, b)
 		}
 	case target.StopWatch, target.StopSyscallExit:
+		if sc := syscallStop(ts, running); sc != nil && ts.Reason == target.StopSyscallExit {
+			p.pending = append(p.pending, sc)
+		}
 		// While the server traces system call exits for its own slots,
 		// the engine's kernel writes into emulated watchpoints come on
 		// the exit stop itself, not as a StopWatch of their own.
 		p.pending.addWatches(ts, s.clients.hitNotes(p.dp.EmulatedHits(ts.Watches)))
 		return
+	case target.StopSyscallEntry:
+		if sc := syscallStop(ts, running); sc != nil {
+			p.pending = append(p.pending, sc)
+		}
+		return
 	case target.StopDebug:
 		step, dh := p.dp.DebugStop(ts.DR6, ts.Watches, p.t)
-		hits := s.clients.hitNotes(dh)
+		hits := s.clients.hitNotes(p.agent.hardwareHits(p, ts.Tid, dh))
 		if step {
 			st.kind = stopStep
 			for _, c := range running {
@@ -256,6 +273,7 @@ func (s *Server) threadStop(p *process, ts *target.ThreadStop, running []*client
 		st.tellAll(running)
 		p.breaks = map[uint64]*swBreak{}
 		p.dp = debugpoints.New(p.debugpointOptions())
+		p.agent.reset()
 	case target.StopSignal:
 		if !s.nonStop && p.pass.hold(ts) {
 			return // a passed signal, for the thread's next continue
@@ -401,6 +419,9 @@ func stillTrue(c *client, p *process, st *stop) bool {
 		return b != nil && b.owners[c]
 	case stopStep:
 		return c.steps(p, st.tid)
+	case stopSyscallEntry, stopSyscallReturn:
+		// A call the client no longer catches is no reason to stop.
+		return c.catch.set.Has(st.syscall)
 	}
 	return true
 }
@@ -442,6 +463,8 @@ func stopPayload(c *client, p *process, st *stop, note stopNote) []byte {
 		if st.child != 0 {
 			reply.Child = rsp.ProcessThread(int64(st.child), int64(st.child))
 		}
+	case stopSyscallEntry, stopSyscallReturn:
+		reply.Reason, reply.Syscall = st.syscallReason()
 	}
 	p.appendThreadAndRegisters(c, &reply, st.tid)
 	lldbStopKeys(c, p, &reply, st.tid, st)
@@ -537,6 +560,14 @@ func (s *Server) resumeProcess(p *process, actions []target.Action) error {
 	if err == nil {
 		err = p.fk.follow(s.clients)
 	}
+	if err == nil {
+		err = p.catching.apply(p, s.clients)
+	}
+	if run := p.agent.stepOverRun(p, actions); err == nil && run != nil {
+		// Threads past the breakpoints nobody was told of first
+		// (conditions.go); settle resumes the rest at its event.
+		actions, err = run, p.agent.lift(p, run)
+	}
 	for err == nil {
 		if err = s.prepareDebugRegisters(p); err != nil {
 			break
@@ -571,10 +602,14 @@ func (s *Server) resumeOrphan(p *process) {
 	}
 	actions = append(actions, p.pass.heldActions()...)
 	p.pending = nil
+	p.agent.reset()
 	if err := p.applyBreakpoints(); err != nil {
 		s.log.printf("%v", err)
 	}
 	if err := p.fk.follow(s.clients); err != nil {
+		s.log.printf("%v", err)
+	}
+	if err := p.catching.apply(p, s.clients); err != nil {
 		s.log.printf("%v", err)
 	}
 	if err := s.prepareDebugRegisters(p); err != nil {

@@ -70,8 +70,16 @@ func (c *client) handle(req rsp.Request) {
 	case *rsp.QueryAttached:
 		c.attached(r)
 	case *rsp.ReadXfer:
+		if r.Object == rsp.XferOSData {
+			c.osdata.serve(c, r) // with or without a process
+			return
+		}
 		if p := c.process(); p != nil {
 			p.readXfer(c, r)
+		}
+	case *rsp.WriteXfer:
+		if p := c.process(); p != nil {
+			writeSiginfo(c, p, r)
 		}
 	case *rsp.PassSignals:
 		c.pass = signalSet(r.Signals)
@@ -171,9 +179,13 @@ func (c *client) handle(req rsp.Request) {
 	case *rsp.SetWorkingDir:
 		c.launch.Dir = r.Dir
 		c.replyOK()
+	case *rsp.SetCatchSyscalls:
+		c.catch.serve(c, r)
+	case *rsp.QueryTLSAddr:
+		tlsAddress(c, r)
 	default:
 		// Unknown packets, and known ones this server does not serve
-		// (tracepoints, qOffsets, QCatchSyscalls, qGetTLSAddr, ...):
+		// (tracepoints, qOffsets, ...):
 		// the empty reply says "not supported".
 		c.replyEmpty()
 	}

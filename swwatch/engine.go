@@ -54,9 +54,8 @@ type engine struct {
 	runActions    []target.Action
 	rerunActions  []target.Action
 
-	callerExits   bool    // the caller asked for syscall-exit stops
-	callerEntries bool    // ... for syscall-entry stops
-	tracing       [2]bool // exits, entries: as set in the target
+	caller  callerSyscalls // the syscall stops the caller asked for (syscall.go)
+	tracing [2]bool        // exits, entries: as set in the target
 
 	// atEntry: threads left at a syscall-entry stop whose call may run.
 	atEntry map[target.Tid]bool
@@ -136,7 +135,7 @@ func (e *engine) setWatches(in []Watch) error {
 // syncTracing turns syscall stops on in the target while the engine or
 // the caller needs them, and off otherwise.
 func (e *engine) syncTracing() error {
-	want := [2]bool{e.callerExits || e.active(), e.callerEntries || e.active()}
+	want := [2]bool{e.caller.exits || e.active(), e.caller.entries || e.active()}
 	if want[0] != e.tracing[0] {
 		if err := e.p.sys.TraceSyscalls(want[0]); err != nil {
 			return err

@@ -122,7 +122,7 @@ func (e *engine) filterFault(t target.FilterThread, st *target.ThreadStop) targe
 
 // filterEntry lets a call go on that needs nothing done.
 func (e *engine) filterEntry(t target.FilterThread, st *target.ThreadStop) target.FilterVerdict {
-	if e.callerEntries {
+	if e.caller.entry(st.Syscall) {
 		return target.FilterReport
 	}
 	e.p.stats.syscallStops++
@@ -163,7 +163,7 @@ func (e *engine) filterEntry(t target.FilterThread, st *target.ThreadStop) targe
 // filterExit lets a call's exit go by when the kernel wrote no watched
 // byte.
 func (e *engine) filterExit(t target.FilterThread, st *target.ThreadStop) target.FilterVerdict {
-	if e.callerExits || e.step.on {
+	if e.caller.exit(st.Syscall) || e.step.on {
 		// In step mode the thread made its call running, and must step
 		// again from here: the event path resumes it.
 		return target.FilterReport

@@ -17,7 +17,8 @@ import (
 //
 // It implements the capabilities target.GeneralRegisterReader,
 // target.HardwareDebug, target.Breakpoints, target.SyscallTracer,
-// target.SyscallEntryTracer, target.ThreadRunner, target.StopFilter,
+// target.SyscallEntryTracer, target.SyscallCatcher, target.SigInfoWriter,
+// target.ThreadRunner, target.StopFilter,
 // target.Counter, target.NonStop and target.ForkFollower by forwarding
 // them, and those of facts (what the
 // system says about the process) by embedding the target's; New accepts
@@ -32,6 +33,8 @@ type Process struct {
 	sys     target.SyscallTracer
 	entries target.SyscallEntryTracer
 	runner  target.ThreadRunner
+	catcher target.SyscallCatcher
+	sigInfo target.SigInfoWriter
 	counter target.Counter
 	gpr     target.GeneralRegisterReader
 	nonStop target.NonStop
@@ -81,6 +84,7 @@ type facts interface {
 	target.ProcessFiles
 	target.FileRoot
 	target.MemoryRegionReader
+	target.TLSResolver
 }
 
 // ErrMissingCapability: New was given a target without a capability
@@ -107,6 +111,10 @@ func New(p target.Process) (*Process, error) {
 	has(ok, "SyscallEntryTracer")
 	w.runner, ok = p.(target.ThreadRunner)
 	has(ok, "ThreadRunner")
+	w.catcher, ok = p.(target.SyscallCatcher)
+	has(ok, "SyscallCatcher")
+	w.sigInfo, ok = p.(target.SigInfoWriter)
+	has(ok, "SigInfoWriter")
 	for name, c := range map[string]bool{
 		"AuxvReader":         is[target.AuxvReader](p),
 		"ExecFile":           is[target.ExecFile](p),
@@ -117,6 +125,7 @@ func New(p target.Process) (*Process, error) {
 		"FileRoot":           is[target.FileRoot](p),
 		"ProcessFiles":       is[target.ProcessFiles](p),
 		"MemoryRegionReader": is[target.MemoryRegionReader](p),
+		"TLSResolver":        is[target.TLSResolver](p),
 	} {
 		has(c, name)
 	}
@@ -186,6 +195,8 @@ var (
 	_ target.SyscallTracer         = (*Process)(nil)
 	_ target.SyscallEntryTracer    = (*Process)(nil)
 	_ target.ThreadRunner          = (*Process)(nil)
+	_ target.SyscallCatcher        = (*Process)(nil)
+	_ target.SigInfoWriter         = (*Process)(nil)
 	_ target.StopFilter            = (*Process)(nil)
 	_ target.Counter               = (*Process)(nil)
 	_ target.GeneralRegisterReader = (*Process)(nil)
@@ -442,15 +453,32 @@ func (p *Process) retBP(addr uint64) bool {
 // also on, for the engine, while watches are set; the caller sees only
 // those it asked for.
 func (p *Process) TraceSyscalls(on bool) error {
-	p.e.callerExits = on
+	p.e.caller.exits = on
 	return p.e.syncTracing()
 }
 
 // TraceSyscallEntries turns on syscall-entry stops for the caller (as
 // TraceSyscalls).
 func (p *Process) TraceSyscallEntries(on bool) error {
-	p.e.callerEntries = on
+	p.e.caller.entries = on
 	return p.e.syncTracing()
+}
+
+// CatchSyscalls makes the entries and exits of the system calls of set
+// stop for the caller (see target.SyscallCatcher). The target catches
+// them itself while no watch is set; while one is, the engine sees
+// every call and passes the caller those it catches.
+func (p *Process) CatchSyscalls(set target.SyscallSet) error {
+	if err := p.catcher.CatchSyscalls(set); err != nil {
+		return err
+	}
+	p.e.caller.caught = set
+	return nil
+}
+
+// SetSigInfo forwards to the target.
+func (p *Process) SetSigInfo(tid target.Tid, info []byte) error {
+	return p.sigInfo.SetSigInfo(tid, info)
 }
 
 // StepThread forwards to the target.

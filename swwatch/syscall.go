@@ -101,6 +101,9 @@ func (e *engine) entry(st target.ThreadStop) ([]target.ThreadStop, error) {
 					return nil, err
 				}
 				e.note(NoteOpenSyscall, tid, st.PC, fmt.Sprintf("restarted system call %d: pages %#x open while it runs", rc.nr, pages))
+				if !e.atEntry[tid] {
+					return nil, nil // rewound: its entry comes again (openFor)
+				}
 			}
 		}
 		return e.callerEntry(st), nil
@@ -128,6 +131,13 @@ func (e *engine) entry(st target.ThreadStop) ([]target.ThreadStop, error) {
 		return nil, err
 	}
 	e.note(NoteOpenSyscall, tid, st.PC, fmt.Sprintf("system call %d may block: pages %#x open while it runs", nr, pages))
+	if !e.atEntry[tid] {
+		// Opening the pages took the thread back before its syscall
+		// instruction (the process had no other thread to run mprotect:
+		// replaceCall): the call enters again, and the caller is told
+		// of that entry, once.
+		return nil, nil
+	}
 	return e.callerEntry(st), nil
 }
 
@@ -220,17 +230,36 @@ func (e *engine) forkPages(nr int, args [6]uint64) []uint64 {
 	return out
 }
 
+// callerSyscalls are the syscall stops the caller asked for: every exit
+// (SyscallTracer), every entry (SyscallEntryTracer), and both of the
+// calls it catches (SyscallCatcher). The engine's own stops, which it
+// makes while watches are set, reach the caller only if it asked for
+// them; a stop it asked for reaches it whatever the engine does.
+type callerSyscalls struct {
+	exits, entries bool
+	caught         target.SyscallSet
+}
+
+func (c callerSyscalls) entry(nr int) bool { return c.entries || c.caught.Has(nr) }
+func (c callerSyscalls) exit(nr int) bool  { return c.exits || c.caught.Has(nr) }
+
 // callerEntry is what the caller sees of an entry stop: itself, if it
-// asked for entries.
+// asked for it.
 func (e *engine) callerEntry(st target.ThreadStop) []target.ThreadStop {
-	if e.callerEntries {
+	if e.caller.entry(st.Syscall) {
 		return []target.ThreadStop{st}
 	}
 	return nil
 }
 
 // inPlace runs the call of thread st.Tid, at its entry stop, while the
-// other threads stay stopped, with pages open for it.
+// other threads stay stopped, with pages open for it. A caller that asked
+// for the call's entry gets the entry stop and, after it, the exit's
+// (or the signal the call raised) in the same event: it is told the
+// entry with the call already made (rax holds its result, not -ENOSYS),
+// and a change it makes to the call's registers at the entry comes too
+// late. That is the price of a call that must run with the world
+// stopped; the other calls stop at their entries as they are.
 func (e *engine) inPlace(st target.ThreadStop, nr int, args [6]uint64, pages []uint64) ([]target.ThreadStop, error) {
 	tid := st.Tid
 	e.p.stats.inPlace++
@@ -257,7 +286,7 @@ func (e *engine) inPlace(st target.ThreadStop, nr int, args [6]uint64, pages []u
 		return nil, err
 	}
 	if s.Reason != target.StopDebug {
-		return []target.ThreadStop{s}, nil // a signal from the call (SIGSYS, SIGXFSZ...)
+		return append(e.callerEntry(st), s), nil // a signal from the call (SIGSYS, SIGXFSZ...)
 	}
 	r, err := e.regs(tid)
 	if err != nil {
@@ -269,7 +298,8 @@ func (e *engine) inPlace(st target.ThreadStop, nr int, args [6]uint64, pages []u
 		}
 	}
 	hits := e.kernelHits(nr, args, r.Reg(raxReg), nil)
-	return e.callerExit(target.ThreadStop{Tid: tid, Reason: target.StopSyscallExit, Signal: target.SIGTRAP, PC: s.PC, Syscall: nr}, hits), nil
+	exit := e.callerExit(target.ThreadStop{Tid: tid, Reason: target.StopSyscallExit, Signal: target.SIGTRAP, PC: s.PC, Syscall: nr}, hits)
+	return append(e.callerEntry(st), exit...), nil
 }
 
 // openFor opens pages for the call of thread tid until its exit.
@@ -349,7 +379,7 @@ func (e *engine) callerExit(st target.ThreadStop, hits []target.WatchHit) []targ
 		e.p.stats.kernelWrites += uint64(len(hits))
 	}
 	switch {
-	case e.callerExits:
+	case e.caller.exit(st.Syscall):
 		st.Watches = hits
 		return []target.ThreadStop{st}
 	case len(hits) > 0:

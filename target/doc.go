@@ -16,6 +16,7 @@
 //
 //   - run control and state (target.go): GeneralRegisterReader,
 //     HardwareDebug, Breakpoints, SyscallTracer, SyscallEntryTracer,
+//     SyscallCatcher (syscalls.go), SigInfoWriter (siginfo.go),
 //     ThreadRunner, StopFilter, Counter, NonStop, ForkFollower,
 //     SignalPasser (signals delivered during a run without a stop);
 //   - what the operating system and the program's files say about the
@@ -25,10 +26,14 @@
 //     ids, target triple), ThreadInfo (a thread's name and the CPU it
 //     last ran on), ProcessFiles (the host files that are the process's
 //     own, for the confinement of vFile), FileRoot (where the process's
-//     files are) and MemoryRegionReader (what is mapped at an address). Their
+//     files are), MemoryRegionReader (what is mapped at an address) and
+//     TLSResolver (a thread's thread-local variables, tls.go). Their
 //     values are plain facts; where they live (auxv, link maps, ELF,
 //     /proc) is the implementation's knowledge, and the wire formats are
-//     the server's.
+//     the server's;
+//   - what the system says beside any process (osdata.go): OSDataReader
+//     (gdb's `info os` tables), a capability of the server's backend,
+//     since gdb asks for it before any process exists.
 //
 // target/linux implements Process with ptrace. It starts no goroutine: the
 // owner's own thread (target/linux.Tracer, in the server the core loop's,

@@ -9,8 +9,12 @@ import (
 )
 
 // linuxBackend starts and attaches processes with ptrace, from the
-// server's core thread (linux.Tracer).
-type linuxBackend struct{ tr *linux.Tracer }
+// server's core thread (linux.Tracer), and reads `info os` tables
+// (target.OSDataReader).
+type linuxBackend struct {
+	tr *linux.Tracer
+	linux.OSInfo
+}
 
 func (b *linuxBackend) Open() (err error) {
 	b.tr, err = linux.NewTracer()

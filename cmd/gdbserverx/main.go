@@ -103,6 +103,12 @@ func run(args []string, stderr io.Writer) int {
 			StdioIsRSP:           stdioIsRSP,
 		}
 	}
+	// dprintf-style agent prints where gdbserver prints it, on the
+	// server's standard output, unless that carries the protocol.
+	cfg.AgentOutput = os.Stdout
+	if stdioIsRSP {
+		cfg.AgentOutput = stderr
+	}
 	cfg.AttachPID = o.pid
 	cfg.DefaultLaunch = server.LaunchSpec{StartupWithShell: o.startupWithShell, DisableRandomization: o.disableRandomization, StdioIsRSP: stdioIsRSP}
 

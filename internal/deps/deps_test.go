@@ -53,7 +53,7 @@ var allowed = map[string][]string{
 	"internal/gdbtest":            {},
 	"internal/x86cpu":             {},
 	"internal/procfs":             {},
-	"server":                      {"rsp", "hwbp", "arbiter", "target", "swwatch", "swwatch/insn", "internal/comm", "server/internal/debugpoints"},
+	"server":                      {"rsp", "hwbp", "arbiter", "agentexpr", "target", "swwatch", "swwatch/insn", "internal/comm", "server/internal/debugpoints"},
 	"server/internal/debugpoints": {"arbiter", "hwbp", "swwatch", "target"},
 	"cmd/gdbserverx":              {"server", "target", "target/linux", "internal/comm"},
 }

@@ -2,6 +2,8 @@
  *   file: read(2) of 16 bytes from a regular file into buf;
  *   pipe: a thread writes 16 bytes into a pipe after ready(); main reads
  *         them into buf (a read that blocks);
+ *   pipe1: main writes 16 bytes into a pipe, then after ready() reads them
+ *         into buf (a read that may block, in a process of one thread);
  *   clock: clock_gettime(CLOCK_MONOTONIC) (the vDSO, in user mode) and
  *         clock_gettime(CLOCK_PROCESS_CPUTIME_ID) (a system call) into ts;
  *   same: read(2) of the bytes buf already holds (a same-value write).
@@ -53,6 +55,11 @@ int main(int argc, char **argv) {
 		pthread_create(&t, 0, writer, 0);
 		nread = read(fds[0], pg.buf, 16);
 		pthread_join(t, 0);
+	} else if (!strcmp(mode, "pipe1")) {
+		pipe(fds);
+		write(fds[1], "0123456789abcdef", 16);
+		ready();
+		nread = read(fds[0], pg.buf, 16);
 	} else if (!strcmp(mode, "clock")) {
 		ready();
 		clock_gettime(CLOCK_MONOTONIC, &tp.ts);

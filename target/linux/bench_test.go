@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"gdbserverx/internal/procfs"
 	"gdbserverx/target"
 )
 
@@ -80,4 +81,30 @@ func BenchmarkStopResume(b *testing.B) {
 			report(b, p, cpu0, c0)
 		})
 	}
+}
+
+// BenchmarkThreadCore is the core of a stopped thread, as the server
+// reads it for every stop reply: a pread of its stat file kept open
+// (cores.go), against the open, read and close of each call before.
+func BenchmarkThreadCore(b *testing.B) {
+	p, _ := launch(b, "loop")
+	tid := target.Tid(p.Pid())
+	b.Run("kept-open", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if _, ok := p.ThreadCore(tid); !ok {
+				b.Fatal("no core")
+			}
+		}
+	})
+	b.Run("open-read-close", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			st, err := procfs.ReadTaskStat(p.Pid(), int(tid))
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, ok := st.Int(procfs.StatProcessor); !ok {
+				b.Fatal("no core")
+			}
+		}
+	})
 }

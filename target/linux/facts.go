@@ -19,9 +19,11 @@ import (
 // table (symbols.go). Embedded in Process, its methods are the
 // Process's capabilities target.AuxvReader, target.ExecFile,
 // target.LibraryLister, target.Symbolizer, target.ProcessInfoReader,
-// target.ThreadInfo, target.ProcessFiles, target.FileRoot and
-// target.MemoryRegionReader. Like the rest of the Process it belongs to
-// the Tracer's thread; none of its methods needs the process stopped.
+// target.ThreadInfo, target.ProcessFiles, target.FileRoot,
+// target.MemoryRegionReader and target.TLSResolver (tls.go). Like the
+// rest of the Process it belongs to the Tracer's thread; none of its
+// methods needs the process stopped, but TLSAddress, which reads the
+// thread pointer.
 type facts struct {
 	p *Process // immutable: the process it is part of
 	// stats holds threads' stat files open, for ThreadCore (cores.go).
@@ -29,6 +31,9 @@ type facts struct {
 	// syms is the program's symbol table, read at the first SymbolAt;
 	// nil again at an exec.
 	syms []sizedSymbol
+	// tls is glibc's thread-local storage layout, read at the first
+	// TLSAddress (tls.go); nil again at an exec.
+	tls *tlsLayout
 }
 
 // gone is the process's end, or nil while it lives: a pid is not read

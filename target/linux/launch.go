@@ -552,6 +552,7 @@ func (p *Process) launched(cfg Config) error {
 	th := p.addThread(pid, stopped, unknownDR)
 	th.dr.Control = 0 // exec flushed the debug registers
 	th.stop = stopInSyscall
+	th.launchExec = true
 	// Give the terminal to the program's process group, as gdbserver does
 	// (fork-child.cc post_fork_inferior), if it is ours to give.
 	fd := 2

@@ -13,8 +13,9 @@ import (
 // Process is a process traced with ptrace. It implements target.Process
 // and the capabilities target.GeneralRegisterReader,
 // target.HardwareDebug, target.Breakpoints, target.SyscallTracer,
-// target.SyscallEntryTracer, target.ThreadRunner, target.StopFilter and
-// target.Counter, and, through its facts (facts.go), the capabilities
+// target.SyscallEntryTracer, target.SyscallCatcher,
+// target.ThreadRunner, target.StopFilter and target.Counter, and, through
+// its facts (facts.go), the capabilities
 // that read /proc and the program's files: target.AuxvReader,
 // target.ExecFile, target.LibraryLister, target.Symbolizer,
 // target.ProcessInfoReader, target.ThreadInfo, target.ProcessFiles,
@@ -47,6 +48,7 @@ type Process struct {
 	want     target.DebugRegisters // the image every thread must hold when it runs
 	syscalls bool                  // resume with PTRACE_SYSCALL, report syscall exits
 	entries  bool                  // resume with PTRACE_SYSCALL, report syscall entries
+	catch    target.SyscallSet     // resume with PTRACE_SYSCALL, report these calls' entries and exits (catch.go)
 
 	// filter is offered the stops of a run (filter.go).
 	filter target.StopFilterFunc
@@ -96,6 +98,7 @@ var (
 	_ target.FileRoot              = (*Process)(nil)
 	_ target.ProcessFiles          = (*Process)(nil)
 	_ target.MemoryRegionReader    = (*Process)(nil)
+	_ target.TLSResolver           = (*Process)(nil)
 )
 
 // errDetached ends a process after Detach.

@@ -109,6 +109,7 @@ func (p *Process) resumeThread(th *thread, kind target.ResumeKind, sig int) {
 	th.kind = kind
 	th.since = p.mem.removals
 	th.regs.invalidate()
+	inExec := th.launchExec && th.stop == stopInSyscall
 	th.stop = stopPlain
 	req, next := unix.PTRACE_CONT, running
 	switch {
@@ -116,9 +117,10 @@ func (p *Process) resumeThread(th *thread, kind target.ResumeKind, sig int) {
 		req = unix.PTRACE_SINGLESTEP
 	case th.groupStop && sig == 0:
 		req, next = unix.PTRACE_LISTEN, listening
-	case p.syscalls || p.entries:
+	case p.syscalls || p.entries || !p.catch.Empty():
 		req = unix.PTRACE_SYSCALL
 	}
+	th.launchExec = inExec && req == unix.PTRACE_SYSCALL
 	if err := p.c.ptrace(req, th.tid, 0, uintptr(sig)); err != nil {
 		// ESRCH: killed from outside while stopped; its status comes.
 		p.removeThread(th)

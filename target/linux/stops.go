@@ -185,8 +185,9 @@ func synchronous(info []byte) bool {
 }
 
 // onSyscallStop handles a syscall stop (SIGTRAP|0x80): an exit is an
-// event while syscall stops are on; an entry only goes on (or stays
-// stopped at the entry while the world stops).
+// event while exit stops are on, an entry while entry stops are on, and
+// both for a caught call (catch.go); any other only goes on (or stays
+// stopped there while the world stops).
 func (p *Process) onSyscallStop(th *thread) {
 	op, err := p.c.syscallOp(th.tid)
 	if isGone(err) {
@@ -194,10 +195,18 @@ func (p *Process) onSyscallStop(th *thread) {
 		return
 	}
 	reason := target.StopSyscallExit
+	if th.launchExec {
+		th.launchExec = false
+		if err == nil && op == unix.PTRACE_SYSCALL_INFO_EXIT {
+			th.stop = stopSyscallExit
+			p.quiet(th)
+			return
+		}
+	}
 	switch {
-	case err == nil && op == unix.PTRACE_SYSCALL_INFO_EXIT && p.syscalls:
+	case err == nil && op == unix.PTRACE_SYSCALL_INFO_EXIT && syscallEvent(p, p.syscalls, th):
 		th.stop = stopSyscallExit
-	case err == nil && op == unix.PTRACE_SYSCALL_INFO_ENTRY && p.entries:
+	case err == nil && op == unix.PTRACE_SYSCALL_INFO_ENTRY && syscallEvent(p, p.entries, th):
 		// The call has not run: its number and arguments may still be
 		// changed (see target.StopSyscallEntry).
 		reason = target.StopSyscallEntry
@@ -365,6 +374,7 @@ func (p *Process) onExec(wpid int) {
 	th.stop = stopInSyscall
 	p.sysInsn = 0      // a new vDSO
 	p.facts.syms = nil // a new program
+	p.facts.tls = nil
 	p.mem.reset()
 	// The stops collected so far belong to the old image.
 	p.stops = p.stops[:0]

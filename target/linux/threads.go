@@ -52,6 +52,11 @@ type thread struct {
 	// stop says where in the kernel the thread is stopped, for
 	// InjectSyscall; valid while it is stopped.
 	stop stopPlace
+	// launchExec: the thread is the launched program's, stopped at the
+	// exec event of its start (or resumed from it with PTRACE_SYSCALL):
+	// the syscall-exit-stop of that execve, which no client saw enter, is
+	// no event (catch.go). Cleared by any other resume, and at that stop.
+	launchExec bool
 
 	regs regCache
 	// dr is what the thread holds in its debug registers, by the tracer's
