@@ -127,8 +127,13 @@ func (e *Endpoint) Next() (f Frame, err error, ok bool) {
 			// Drop the rest of an oversized packet, up to its checksum.
 			i := bytes.IndexByte(e.in, '#')
 			if i < 0 || i+2 >= len(e.in) {
+				// Keep no more than the '#' and what came of its
+				// checksum: input that fills up waiting for the
+				// checksum would stall the connection.
 				if i < 0 {
 					e.in = e.in[:0]
+				} else {
+					e.consume(i)
 				}
 				return Frame{}, nil, false
 			}
