@@ -37,7 +37,7 @@ func init() {
 		{name: "slots", usage: "slots", help: "Show the hardware slots and every hardware breakpoint and watchpoint: owners, priorities, states, hits", run: monSlots},
 		{name: "clients", usage: "clients", help: "Show the connected clients: peer, priority, state, points in hardware, emulated, suspended, role", run: monClients},
 		{name: "events", usage: "events [N]", help: "Show the last N notices (default 10)", run: monEvents},
-		{name: "stats", usage: "stats", help: "Show the target's work: ptrace calls, debug-register writes, stops", run: monStats},
+		{name: "stats", usage: "stats", help: "Show the target's work: ptrace calls, debug-register writes, stops, range steps, signals passed without a stop", run: monStats},
 	}
 }
 
