@@ -61,6 +61,8 @@ func (s *Server) kill(c *client, pid int, reply bool) {
 	} else if len(victims) == 0 {
 		if reply {
 			c.replyError(rsp.CodeNoProcess)
+		} else if !c.extended {
+			s.release(c) // the legacy k ends the session, as below
 		}
 		return
 	}
