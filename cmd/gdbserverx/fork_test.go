@@ -168,3 +168,49 @@ func TestCatchExec(t *testing.T) {
 		}
 	}
 }
+
+// TestStepiOverForkSyscall: stepi onto the syscall instruction of fork()
+// and over it, with displaced stepping on and off: the step ends on the
+// next instruction, gdb is told of the fork and detaches the child, and
+// both children end as they should, through gdbserverx and GNU gdbserver
+// alike (issue 14).
+func TestStepiOverForkSyscall(t *testing.T) {
+	prog := gdbtest.Program(t, "forks")
+	servers := map[string]string{"gdbserverx": gdbtest.Server(t)}
+	if gnu, err := exec.LookPath("gdbserver"); err == nil {
+		servers["gdbserver"] = gnu
+	}
+	for name, bin := range servers {
+		for _, ds := range []string{"on", "off"} {
+			t.Run(name+"/displaced-stepping-"+ds, func(t *testing.T) {
+				srv := gdbtest.StartServer(t, bin, "127.0.0.1:0", prog)
+				out := gdbtest.Script(t, "file "+prog+"\ntarget remote "+srv.Addr()+"\nset displaced-stepping "+ds+`
+break fork
+continue
+python
+def insn():
+    f = gdb.selected_frame()
+    return f.architecture().disassemble(f.pc())[0]['asm']
+n = 0
+while not insn().startswith('syscall') and n < 5000:
+    gdb.execute("stepi", to_string=True)
+    n += 1
+pc = gdb.selected_frame().pc()
+print("at: %s" % insn())
+gdb.execute("stepi")
+print("stepped over %d bytes" % (gdb.selected_frame().pc() - pc))
+end
+continue
+`)
+				contains(t, out,
+					`(?m)^at: syscall`,
+					`\[Detaching after fork from child process \d+\]`,
+					`(?m)^stepped over 2 bytes`,
+					`\[Inferior 1 \(process \d+\) exited normally\]`,
+				)
+				waitOutput(t, srv, "fork child: exited 3")
+				waitOutput(t, srv, "vfork child: exited 0")
+			})
+		}
+	}
+}
