@@ -39,3 +39,38 @@ func TestWatchInNewThreadsExtended(t *testing.T) {
 		})
 	}
 }
+
+// TestRWatchTwoThreads: two threads read a watched variable 50 times
+// each in quick succession (their hits often come in the same stop);
+// rwatch with `silent; continue` counts exactly 100 hits, none lost and
+// none told twice, and the program ends normally, on target remote and
+// extended-remote, beside GNU gdbserver (issue 14).
+func TestRWatchTwoThreads(t *testing.T) {
+	prog := gdbtest.Program(t, "rwatch2", "-pthread")
+	servers := map[string]string{"gdbserverx": gdbtest.Server(t)}
+	if gnu, err := exec.LookPath("gdbserver"); err == nil {
+		servers["gdbserver"] = gnu
+	}
+	for name, bin := range servers {
+		for _, how := range []string{"remote", "extended-remote"} {
+			t.Run(name+"/"+how, func(t *testing.T) {
+				srv := gdbtest.StartServer(t, bin, "127.0.0.1:0", prog, "50")
+				out := gdbtest.Script(t, "file "+prog+"\ntarget "+how+" "+srv.Addr()+`
+break main
+continue
+rwatch g
+commands
+silent
+continue
+end
+continue
+info breakpoints
+`)
+				contains(t, out,
+					`\[Inferior 1 \(process \d+\) exited normally\]`,
+					`read watchpoint keep y +g\n\s+breakpoint already hit 100 times`,
+				)
+			})
+		}
+	}
+}
