@@ -2,6 +2,7 @@ package server
 
 import (
 	"maps"
+	"slices"
 
 	"gdbserverx/rsp"
 	"gdbserverx/target"
@@ -170,4 +171,32 @@ func (cs clientList) debugging(p *process, except *client) []*client {
 		}
 	}
 	return out
+}
+
+// listed is what c's thread lists show: the processes it sees but fork
+// children whose fork it is still to be told of (forkUntold).
+func listed(c *client) []*process {
+	out := c.visible()
+	return slices.DeleteFunc(slices.Clone(out), func(p *process) bool { return forkUntold(c, p) })
+}
+
+// forkUntold says whether p is a fork child whose fork c is still to be
+// told: until then c does not see it (its thread lists leave it out, as
+// gdbserver's do), or gdb would take its threads for a new inferior it
+// knows nothing of, without a target description ("Remote 'g' packet
+// reply is too long"), while another thread's fork waits to be told.
+func forkUntold(c *client, child *process) bool {
+	if child.fk.knownBy == nil {
+		return false
+	}
+	for _, p := range c.s.procs {
+		for _, st := range p.pending {
+			if st.kind == stopFork && st.child == child.pid {
+				if _, ok := st.to[c]; ok {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }

@@ -317,7 +317,7 @@ func (c *client) listThreads(r *rsp.ListThreads) {
 		return
 	}
 	var ids []rsp.ThreadID
-	for _, p := range c.visible() {
+	for _, p := range listed(c) {
 		refreshThreads(p)
 		for _, t := range p.threads {
 			ids = append(ids, c.threadID(p, t))

@@ -109,7 +109,7 @@ func (p *process) readXfer(c *client, r *rsp.ReadXfer) {
 func (c *client) threadsXML() []byte {
 	var b bytes.Buffer
 	b.WriteString("<threads>\n")
-	for _, p := range c.visible() {
+	for _, p := range listed(c) {
 		refreshThreads(p)
 		names := p.threadNames()
 		for _, t := range p.threads {
