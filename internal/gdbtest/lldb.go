@@ -194,6 +194,10 @@ func (l *LLDB) Cmd(command string, wants ...string) {
 // it again (after 2 s, at most 15 times).
 func (l *LLDB) Interrupt(stopped *regexp.Regexp) {
 	l.t.Helper()
+	// Not while lldb draws its prompt after "resuming": lldb 14 has
+	// ended at a Ctrl-C that came in the middle of it ("(l^C", one CI
+	// run, against lldb-server).
+	l.WaitErr(regexp.MustCompile(`\(lldb\) `), 2*time.Second)
 	for try := 0; try < 15; try++ {
 		l.mu.Lock()
 		l.Mark = len(l.out)
@@ -201,8 +205,12 @@ func (l *LLDB) Interrupt(stopped *regexp.Regexp) {
 		if _, err := l.tty.Write([]byte{0x03}); err != nil {
 			l.t.Fatalf("lldb: Ctrl-C: %v", err)
 		}
-		if _, err := l.WaitErr(stopped, 2*time.Second); err == nil {
+		_, err := l.WaitErr(stopped, 2*time.Second)
+		if err == nil {
 			return
+		}
+		if l.ended() {
+			l.t.Fatalf("lldb ended at a Ctrl-C: %v", err)
 		}
 	}
 	l.t.Fatalf("lldb: 15 Ctrl-C, and no match of %q", stopped)
@@ -230,4 +238,11 @@ func openPTY() (master, slave *os.File, err error) {
 		return nil, nil, err
 	}
 	return master, slave, nil
+}
+
+// ended says whether lldb has exited.
+func (l *LLDB) ended() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.done
 }
