@@ -150,6 +150,15 @@
 // child one more process of the server's table (procTable, procs.go),
 // known only to the clients told of the fork, which see it as pPID.TID;
 // a child nobody debugs is let go with its parent's breakpoints removed.
+// Until a client is told of the fork, the child stays out of its thread
+// lists (listed, forkUntold).
+//
+// # Range steps
+//
+// A vCont;r step (rangestep.go) is stepped again by the server while the
+// thread's pc stays in its range: the completed step is told to nobody
+// (threadStop asks stepsOn), and the client's resume, still a step, runs
+// again, in all-stop and non-stop mode alike.
 //
 // # Translation
 //

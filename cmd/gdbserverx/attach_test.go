@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os/exec"
 	"regexp"
 	"strconv"
 	"testing"
@@ -17,11 +16,7 @@ import (
 // thread, its frame, its memory), and after gdb's detach the process is
 // still stopped, as it was found, until a SIGCONT.
 func TestAttachToStoppedProcess(t *testing.T) {
-	servers := map[string]string{"gdbserverx": gdbtest.Server(t)}
-	if gnu, err := exec.LookPath("gdbserver"); err == nil {
-		servers["gdbserver"] = gnu
-	}
-	for name, bin := range servers {
+	for name, bin := range sideBySide(t) {
 		t.Run(name, func(t *testing.T) {
 			spin := gdbtest.Start(t, gdbtest.Program(t, "spin"))
 			_, m, err := spin.Stdout.Wait(0, regexp.MustCompile(`^pid (\d+) ready$`), gdbtest.Timeout)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -16,11 +15,7 @@ import (
 // GNU gdbserver.
 func TestWatchInNewThreadsExtended(t *testing.T) {
 	prog := gdbtest.Program(t, "threads", "-pthread")
-	servers := map[string]string{"gdbserverx": gdbtest.Server(t)}
-	if gnu, err := exec.LookPath("gdbserver"); err == nil {
-		servers["gdbserver"] = gnu
-	}
-	for name, bin := range servers {
+	for name, bin := range sideBySide(t) {
 		t.Run(name, func(t *testing.T) {
 			srv := gdbtest.StartServer(t, bin, "--multi", "127.0.0.1:0")
 			cmds := []string{"target extended-remote " + srv.Addr(), "set remote exec-file " + prog, "file " + prog,
@@ -47,11 +42,7 @@ func TestWatchInNewThreadsExtended(t *testing.T) {
 // extended-remote, beside GNU gdbserver (issue 14).
 func TestRWatchTwoThreads(t *testing.T) {
 	prog := gdbtest.Program(t, "rwatch2", "-pthread")
-	servers := map[string]string{"gdbserverx": gdbtest.Server(t)}
-	if gnu, err := exec.LookPath("gdbserver"); err == nil {
-		servers["gdbserver"] = gnu
-	}
-	for name, bin := range servers {
+	for name, bin := range sideBySide(t) {
 		for _, how := range []string{"remote", "extended-remote"} {
 			t.Run(name+"/"+how, func(t *testing.T) {
 				srv := gdbtest.StartServer(t, bin, "127.0.0.1:0", prog, "50")

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -149,11 +148,7 @@ func TestKillKeptChildren(t *testing.T) {
 // fires, and the program ends normally.
 func TestCatchExec(t *testing.T) {
 	prog := gdbtest.Program(t, "execs")
-	servers := map[string]string{"gdbserverx": gdbtest.Server(t)}
-	if gnu, err := exec.LookPath("gdbserver"); err == nil {
-		servers["gdbserver"] = gnu
-	}
-	for name, bin := range servers {
+	for name, bin := range sideBySide(t) {
 		for _, how := range []string{"remote", "extended-remote"} {
 			t.Run(name+"/"+how, func(t *testing.T) {
 				srv := gdbtest.StartServer(t, bin, "127.0.0.1:0", prog)
@@ -177,11 +172,7 @@ func TestCatchExec(t *testing.T) {
 // alike (issue 14).
 func TestStepiOverForkSyscall(t *testing.T) {
 	prog := gdbtest.Program(t, "forks")
-	servers := map[string]string{"gdbserverx": gdbtest.Server(t)}
-	if gnu, err := exec.LookPath("gdbserver"); err == nil {
-		servers["gdbserver"] = gnu
-	}
-	for name, bin := range servers {
+	for name, bin := range sideBySide(t) {
 		for _, ds := range []string{"on", "off"} {
 			t.Run(name+"/displaced-stepping-"+ds, func(t *testing.T) {
 				srv := gdbtest.StartServer(t, bin, "127.0.0.1:0", prog)
@@ -225,11 +216,7 @@ continue
 // 2 runs in 3). Five runs per server, beside GNU gdbserver (issue 14).
 func TestNextOverForkWhileAnotherThreadForks(t *testing.T) {
 	prog := gdbtest.Program(t, "tforks", "-pthread")
-	servers := map[string]string{"gdbserverx": gdbtest.Server(t)}
-	if gnu, err := exec.LookPath("gdbserver"); err == nil {
-		servers["gdbserver"] = gnu
-	}
-	for name, bin := range servers {
+	for name, bin := range sideBySide(t) {
 		t.Run(name, func(t *testing.T) {
 			for range 5 {
 				srv := gdbtest.StartServer(t, bin, "127.0.0.1:0", prog)

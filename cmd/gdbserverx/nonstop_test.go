@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -18,17 +17,6 @@ import (
 // w0..w3 (gdb threads 2..5) count in counts[i] while main (thread 1)
 // waits. Each test runs against gdbserverx and, when installed, GNU
 // gdbserver: the outcomes are the same.
-
-// nonStopServers are the servers the non-stop tests run against.
-func nonStopServers(t *testing.T) map[string]string {
-	servers := map[string]string{"gdbserverx": gdbtest.Server(t)}
-	if gnu, err := exec.LookPath("gdbserver"); err == nil {
-		servers["gdbserver"] = gnu
-	} else {
-		t.Log("GNU gdbserver is not installed: no side-by-side run (apt-get install gdbserver)")
-	}
-	return servers
-}
 
 // nonStopIDE starts a program under a server and connects gdb/MI to it in
 // non-stop mode, stopped at ready() (every worker started) with the
@@ -119,7 +107,7 @@ func threadState(t *testing.T, mi *gdbtest.MI, id int) string {
 }
 
 func TestNonStopInterruptOneThread(t *testing.T) {
-	for name, server := range nonStopServers(t) {
+	for name, server := range sideBySide(t) {
 		t.Run(name, func(t *testing.T) {
 			mi, _ := nonStopIDE(t, server)
 			if s := threadState(t, mi, 3); s != "running" {
@@ -146,7 +134,7 @@ func TestNonStopInterruptOneThread(t *testing.T) {
 }
 
 func TestNonStopBreakpointInOneThread(t *testing.T) {
-	for name, server := range nonStopServers(t) {
+	for name, server := range sideBySide(t) {
 		t.Run(name, func(t *testing.T) {
 			mi, _ := nonStopIDE(t, server)
 			mi.Cmd("-break-insert only0") // inserted while the workers run
@@ -168,7 +156,7 @@ func TestNonStopBreakpointInOneThread(t *testing.T) {
 }
 
 func TestNonStopWatchpointsInTwoThreads(t *testing.T) {
-	for name, server := range nonStopServers(t) {
+	for name, server := range sideBySide(t) {
 		t.Run(name, func(t *testing.T) {
 			mi, _ := nonStopIDE(t, server)
 			from := mi.Next // a hit may be told before the second reply
@@ -201,7 +189,7 @@ func TestNonStopWatchpointsInTwoThreads(t *testing.T) {
 }
 
 func TestNonStopStepOneThread(t *testing.T) {
-	for name, server := range nonStopServers(t) {
+	for name, server := range sideBySide(t) {
 		t.Run(name, func(t *testing.T) {
 			mi, _ := nonStopIDE(t, server)
 			mi.Cmd("-exec-interrupt --thread 3")
@@ -221,7 +209,7 @@ func TestNonStopStepOneThread(t *testing.T) {
 }
 
 func TestNonStopThreadsComeAndGo(t *testing.T) {
-	for name, server := range nonStopServers(t) {
+	for name, server := range sideBySide(t) {
 		t.Run(name, func(t *testing.T) {
 			mi, _ := nonStopIDE(t, server, "churn")
 			mi.Cmd("-exec-continue --thread 1")
@@ -249,7 +237,7 @@ func TestNonStopThreadsComeAndGo(t *testing.T) {
 }
 
 func TestNonStopExit(t *testing.T) {
-	for name, server := range nonStopServers(t) {
+	for name, server := range sideBySide(t) {
 		t.Run(name, func(t *testing.T) {
 			mi, _ := nonStopIDE(t, server)
 			eval(t, mi, "finish = 1")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -27,6 +28,18 @@ func TestMain(m *testing.M) {
 func serve(t *testing.T, args ...string) *gdbtest.Proc {
 	t.Helper()
 	return gdbtest.StartServer(t, gdbtest.Server(t), append([]string{"127.0.0.1:0"}, args...)...)
+}
+
+// sideBySide are the servers a test runs against: gdbserverx and, when
+// installed, GNU gdbserver, by name; the outcomes must be the same.
+func sideBySide(t *testing.T) map[string]string {
+	servers := map[string]string{"gdbserverx": gdbtest.Server(t)}
+	if gnu, err := exec.LookPath("gdbserver"); err == nil {
+		servers["gdbserver"] = gnu
+	} else {
+		t.Log("GNU gdbserver is not installed: no side-by-side run (apt-get install gdbserver)")
+	}
+	return servers
 }
 
 // gdb runs a batch gdb connected to srv with target remote, then cmds.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -19,11 +18,7 @@ import (
 // gdbserver alike (issue 14).
 func TestInterruptWhileSteppingOverBreakpoints(t *testing.T) {
 	prog := gdbtest.Program(t, "nonstop", "-pthread")
-	servers := map[string]string{"gdbserverx": gdbtest.Server(t)}
-	if gnu, err := exec.LookPath("gdbserver"); err == nil {
-		servers["gdbserver"] = gnu
-	}
-	for name, bin := range servers {
+	for name, bin := range sideBySide(t) {
 		t.Run(name, func(t *testing.T) {
 			srv := gdbtest.StartServer(t, bin, "127.0.0.1:0", prog)
 			mi := ide(t, srv)
